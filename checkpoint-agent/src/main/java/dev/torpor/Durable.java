@@ -1,0 +1,161 @@
+package dev.torpor;
+
+import dev.torpor.internal.DurableRuntime;
+import dev.torpor.internal.LocalRuntime;
+import dev.torpor.internal.SupervisedRuntime;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import org.crac.Resource;
+
+/**
+ * Durable waits for plain Java programs.
+ *
+ * <p>When a workflow started by a Torpor worker calls one of the waits below, the whole JVM is
+ * checkpointed: its memory, threads, locals and open files are written to an image in the
+ * image store and the process exits, so nothing runs while it waits. When the timer is due or
+ * the signal arrives, a worker restores the image and the call returns as if the process had
+ * never stopped.
+ *
+ * <h2>What a checkpoint keeps, closes and re-runs</h2>
+ *
+ * <ul>
+ *   <li><b>Kept:</b> the heap, every thread and its stack, static state, open regular files
+ *       (which must still exist, unchanged, at restore), listening unix sockets, and {@code
+ *       System.nanoTime()}, which continues from where it was (the downtime is invisible to
+ *       it). {@code System.currentTimeMillis()} jumps forward by the time spent frozen.
+ *   <li><b>Closed:</b> established TCP connections are closed at the checkpoint (the peer sees
+ *       a reset; HTTP clients with keep-alive reconnect on their next request). Close what you
+ *       can in a {@link Resource}'s {@code beforeCheckpoint} and reopen it in {@code
+ *       afterRestore}: register it with {@link #register(Resource)}. Hooks run before every
+ *       checkpoint in reverse registration order and after every restore in registration order,
+ *       as CRaC orders them.
+ *   <li><b>Re-run:</b> if a worker or the JVM dies, the workflow resumes from its last image,
+ *       so the code since the last wait or {@link #checkpoint()} runs again: segments are
+ *       at-least-once. Call {@link #checkpoint()} right after a side effect that must not be
+ *       repeated.
+ * </ul>
+ *
+ * <h2>Without a worker</h2>
+ *
+ * A program run with plain {@code java} still works: waits happen in memory, nothing is
+ * persisted, and one line on stderr says so. A signal can be supplied there with {@code
+ * -Dtorpor.local.signal.NAME=payload}.
+ *
+ * <h2>Threads and interrupts</h2>
+ *
+ * One thread suspends the JVM at a time; a second thread that calls a wait meanwhile blocks
+ * until the first returns, and every other thread is frozen with the process. A wait is not cut
+ * short by {@link Thread#interrupt()}: an interrupt that arrives during the wait is kept and
+ * the thread's interrupt status is set when the wait returns. A cancelled workflow never
+ * returns from its wait: its process (or image) is discarded.
+ */
+public final class Durable {
+  private static volatile DurableRuntime runtime;
+
+  private Durable() {}
+
+  /**
+   * Suspends the workflow for at least {@code duration}, measured on the wall clock by the
+   * worker's scheduler. A zero or negative duration returns at once without a checkpoint.
+   */
+  public static void waitFor(Duration duration) {
+    Objects.requireNonNull(duration, "duration");
+    if (duration.isNegative() || duration.isZero()) {
+      return;
+    }
+    sleepUntil(Instant.now().plus(duration));
+  }
+
+  /**
+   * Suspends the workflow until the wall-clock instant {@code wakeAt}. An instant in the past
+   * returns at once without a checkpoint.
+   */
+  public static void sleepUntil(Instant wakeAt) {
+    Objects.requireNonNull(wakeAt, "wakeAt");
+    if (!wakeAt.isAfter(Instant.now())) {
+      return;
+    }
+    runtime().sleepUntil(wakeAt);
+  }
+
+  /**
+   * Suspends the workflow until a signal named {@code name} is delivered and returns it. A
+   * signal sent before this call was kept by the worker and is returned at once, oldest first.
+   */
+  public static Signal awaitSignal(String name) {
+    checkSignalName(name);
+    return runtime()
+        .awaitSignal(name, Optional.empty())
+        .orElseThrow(() -> new TorporException("signal wait for '" + name + "' ended without a signal"));
+  }
+
+  /**
+   * Suspends the workflow until a signal named {@code name} is delivered or {@code timeout} has
+   * passed on the wall clock; empty on timeout.
+   */
+  public static Optional<Signal> awaitSignal(String name, Duration timeout) {
+    checkSignalName(name);
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+    }
+    return runtime().awaitSignal(name, Optional.of(Instant.now().plus(timeout)));
+  }
+
+  /**
+   * Persists the JVM now and carries on: a savepoint after an irreversible side effect. If the
+   * workflow later crashes, it resumes from here rather than from the previous wait. Returns
+   * once the image is committed.
+   *
+   * @throws CheckpointException if no image could be made; the program carries on unharmed
+   */
+  public static void checkpoint() {
+    runtime().checkpoint();
+  }
+
+  /** The id of this workflow (in local mode, {@code local-<pid>} or {@code -Dtorpor.workflow.id}). */
+  public static String workflowId() {
+    return runtime().workflowId();
+  }
+
+  /** Whether a worker supervises this JVM, so that waits are checkpoints. */
+  public static boolean isDurable() {
+    return runtime().isDurable();
+  }
+
+  /**
+   * Registers a resource whose hooks run around every checkpoint: {@code beforeCheckpoint} in
+   * reverse registration order, {@code afterRestore} in registration order. Torpor keeps a
+   * strong reference. A resource that throws in {@code beforeCheckpoint} prevents the
+   * checkpoint: a wait is then kept in memory, and {@link #checkpoint()} throws.
+   */
+  public static void register(Resource resource) {
+    runtime().register(Objects.requireNonNull(resource, "resource"));
+  }
+
+  private static void checkSignalName(String name) {
+    Objects.requireNonNull(name, "name");
+    if (name.isEmpty() || name.length() > 128) {
+      throw new IllegalArgumentException("signal name must be 1 to 128 characters: '" + name + "'");
+    }
+  }
+
+  private static DurableRuntime runtime() {
+    DurableRuntime r = runtime;
+    if (r == null) {
+      synchronized (Durable.class) {
+        r = runtime;
+        if (r == null) {
+          String id = System.getenv(SupervisedRuntime.ENV_WORKFLOW_ID);
+          String dir = System.getenv(SupervisedRuntime.ENV_RUN_DIR);
+          r = id != null && dir != null ? new SupervisedRuntime(id, Path.of(dir)) : new LocalRuntime();
+          runtime = r;
+        }
+      }
+    }
+    return r;
+  }
+}

@@ -1,0 +1,22 @@
+package dev.torpor.internal;
+
+import dev.torpor.Signal;
+import java.time.Instant;
+import java.util.Optional;
+import org.crac.Resource;
+
+/** What {@link dev.torpor.Durable} delegates to: supervised by a worker, or local. */
+public interface DurableRuntime {
+  String workflowId();
+
+  boolean isDurable();
+
+  void sleepUntil(Instant wakeAt);
+
+  /** Waits for a signal until the deadline (forever when empty); empty result on timeout. */
+  Optional<Signal> awaitSignal(String name, Optional<Instant> deadline);
+
+  void checkpoint();
+
+  void register(Resource resource);
+}

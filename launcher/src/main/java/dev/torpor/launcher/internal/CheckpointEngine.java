@@ -1,0 +1,29 @@
+package dev.torpor.launcher.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** Dumps a process tree to a directory of image files and restores it. CRIU is one. */
+public interface CheckpointEngine {
+  /** The engine's name and version for manifests, e.g. {@code {"name":"criu","version":"4.2.1"}}. */
+  Map<String, String> describe();
+
+  /**
+   * Dumps the tree rooted at {@code pid} into {@code dir}. Unless {@code leaveRunning}, the
+   * tree is killed once the dump succeeded. On failure the tree keeps running.
+   *
+   * @throws DumpFailedException with the engine's own explanation
+   */
+  void dump(long pid, Path dir, boolean leaveRunning) throws IOException, DumpFailedException;
+
+  /**
+   * Restores the tree dumped in {@code dir}, handing it the restoring process's stdout in place
+   * of the old output pipe {@code outputPipe} (e.g. {@code pipe:[1234]}). The returned process
+   * exits with the restored tree's exit status; its stdout carries the tree's output.
+   */
+  Process restore(Path dir, String outputPipe, Path errorFile) throws IOException;
+
+  /** The tail of the engine's log for a failed restore, for error messages. */
+  String restoreLogTail(Path dir);
+}

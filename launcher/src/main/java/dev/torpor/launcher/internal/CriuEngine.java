@@ -1,0 +1,180 @@
+package dev.torpor.launcher.internal;
+
+import dev.torpor.TorporException;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The CRIU engine for stock JDKs. Dumps with {@code --tcp-close} (established TCP connections
+ * are closed, as the kernel refuses to freeze them in a way we could restore elsewhere);
+ * restores with the output pipe re-wired by {@code --inherit-fd} and, through {@code
+ * --exec-cmd}, a tiny waiter that becomes the restored tree's parent and exits with its real
+ * exit status (a plain {@code criu restore} exits 0 whatever the tree does).
+ */
+public final class CriuEngine implements CheckpointEngine {
+  /** The oldest CRIU known to work on the kernels we target (see DESIGN.md). */
+  public static final String MIN_VERSION = "4.2";
+
+  public static final String INSTALL_HINT = "run scripts/install-criu.sh as root to build and install CRIU >= " + MIN_VERSION;
+
+  /** Exits with the status of its only child, the restored tree (128+signal if killed). */
+  private static final String WAITER = "$p = wait; exit($? & 127 ? 128 + ($? & 127) : $? >> 8);";
+
+  private static final Pattern VERSION = Pattern.compile("Version:\\s*(\\d+(?:\\.\\d+)*)");
+
+  private final Path criu;
+  private final String version;
+
+  private CriuEngine(Path criu, String version) {
+    this.criu = criu;
+    this.version = version;
+  }
+
+  /**
+   * Finds CRIU ({@code TORPOR_CRIU} or the PATH) and checks its version.
+   *
+   * @throws TorporException naming the install script when CRIU is missing or too old
+   */
+  public static CriuEngine locate() {
+    Path bin = find();
+    if (bin == null) {
+      throw new TorporException("CRIU is not installed (no criu on the PATH): " + INSTALL_HINT);
+    }
+    String v = versionOf(bin);
+    if (v == null) {
+      throw new TorporException("cannot tell the version of " + bin + " (`criu --version` failed): " + INSTALL_HINT);
+    }
+    if (compareVersions(v, MIN_VERSION) < 0) {
+      throw new TorporException("CRIU " + v + " at " + bin + " is older than " + MIN_VERSION + ": " + INSTALL_HINT);
+    }
+    return new CriuEngine(bin, v);
+  }
+
+  static Path find() {
+    String configured = System.getenv("TORPOR_CRIU");
+    if (configured != null && !configured.isBlank()) {
+      Path p = Path.of(configured);
+      return Files.isExecutable(p) ? p : null;
+    }
+    String path = System.getenv().getOrDefault("PATH", "") + File.pathSeparator + "/usr/local/sbin:/usr/sbin:/sbin";
+    for (String dir : path.split(File.pathSeparator)) {
+      if (!dir.isEmpty()) {
+        Path p = Path.of(dir, "criu");
+        if (Files.isExecutable(p)) {
+          return p;
+        }
+      }
+    }
+    return null;
+  }
+
+  static String versionOf(Path bin) {
+    try {
+      ProcessResult r = ProcessResult.run(List.of(bin.toString(), "--version"), 10);
+      Matcher m = VERSION.matcher(r.output());
+      return r.exitCode() == 0 && m.find() ? m.group(1) : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  static int compareVersions(String a, String b) {
+    String[] x = a.split("\\.");
+    String[] y = b.split("\\.");
+    for (int i = 0; i < Math.max(x.length, y.length); i++) {
+      int p = i < x.length ? Integer.parseInt(x[i]) : 0;
+      int q = i < y.length ? Integer.parseInt(y[i]) : 0;
+      if (p != q) {
+        return Integer.compare(p, q);
+      }
+    }
+    return 0;
+  }
+
+  public Path binary() {
+    return criu;
+  }
+
+  public String version() {
+    return version;
+  }
+
+  @Override
+  public Map<String, String> describe() {
+    return Map.of("name", "criu", "version", version);
+  }
+
+  @Override
+  public void dump(long pid, Path dir, boolean leaveRunning) throws IOException, DumpFailedException {
+    Files.createDirectories(dir);
+    List<String> cmd = new ArrayList<>(List.of(
+        criu.toString(), "dump", "-t", Long.toString(pid), "-D", dir.toString(),
+        "--tcp-close", "-o", "dump.log", "-v2"));
+    if (leaveRunning) {
+      cmd.add("--leave-running");
+    }
+    ProcessResult r = ProcessResult.run(cmd, 120);
+    if (r.exitCode() != 0) {
+      throw new DumpFailedException(
+          "criu dump of pid " + pid + " exited " + r.exitCode() + ": " + tail(dir.resolve("dump.log"), 6) + r.output().strip());
+    }
+  }
+
+  @Override
+  public Process restore(Path dir, String outputPipe, Path errorFile) throws IOException {
+    List<String> cmd = List.of(
+        criu.toString(), "restore", "-D", dir.toString(), "--tcp-close", "-o", "restore.log", "-v2",
+        "--inherit-fd", "fd[1]:" + outputPipe,
+        "--exec-cmd", "--", "perl", "-e", WAITER);
+    return new ProcessBuilder(cmd)
+        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+        .redirectError(ProcessBuilder.Redirect.appendTo(errorFile.toFile()))
+        .start();
+  }
+
+  @Override
+  public String restoreLogTail(Path dir) {
+    return tail(dir.resolve("restore.log"), 8);
+  }
+
+  /** The last lines of a CRIU log that say "Error", or its last lines. */
+  static String tail(Path log, int lines) {
+    try {
+      List<String> all = Files.readAllLines(log, StandardCharsets.UTF_8);
+      List<String> errors = all.stream().filter(l -> l.contains("Error")).toList();
+      List<String> pick = errors.isEmpty() ? all : errors;
+      return String.join(" | ", pick.subList(Math.max(0, pick.size() - lines), pick.size()));
+    } catch (IOException e) {
+      return "(no log at " + log + ")";
+    }
+  }
+
+  /** The output and exit code of a finished command. */
+  record ProcessResult(int exitCode, String output) {
+    static ProcessResult run(List<String> cmd, int timeoutSeconds) throws IOException {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+      byte[] out = p.getInputStream().readAllBytes();
+      try {
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          throw new IOException(String.join(" ", cmd) + " did not finish in " + timeoutSeconds + " s");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        p.destroyForcibly();
+        throw new IOException("interrupted while running " + cmd.get(0), e);
+      }
+      return new ProcessResult(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+    }
+  }
+}

@@ -1,0 +1,91 @@
+package dev.torpor.launcher.internal;
+
+import dev.torpor.TorporException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What this machine lacks to checkpoint and restore JVMs, one item at a time. */
+public final class Doctor {
+  private static final int CAP_SYS_PTRACE = 19;
+  private static final int CAP_SYS_ADMIN = 21;
+  private static final int CAP_CHECKPOINT_RESTORE = 40;
+
+  /** One checked item: whether it is fine and what was found or what to do. */
+  public record Check(String item, boolean ok, String detail) {}
+
+  private Doctor() {}
+
+  public static List<Check> run() {
+    List<Check> checks = new ArrayList<>();
+    checks.add(kernel());
+    CriuEngine criu = null;
+    try {
+      criu = CriuEngine.locate();
+      checks.add(new Check("criu", true, "CRIU " + criu.version() + " at " + criu.binary()));
+    } catch (TorporException e) {
+      checks.add(new Check("criu", false, e.getMessage()));
+    }
+    checks.add(criu == null ? new Check("criu check", false, "skipped: no usable CRIU") : criuCheck(criu));
+    checks.add(capabilities());
+    checks.add(command("unshare", List.of("unshare", "--pid", "--time", "--fork", "true"),
+        "PID and time namespaces work", "install util-linux (>= 2.36) and run as root"));
+    checks.add(command("perl", List.of("perl", "-e", "exit 0"),
+        "present (reports exit codes of restored JVMs)", "install perl-base"));
+    return checks;
+  }
+
+  private static Check kernel() {
+    String release = read("/proc/sys/kernel/osrelease").strip();
+    boolean timeNs = Files.exists(Path.of("/proc/self/ns/time"));
+    return new Check("kernel", timeNs, "Linux " + release
+        + (timeNs ? " with time namespaces" : " lacks time namespaces (needs 5.6+)"));
+  }
+
+  private static Check criuCheck(CriuEngine criu) {
+    try {
+      CriuEngine.ProcessResult r = CriuEngine.ProcessResult.run(List.of(criu.binary().toString(), "check"), 60);
+      String out = r.output().strip();
+      boolean good = r.exitCode() == 0 && out.contains("Looks good");
+      String last = out.isEmpty() ? "" : out.substring(out.lastIndexOf('\n') + 1);
+      return new Check("criu check", good, good ? "Looks good" : "failed (exit " + r.exitCode() + "): " + last);
+    } catch (IOException e) {
+      return new Check("criu check", false, "could not run: " + e.getMessage());
+    }
+  }
+
+  private static Check capabilities() {
+    long eff = 0;
+    for (String line : read("/proc/self/status").split("\n")) {
+      if (line.startsWith("CapEff:")) {
+        eff = Long.parseUnsignedLong(line.substring(7).strip(), 16);
+      }
+    }
+    boolean ptrace = (eff & (1L << CAP_SYS_PTRACE)) != 0;
+    boolean cr = (eff & (1L << CAP_CHECKPOINT_RESTORE)) != 0 || (eff & (1L << CAP_SYS_ADMIN)) != 0;
+    boolean ok = ptrace && cr;
+    return new Check("capabilities", ok, ok ? "CAP_SYS_PTRACE and CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN)"
+        : "need CAP_SYS_PTRACE and CAP_CHECKPOINT_RESTORE (or run as root)");
+  }
+
+  private static Check command(String item, List<String> cmd, String good, String fix) {
+    try {
+      CriuEngine.ProcessResult r = CriuEngine.ProcessResult.run(cmd, 20);
+      return r.exitCode() == 0 ? new Check(item, true, good)
+          : new Check(item, false, "`" + String.join(" ", cmd) + "` exited " + r.exitCode() + ": " + r.output().strip() + "; " + fix);
+    } catch (IOException e) {
+      return new Check(item, false, "`" + cmd.get(0) + "` cannot run: " + e.getMessage() + "; " + fix);
+    }
+  }
+
+  private static String read(String path) {
+    try {
+      return Files.readString(Path.of(path), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+}

@@ -1,0 +1,124 @@
+package dev.torpor.launcher.internal;
+
+import dev.torpor.Signal;
+import dev.torpor.internal.protocol.Suspend;
+import dev.torpor.internal.protocol.WaitKind;
+import dev.torpor.internal.protocol.WakeReason;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Timers and a signal mailbox in memory, for a single worker ({@code torpor run} and tests):
+ * nothing here survives the process, unlike the control plane's scheduler. Signals sent
+ * before the workflow waits are kept and delivered in order per name, each once.
+ */
+public final class InMemorySupervisor implements Supervisor, AutoCloseable {
+  private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "torpor-timers");
+    t.setDaemon(true);
+    return t;
+  });
+  private final Map<String, Map<String, Deque<Signal>>> mailbox = new HashMap<>();
+  private final Map<String, Waiting> waiting = new HashMap<>();
+  private Worker worker;
+
+  private record Waiting(long seq, Suspend request, ScheduledFuture<?> timer) {}
+
+  /** Connects the worker to wake; call once before the first workflow starts. */
+  public synchronized void attach(Worker worker) {
+    this.worker = worker;
+  }
+
+  /** Sends a signal: delivered now if the workflow waits for it, else kept for its next wait. */
+  public synchronized void signal(String workflowId, String name, byte[] payload) {
+    mailbox.computeIfAbsent(workflowId, k -> new HashMap<>())
+        .computeIfAbsent(name, k -> new ArrayDeque<>())
+        .addLast(new Signal(name, payload, Instant.now()));
+    Waiting w = waiting.get(workflowId);
+    if (w != null && w.request().kind() == WaitKind.SIGNAL && w.request().signal().orElse("").equals(name)) {
+      fire(workflowId, w, Delivery.signal(poll(workflowId, name)));
+    }
+  }
+
+  /** Wakes a workflow that waits on a timer now (an operator's early wake). */
+  public synchronized boolean wakeNow(String workflowId) {
+    Waiting w = waiting.get(workflowId);
+    if (w == null || w.request().kind() != WaitKind.TIMER) {
+      return false;
+    }
+    fire(workflowId, w, Delivery.of(WakeReason.OPERATOR));
+    return true;
+  }
+
+  @Override
+  public synchronized Optional<Delivery> dueNow(String workflowId, Suspend wait) {
+    if (wait.kind() == WaitKind.SIGNAL) {
+      Signal s = poll(workflowId, wait.signal().orElseThrow());
+      if (s != null) {
+        return Optional.of(Delivery.signal(s));
+      }
+    }
+    if (wait.wakeAt().isPresent() && !wait.wakeAt().get().isAfter(Instant.now())) {
+      return Optional.of(Delivery.of(wait.kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER));
+    }
+    return Optional.empty();
+  }
+
+  @Override
+  public synchronized void waiting(String workflowId, long seq, Suspend wait, boolean inMemory) {
+    Optional<Delivery> due = dueNow(workflowId, wait); // a signal may have raced the dump
+    if (due.isPresent()) {
+      worker.wake(workflowId, seq, due.get());
+      return;
+    }
+    ScheduledFuture<?> timer = null;
+    if (wait.wakeAt().isPresent()) {
+      long delay = Math.max(0, Duration.between(Instant.now(), wait.wakeAt().get()).toMillis());
+      WakeReason reason = wait.kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER;
+      timer = timers.schedule(() -> timerFired(workflowId, seq, reason), delay, TimeUnit.MILLISECONDS);
+    }
+    waiting.put(workflowId, new Waiting(seq, wait, timer));
+  }
+
+  @Override
+  public synchronized void undeliverable(String workflowId, Delivery delivery) {
+    delivery.signal().ifPresent(s -> mailbox.computeIfAbsent(workflowId, k -> new HashMap<>())
+        .computeIfAbsent(s.name(), k -> new ArrayDeque<>()).addFirst(s));
+  }
+
+  private synchronized void timerFired(String workflowId, long seq, WakeReason reason) {
+    Waiting w = waiting.get(workflowId);
+    if (w != null && w.seq() == seq) {
+      fire(workflowId, w, Delivery.of(reason));
+    }
+  }
+
+  private void fire(String workflowId, Waiting w, Delivery d) {
+    waiting.remove(workflowId);
+    if (w.timer() != null) {
+      w.timer().cancel(false);
+    }
+    if (!worker.wake(workflowId, w.seq(), d)) {
+      undeliverable(workflowId, d);
+    }
+  }
+
+  private Signal poll(String workflowId, String name) {
+    Deque<Signal> q = mailbox.getOrDefault(workflowId, Map.of()).get(name);
+    return q == null ? null : q.pollFirst();
+  }
+
+  @Override
+  public void close() {
+    timers.shutdownNow();
+  }
+}

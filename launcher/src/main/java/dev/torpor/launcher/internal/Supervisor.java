@@ -1,0 +1,25 @@
+package dev.torpor.launcher.internal;
+
+import dev.torpor.internal.protocol.Suspend;
+import java.util.Optional;
+
+/**
+ * Decides when a waiting workflow wakes: the worker asks it before a dump (a signal may
+ * already be waiting) and tells it after the image is committed (it arms the timer and
+ * re-checks the mailbox, so a signal that raced the dump wakes the workflow at once). It
+ * later calls {@link Worker#wake}. An in-memory one backs {@code torpor run}; the control
+ * plane's Quartz scheduler is another.
+ */
+public interface Supervisor {
+  /** A delivery that is due now, consumed if returned: the worker then skips the dump. */
+  Optional<Delivery> dueNow(String workflowId, Suspend wait);
+
+  /**
+   * The workflow waits, frozen as image {@code seq} ({@code inMemory}: still running, its
+   * checkpoint failed or was refused). Arrange a {@link Worker#wake} when the wait is over.
+   */
+  void waiting(String workflowId, long seq, Suspend wait, boolean inMemory);
+
+  /** A delivery could not be made (restore failed): take it back so that it is not lost. */
+  void undeliverable(String workflowId, Delivery delivery);
+}

@@ -1,0 +1,663 @@
+package dev.torpor.launcher.internal;
+
+import dev.torpor.TorporException;
+import dev.torpor.internal.SupervisedRuntime;
+import dev.torpor.internal.protocol.Frame;
+import dev.torpor.internal.protocol.FrameCodec;
+import dev.torpor.internal.protocol.Resumed;
+import dev.torpor.internal.protocol.Suspend;
+import dev.torpor.internal.protocol.WaitKind;
+import dev.torpor.internal.protocol.Wake;
+import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.launcher.internal.WorkflowEvent.Type;
+import dev.torpor.launcher.internal.WorkflowRun.State;
+import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.ImageManifest;
+import dev.torpor.storage.ImageStore;
+import dev.torpor.storage.ImageUpload;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * Runs workflow JVMs and moves them between running and frozen: launches them in fresh PID
+ * and time namespaces, dumps them when their agent asks, packs and commits the image, and
+ * restores the image and delivers the wake when its {@link Supervisor} says so. Every wake is
+ * fenced by the image's seq: a wake for an older seq, or for a workflow that is not waiting,
+ * is ignored, so one image never runs twice.
+ */
+public final class Worker implements AutoCloseable {
+  /** The longest path a unix socket may have (sun_path is 108 bytes with the NUL). */
+  private static final int MAX_SOCKET_PATH = 107;
+
+  private final Config config;
+  private final ImageStore store;
+  private final CheckpointEngine engine;
+  private final Supervisor supervisor;
+  private final Consumer<WorkflowEvent> events;
+  private final ImagePacker packer = new ImagePacker(1);
+  private final Map<String, WorkflowRun> runs = new ConcurrentHashMap<>();
+  private final ExecutorService tasks = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "torpor-worker");
+    t.setDaemon(true);
+    return t;
+  });
+  private final List<Path> agentJars;
+  private final List<String> cpuFlags = SystemFacts.cpuFlags();
+
+  /**
+   * How a worker is set up.
+   *
+   * @param dataDir logs, the agent jars and scratch space for dumps and restores
+   * @param runBase where workflow run directories (their sockets and working directory) go;
+   *     must be short, and the same on every worker that may restore the same image
+   * @param tee where workflow output is copied besides the log (null for nowhere)
+   * @param syncTimeout how long to wait for output before a dump to reach the log
+   */
+  public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
+    public Config(Path dataDir, Path runBase) {
+      this(dataDir, runBase, null, Duration.ofSeconds(5));
+    }
+  }
+
+  public Worker(
+      Config config, ImageStore store, CheckpointEngine engine, Supervisor supervisor, Consumer<WorkflowEvent> events)
+      throws IOException {
+    this.config = config;
+    this.store = store;
+    this.engine = engine;
+    this.supervisor = supervisor;
+    this.events = events;
+    Files.createDirectories(config.dataDir());
+    Files.createDirectories(config.runBase());
+    this.agentJars = AgentJars.extract(config.dataDir().resolve("lib"));
+  }
+
+  /** The log of a workflow: everything it printed, each line once, across every restore. */
+  public Path logFile(String workflowId) {
+    return config.dataDir().resolve("logs").resolve(ImageKey.checkWorkflowId(workflowId) + ".log");
+  }
+
+  /** The run directory of a workflow: its working directory and sockets. */
+  public Path runDir(String workflowId) {
+    String hash = HexFormat.of().formatHex(ImagePacker.sha256().digest(workflowId.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    Path dir = config.runBase().toAbsolutePath().resolve(hash.substring(0, 16));
+    if (dir.resolve(SupervisedRuntime.CONTROL_SOCKET).toString().length() > MAX_SOCKET_PATH) {
+      throw new TorporException("run directory base " + config.runBase() + " is too long for unix sockets"
+          + " (paths must stay under " + MAX_SOCKET_PATH + " bytes): choose a shorter --run-dir");
+    }
+    return dir;
+  }
+
+  /** Starts a new workflow JVM. */
+  public void start(WorkflowSpec spec) throws IOException {
+    Path runDir = runDir(spec.id());
+    WorkflowRun run = new WorkflowRun(spec.id(), runDir, State.RUNNING, 0);
+    if (runs.putIfAbsent(spec.id(), run) != null) {
+      throw new TorporException("workflow " + spec.id() + " is already on this worker");
+    }
+    Files.createDirectories(runDir);
+    synchronized (run) {
+      run.control = control(run);
+      // stdout and stderr of the JVM share one pipe (the shell's 2>&1); unshare's own complaints
+      // (it reports the child's death by a dump) go to a separate file, not the workflow's log.
+      List<String> cmd = new ArrayList<>(List.of("unshare", "--pid", "--time", "--fork", "setsid",
+          "sh", "-c", "exec \"$@\" 2>&1", "sh", spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData"));
+      cmd.addAll(spec.javaOptions());
+      List<String> cp = new ArrayList<>();
+      agentJars.forEach(p -> cp.add(p.toString()));
+      spec.classPath().forEach(p -> cp.add(p.toAbsolutePath().toString()));
+      cmd.addAll(List.of("-cp", String.join(File.pathSeparator, cp), spec.mainClass()));
+      cmd.addAll(spec.args());
+      ProcessBuilder pb = new ProcessBuilder(cmd)
+          .directory(runDir.toFile())
+          .redirectError(ProcessBuilder.Redirect.appendTo(
+              Files.createDirectories(config.dataDir().resolve("logs")).resolve(spec.id() + ".launcher.log").toFile()))
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_"));
+      pb.environment().put(SupervisedRuntime.ENV_WORKFLOW_ID, spec.id());
+      pb.environment().put(SupervisedRuntime.ENV_RUN_DIR, runDir.toString());
+      Process p = pb.start();
+      run.process = p;
+      run.pump = new OutputPump(spec.id(), p.getInputStream(), logFile(spec.id()), config.tee());
+      run.rootPid = childOf(p, Duration.ofSeconds(10));
+      watchExit(run, p);
+      emit(Type.STARTED, run, Map.of("pid", run.rootPid, "main", spec.mainClass()));
+    }
+  }
+
+  /**
+   * Takes charge of a workflow whose newest image is in the store (started or last held by
+   * another worker), as frozen. A {@link #wake} then restores it here.
+   */
+  public long adopt(String workflowId) throws IOException {
+    ImageManifest m = store.latest(workflowId)
+        .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no committed image in " + store.describe()));
+    Path runDir = Path.of(m.restore().get("runDir"));
+    WorkflowRun run = new WorkflowRun(workflowId, runDir, State.SUSPENDED, m.seq());
+    run.wait = waitOf(m);
+    if (runs.putIfAbsent(workflowId, run) != null) {
+      throw new TorporException("workflow " + workflowId + " is already on this worker");
+    }
+    return m.seq();
+  }
+
+  /**
+   * Wakes a workflow waiting on image {@code seq}: restores it (or, if it waits in memory,
+   * just tells it) and delivers {@code delivery}. Asynchronous. A wake for another seq or a
+   * workflow that is not waiting is ignored and reported false.
+   */
+  public boolean wake(String workflowId, long seq, Delivery delivery) {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      return false;
+    }
+    synchronized (run) {
+      if (run.seq != seq || (run.state != State.SUSPENDED && run.state != State.WAITING_IN_MEMORY)) {
+        return false;
+      }
+      boolean restore = run.state == State.SUSPENDED;
+      run.state = State.WAKING;
+      run.wakeStartedNanos = System.nanoTime();
+      emit(Type.WAKING, run, Map.of("reason", delivery.reason().name(), "restore", restore));
+      tasks.execute(() -> {
+        if (restore) {
+          restore(run, delivery);
+        } else {
+          deliverInMemory(run, delivery);
+        }
+      });
+      return true;
+    }
+  }
+
+  /** The exit status of a workflow on this worker, once it has exited. */
+  public int awaitExit(String workflowId, Duration timeout) throws TimeoutException, InterruptedException {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      throw new TorporException("workflow " + workflowId + " is not on this worker");
+    }
+    try {
+      return run.exit.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new TorporException("workflow " + workflowId + " failed on this worker: " + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  /** Completes with the workflow's exit status when it exits on this worker. */
+  public java.util.concurrent.CompletableFuture<Integer> exitFuture(String workflowId) {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      throw new TorporException("workflow " + workflowId + " is not on this worker");
+    }
+    return run.exit;
+  }
+
+  /** Whether the workflow has a live process on this worker. */
+  public boolean isAlive(String workflowId) {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      return false;
+    }
+    synchronized (run) {
+      return run.process != null && run.process.isAlive();
+    }
+  }
+
+  // ----- suspend -----
+
+  private ControlServer control(WorkflowRun run) throws IOException {
+    return new ControlServer(run.runDir.resolve(SupervisedRuntime.CONTROL_SOCKET), f -> onFrame(run, f),
+        msg -> System.err.println("torpor worker: workflow " + run.id + ": " + msg));
+  }
+
+  private void onFrame(WorkflowRun run, Frame frame) {
+    switch (frame.type()) {
+      case SUSPEND -> {
+        Suspend s = Suspend.from(frame);
+        if (!s.workflowId().equals(run.id)) {
+          throw new dev.torpor.internal.protocol.ProtocolException(
+              "SUSPEND names workflow " + s.workflowId() + " on the socket of " + run.id);
+        }
+        synchronized (run) {
+          if (run.state != State.RUNNING) {
+            throw new dev.torpor.internal.protocol.ProtocolException(
+                "SUSPEND while the workflow is " + run.state + ", not RUNNING");
+          }
+          run.state = State.SUSPENDING;
+          run.wait = s;
+        }
+        tasks.execute(() -> suspend(run, s));
+      }
+      case RESUMED -> onResumed(run, Resumed.from(frame));
+      default -> throw new dev.torpor.internal.protocol.ProtocolException("a worker does not accept " + frame.type());
+    }
+  }
+
+  private void suspend(WorkflowRun run, Suspend s) {
+    long t0 = System.nanoTime();
+    Map<String, Double> timings = new LinkedHashMap<>();
+    try {
+      if (!run.pump.awaitMarker(s.marker(), config.syncTimeout())) {
+        System.err.println("torpor worker: workflow " + run.id + ": its output marker did not arrive in "
+            + config.syncTimeout() + "; dumping anyway (output in flight may appear twice)");
+      }
+      timings.put("sync", millisSince(t0));
+      if (s.kind() != WaitKind.CHECKPOINT && s.dumpRefused().isEmpty()) {
+        Optional<Delivery> due = supervisor.dueNow(run.id, s);
+        if (due.isPresent()) {
+          synchronized (run) {
+            run.state = State.WAKING;
+            run.wakeStartedNanos = System.nanoTime();
+          }
+          deliverInMemory(run, due.get());
+          return;
+        }
+      }
+      if (s.dumpRefused().isPresent()) {
+        waitInMemory(run, s, s.dumpRefused().get());
+        return;
+      }
+      long seq = run.seq + 1;
+      boolean leaveRunning = s.kind() == WaitKind.CHECKPOINT;
+      Path dumpDir = config.dataDir().resolve("dumps").resolve(run.id).resolve(Long.toString(seq));
+      ImagePacker.deleteTree(dumpDir);
+      String pipe = Files.readSymbolicLink(Path.of("/proc", Long.toString(run.rootPid), "fd", "1")).toString();
+      long t1 = System.nanoTime();
+      try {
+        engine.dump(run.rootPid, dumpDir, leaveRunning);
+      } catch (DumpFailedException e) {
+        ImagePacker.deleteTree(dumpDir);
+        Process died;
+        synchronized (run) {
+          died = run.exitedWhileSuspending;
+          run.exitedWhileSuspending = null;
+          if (died != null) {
+            run.state = State.RUNNING;
+          }
+        }
+        if (died != null) {
+          finishExit(run, died);
+        } else {
+          waitInMemory(run, s, e.getMessage());
+        }
+        return;
+      }
+      timings.put("dump", millisSince(t1));
+      if (!leaveRunning) {
+        synchronized (run) {
+          run.process = null; // the dump killed it; its exit is not the workflow's
+          run.exitedWhileSuspending = null;
+        }
+      }
+      ImageManifest manifest;
+      long t2 = System.nanoTime();
+      try {
+        manifest = commit(run, s, seq, dumpDir, pipe, timings, t2);
+      } catch (IOException | RuntimeException e) {
+        recoverUncommitted(run, s, dumpDir, pipe, leaveRunning, e);
+        return;
+      }
+      ImagePacker.deleteTree(dumpDir);
+      if (!leaveRunning && !run.pump.awaitEnd(Duration.ofSeconds(30))) {
+        System.err.println("torpor worker: workflow " + run.id + ": output pipe still open 30 s after the dump");
+      }
+      double total = millisSince(t0);
+      Map<String, Object> details = new LinkedHashMap<>();
+      details.put("wait", s.kind().name());
+      s.wakeAt().ifPresent(w -> details.put("wakeAt", w.toString()));
+      s.signal().ifPresent(n -> details.put("signal", n));
+      details.put("rawBytes", manifest.rawBytes());
+      details.put("packedBytes", manifest.packedBytes());
+      details.put("suspendMillis", total);
+      details.put("timings", manifest.timingsMillis());
+      details.put("stack", s.stack());
+      synchronized (run) {
+        run.seq = seq;
+        run.checkpointFailure = null;
+        run.state = leaveRunning ? State.WAKING : State.SUSPENDED;
+        emit(leaveRunning ? Type.CHECKPOINTED : Type.SUSPENDED, run, details);
+      }
+      if (leaveRunning) {
+        run.wakeStartedNanos = System.nanoTime();
+        deliverInMemory(run, Delivery.of(WakeReason.CHECKPOINT));
+      } else {
+        supervisor.waiting(run.id, seq, s, false);
+      }
+    } catch (IOException | RuntimeException e) {
+      System.err.println("torpor worker: workflow " + run.id + ": suspend failed: " + e);
+      waitInMemory(run, s, "suspend failed: " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private ImageManifest commit(
+      WorkflowRun run, Suspend s, long seq, Path dumpDir, String pipe, Map<String, Double> timings, long t2)
+      throws IOException {
+    ImageKey key = new ImageKey(run.id, seq);
+    try (ImageUpload upload = store.begin(key)) {
+      ImagePacker.Packed packed = packer.pack(dumpDir, upload.data());
+      timings.put("packUpload", millisSince(t2));
+      Map<String, String> wait = new LinkedHashMap<>();
+      wait.put("kind", s.kind().name());
+      s.wakeAt().ifPresent(w -> wait.put("wakeAt", w.toString()));
+      s.signal().ifPresent(n -> wait.put("signal", n));
+      ImageManifest m = new ImageManifest(ImageManifest.FORMAT, run.id, seq, Instant.now().toString(),
+          packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(),
+          SystemFacts.jdk(javaHomeOf(run)), cpuFlags, wait,
+          Map.of("outputPipe", pipe, "runDir", run.runDir.toString()), timings);
+      long t3 = System.nanoTime();
+      upload.commit(m);
+      timings.put("commit", millisSince(t3));
+      return m;
+    }
+  }
+
+  /**
+   * The image could not be committed. If the dump killed the process, the dump directory is
+   * the only copy of the workflow: restore it from there and keep the wait in memory.
+   */
+  private void recoverUncommitted(WorkflowRun run, Suspend s, Path dumpDir, String pipe, boolean leaveRunning, Exception e) {
+    String why = "image commit to " + store.describe() + " failed: " + e.getMessage();
+    if (leaveRunning) {
+      try {
+        ImagePacker.deleteTree(dumpDir);
+      } catch (IOException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      waitInMemory(run, s, why);
+      return;
+    }
+    try {
+      run.pump.awaitEnd(Duration.ofSeconds(30));
+      relaunchFromDump(run, dumpDir, pipe);
+      watchExit(run, run.process);
+      waitInMemory(run, s, why);
+    } catch (IOException | InterruptedException | RuntimeException restoreFailure) {
+      e.addSuppressed(restoreFailure);
+      synchronized (run) {
+        run.state = State.EXITED;
+        emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "fatal",
+            "restoring from the local dump failed too; the dump is kept at " + dumpDir + ": " + restoreFailure));
+        run.exit.completeExceptionally(e);
+      }
+    }
+  }
+
+  private void waitInMemory(WorkflowRun run, Suspend s, String why) {
+    synchronized (run) {
+      run.checkpointFailure = why;
+      if (s.kind() == WaitKind.CHECKPOINT) {
+        run.state = State.WAKING;
+        run.wakeStartedNanos = System.nanoTime();
+      } else {
+        run.state = State.WAITING_IN_MEMORY;
+      }
+      emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "wait", s.kind().name()));
+    }
+    if (s.kind() == WaitKind.CHECKPOINT) {
+      deliverInMemory(run, Delivery.of(WakeReason.CHECKPOINT));
+    } else {
+      supervisor.waiting(run.id, run.seq, s, true);
+    }
+  }
+
+  // ----- wake -----
+
+  private void restore(WorkflowRun run, Delivery delivery) {
+    ImageKey key = new ImageKey(run.id, run.seq);
+    Map<String, Double> details = new LinkedHashMap<>();
+    try {
+      ImageManifest m = store.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key));
+      long t0 = System.nanoTime();
+      Path dir = config.dataDir().resolve("restore").resolve(run.id).resolve(Long.toString(run.seq));
+      ImagePacker.deleteTree(dir);
+      try (InputStream in = store.openData(key)) {
+        packer.unpack(key, in, dir, m.sha256());
+      }
+      details.put("fetchVerifyUnpack", millisSince(t0));
+      relaunchFromDump(run, dir, m.restore().get("outputPipe"));
+      long t1 = System.nanoTime();
+      synchronized (run) {
+        run.restoreDir = dir;
+        run.wakeTimings = details;
+      }
+      details.put("restore", millisSince(t1));
+      long t2 = System.nanoTime();
+      sendWake(run, delivery, true);
+      watchExit(run, run.process);
+      details.put("deliver", millisSince(t2));
+    } catch (IOException | RuntimeException e) {
+      synchronized (run) {
+        if (run.process != null) {
+          run.process.destroyForcibly();
+          run.process = null;
+        }
+        run.state = State.SUSPENDED;
+        emit(Type.RESTORE_FAILED, run, Map.of("error", String.valueOf(e.getMessage())));
+      }
+      supervisor.undeliverable(run.id, delivery);
+    }
+  }
+
+  /** Restores the tree dumped in {@code dir} as this run's process, with a fresh output pipe. */
+  private void relaunchFromDump(WorkflowRun run, Path dir, String outputPipe) throws IOException {
+    Files.createDirectories(run.runDir);
+    Path err = dir.resolveSibling(dir.getFileName() + ".criu.err");
+    Process p = engine.restore(dir, outputPipe, err);
+    synchronized (run) {
+      if (run.control == null) {
+        run.control = control(run);
+      }
+      run.process = p;
+      run.pump = new OutputPump(run.id, p.getInputStream(), logFile(run.id), config.tee());
+    }
+    try {
+      long pid = childOf(p, Duration.ofSeconds(30));
+      synchronized (run) {
+        run.rootPid = pid;
+      }
+    } catch (IOException e) {
+      throw new IOException("restore of " + run.id + " failed: " + engine.restoreLogTail(dir), e);
+    }
+  }
+
+  private void deliverInMemory(WorkflowRun run, Delivery delivery) {
+    try {
+      sendWake(run, delivery, false);
+    } catch (IOException e) {
+      synchronized (run) {
+        emit(Type.RESTORE_FAILED, run, Map.of("error", "wake delivery failed: " + e.getMessage()));
+        run.state = State.WAITING_IN_MEMORY;
+      }
+      supervisor.undeliverable(run.id, delivery);
+    }
+  }
+
+  private void sendWake(WorkflowRun run, Delivery d, boolean restored) throws IOException {
+    Wake wake;
+    synchronized (run) {
+      wake = new Wake(d.reason(), run.seq, restored, Optional.ofNullable(run.checkpointFailure),
+          run.control.socket().toString(), d.signal().map(dev.torpor.Signal::name), d.signal().map(dev.torpor.Signal::payload),
+          d.signal().map(dev.torpor.Signal::receivedAt));
+      run.state = State.RUNNING;
+      run.checkpointFailure = null;
+    }
+    Path socket = run.runDir.resolve(SupervisedRuntime.WAKE_SOCKET);
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        FrameCodec.write(Channels.newOutputStream(ch), wake.toFrame());
+        return;
+      } catch (IOException e) {
+        Process p;
+        synchronized (run) {
+          p = run.process;
+        }
+        if (p == null || !p.isAlive() || System.nanoTime() > deadline) {
+          throw new IOException("cannot deliver the wake to " + socket + ": " + e.getMessage(), e);
+        }
+        Thread.onSpinWait();
+      }
+    }
+  }
+
+  private void onResumed(WorkflowRun run, Resumed r) {
+    Path dir;
+    synchronized (run) {
+      dir = run.restoreDir;
+      run.restoreDir = null;
+      Map<String, Object> details = new LinkedHashMap<>();
+      details.put("resumeMillis", millisSince(run.wakeStartedNanos));
+      details.put("afterRestoreHooksMillis", r.afterRestoreNanos() / 1e6);
+      if (run.wakeTimings != null) {
+        details.put("timings", run.wakeTimings);
+      }
+      run.wakeTimings = null;
+      emit(Type.RESUMED, run, details);
+    }
+    if (dir != null) {
+      tasks.execute(() -> deleteQuietly(dir));
+    }
+  }
+
+  // ----- exit -----
+
+  private void watchExit(WorkflowRun run, Process p) {
+    p.onExit().thenRunAsync(() -> {
+      synchronized (run) {
+        if (run.process != p) {
+          return; // killed by a dump: the workflow lives on in its image
+        }
+        if (run.state == State.SUSPENDING) {
+          run.exitedWhileSuspending = p; // the dump may have killed it: suspend() decides
+          return;
+        }
+      }
+      finishExit(run, p);
+    }, tasks);
+  }
+
+  private void finishExit(WorkflowRun run, Process p) {
+    try {
+      run.pump.awaitEnd(Duration.ofSeconds(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    int code = p.exitValue();
+    synchronized (run) {
+      run.state = State.EXITED;
+      run.process = null;
+      emit(Type.EXITED, run, Map.of("exitCode", code));
+      if (run.control != null) {
+        run.control.close();
+      }
+      if (run.restoreDir != null) {
+        deleteQuietly(run.restoreDir);
+      }
+    }
+    run.exit.complete(code);
+  }
+
+  // ----- helpers -----
+
+  private static long childOf(Process p, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      Optional<ProcessHandle> child = p.toHandle().children().findFirst();
+      if (child.isPresent()) {
+        return child.get().pid();
+      }
+      if (!p.isAlive()) {
+        throw new IOException("process " + p.pid() + " exited with " + p.exitValue() + " before starting its child");
+      }
+      Thread.onSpinWait();
+    }
+    throw new IOException("process " + p.pid() + " started no child within " + timeout);
+  }
+
+  private static Path javaHomeOf(WorkflowRun run) {
+    try {
+      Optional<String> exe = ProcessHandle.of(run.rootPid).flatMap(h -> h.info().command());
+      if (exe.isPresent() && exe.get().endsWith("/bin/java")) {
+        return Path.of(exe.get()).getParent().getParent();
+      }
+    } catch (RuntimeException e) {
+      System.err.println("torpor worker: cannot tell the JDK of " + run.id + ": " + e);
+    }
+    return WorkflowSpec.currentJavaHome();
+  }
+
+  private static Suspend waitOf(ImageManifest m) {
+    Map<String, String> w = m.waitFor();
+    return new Suspend(m.workflowId(), WaitKind.valueOf(w.get("kind")),
+        Optional.ofNullable(w.get("wakeAt")).map(Instant::parse), Optional.ofNullable(w.get("signal")), "", "",
+        Optional.empty());
+  }
+
+  /** The wait of a workflow this worker holds, if it waits. */
+  public Optional<Suspend> waitOf(String workflowId) {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      return Optional.empty();
+    }
+    synchronized (run) {
+      return run.state == State.SUSPENDED || run.state == State.WAITING_IN_MEMORY ? Optional.ofNullable(run.wait) : Optional.empty();
+    }
+  }
+
+  private void emit(Type type, WorkflowRun run, Map<String, Object> details) {
+    try {
+      events.accept(WorkflowEvent.of(type, run.id, run.seq, details));
+    } catch (RuntimeException e) {
+      System.err.println("torpor worker: an event listener failed on " + type + " of " + run.id + ": " + e);
+    }
+  }
+
+  private static double millisSince(long t0) {
+    return Math.round((System.nanoTime() - t0) / 10_000.0) / 100.0;
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try {
+      ImagePacker.deleteTree(dir);
+    } catch (IOException e) {
+      System.err.println("torpor worker: cannot delete " + dir + ": " + e);
+    }
+  }
+
+  @Override
+  public void close() {
+    for (WorkflowRun run : runs.values()) {
+      synchronized (run) {
+        if (run.control != null) {
+          run.control.close();
+        }
+      }
+    }
+    tasks.shutdownNow();
+  }
+}

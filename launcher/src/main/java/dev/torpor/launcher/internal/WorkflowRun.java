@@ -1,0 +1,47 @@
+package dev.torpor.launcher.internal;
+
+import dev.torpor.internal.protocol.Suspend;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+
+/** A worker's mutable record of one workflow it runs or holds. Guarded by its own monitor. */
+final class WorkflowRun {
+  enum State {
+    /** The JVM runs user code. */
+    RUNNING,
+    /** The JVM asked to be suspended and is being dumped. */
+    SUSPENDING,
+    /** Frozen: only the image exists. */
+    SUSPENDED,
+    /** Alive and waiting: its checkpoint failed or was refused. */
+    WAITING_IN_MEMORY,
+    /** Being restored, or a wake is being delivered. */
+    WAKING,
+    /** The JVM exited. */
+    EXITED
+  }
+
+  final String id;
+  final Path runDir;
+  final CompletableFuture<Integer> exit = new CompletableFuture<>();
+
+  State state;
+  long seq;
+  Process process;
+  long rootPid;
+  OutputPump pump;
+  ControlServer control;
+  Suspend wait;
+  String checkpointFailure;
+  long wakeStartedNanos;
+  Path restoreDir;
+  Process exitedWhileSuspending;
+  java.util.Map<String, Double> wakeTimings;
+
+  WorkflowRun(String id, Path runDir, State state, long seq) {
+    this.id = id;
+    this.runDir = runDir;
+    this.state = state;
+    this.seq = seq;
+  }
+}

@@ -1,0 +1,39 @@
+package dev.torpor.launcher.internal;
+
+import dev.torpor.storage.ImageKey;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How to start a workflow JVM: its id, class path, main class, arguments, extra JVM options
+ * and the JDK to run it on.
+ */
+public record WorkflowSpec(
+    String id, List<Path> classPath, String mainClass, List<String> args, List<String> javaOptions, Path javaHome) {
+
+  public WorkflowSpec {
+    ImageKey.checkWorkflowId(id);
+    Objects.requireNonNull(mainClass, "mainClass");
+    if (classPath.isEmpty()) {
+      throw new IllegalArgumentException("workflow " + id + " has an empty class path: pass --jar or --cp");
+    }
+    for (Path p : classPath) {
+      if (!Files.exists(p)) {
+        throw new IllegalArgumentException("class path entry " + p + " of workflow " + id + " does not exist");
+      }
+    }
+    if (!Files.isExecutable(javaHome.resolve("bin/java"))) {
+      throw new IllegalArgumentException("no executable bin/java under JDK home " + javaHome);
+    }
+    classPath = List.copyOf(classPath);
+    args = List.copyOf(args);
+    javaOptions = List.copyOf(javaOptions);
+  }
+
+  /** The JDK this process runs on. */
+  public static Path currentJavaHome() {
+    return Path.of(System.getProperty("java.home"));
+  }
+}

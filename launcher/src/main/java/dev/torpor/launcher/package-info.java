@@ -1,0 +1,2 @@
+/** The {@code torpor} command line; see {@link dev.torpor.launcher.Main}. */
+package dev.torpor.launcher;

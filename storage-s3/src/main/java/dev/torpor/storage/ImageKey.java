@@ -1,0 +1,86 @@
+package dev.torpor.storage;
+
+import java.util.regex.Pattern;
+
+/**
+ * Names one checkpoint image: a workflow and the sequence number of its checkpoint. Every
+ * store lays keys out the same way, so a local directory and an S3 bucket hold the same
+ * object names under their prefix:
+ *
+ * <pre>
+ *   images/&lt;workflowId&gt;/&lt;seq, 20 digits&gt;.tar.zst         the packed image
+ *   images/&lt;workflowId&gt;/&lt;seq, 20 digits&gt;.manifest.json   written last: it makes the image exist
+ * </pre>
+ */
+public record ImageKey(String workflowId, long seq) {
+  /** What a workflow id may look like: safe as a path segment and an S3 key segment. */
+  public static final Pattern WORKFLOW_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+  public ImageKey {
+    checkWorkflowId(workflowId);
+    if (seq < 1) {
+      throw new IllegalArgumentException("image seq must be >= 1, got " + seq + " for workflow " + workflowId);
+    }
+  }
+
+  /**
+   * Throws {@link IllegalArgumentException} with a message that says what is allowed unless
+   * {@code id} is a valid workflow id.
+   */
+  public static String checkWorkflowId(String id) {
+    if (id == null || !WORKFLOW_ID.matcher(id).matches() || id.contains("..")) {
+      throw new IllegalArgumentException(
+          "invalid workflow id '" + id + "': use 1 to 128 characters from A-Z a-z 0-9 . _ -,"
+              + " starting with a letter or digit, without '..'");
+    }
+    return id;
+  }
+
+  /** The folder holding every image of a workflow. */
+  public static String workflowPrefix(String workflowId) {
+    return "images/" + checkWorkflowId(workflowId) + "/";
+  }
+
+  private String stem() {
+    return workflowPrefix(workflowId) + String.format("%020d", seq);
+  }
+
+  /** The key of the packed image data. */
+  public String dataKey() {
+    return stem() + ".tar.zst";
+  }
+
+  /** The key of the manifest. */
+  public String manifestKey() {
+    return stem() + ".manifest.json";
+  }
+
+  /**
+   * Parses the seq out of a manifest's file name, or -1 if the name is not one: exactly 20 ASCII
+   * digits naming a seq from 1 to {@link Long#MAX_VALUE}, then {@code .manifest.json}. Stray
+   * names never throw.
+   */
+  static long seqOfManifestName(String name) {
+    String suffix = ".manifest.json";
+    if (!name.endsWith(suffix) || name.length() != 20 + suffix.length()) {
+      return -1;
+    }
+    long seq = 0;
+    for (int i = 0; i < 20; i++) {
+      char c = name.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      if (seq > (Long.MAX_VALUE - (c - '0')) / 10) {
+        return -1; // 20 digits can exceed a long; such a name was not written by a store
+      }
+      seq = seq * 10 + (c - '0');
+    }
+    return seq >= 1 ? seq : -1;
+  }
+
+  @Override
+  public String toString() {
+    return workflowId + "#" + seq;
+  }
+}

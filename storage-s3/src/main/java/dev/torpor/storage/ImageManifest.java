@@ -1,0 +1,59 @@
+package dev.torpor.storage;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What is known of one committed image, stored as JSON beside its data. Written last: an
+ * image without a manifest does not exist.
+ *
+ * @param format the manifest format version (1)
+ * @param workflowId the workflow
+ * @param seq the checkpoint's sequence number, from 1
+ * @param createdAt when the image was committed (ISO-8601 instant)
+ * @param sha256 hex SHA-256 of the packed data, checked before every restore
+ * @param rawBytes the size of the image files before packing
+ * @param packedBytes the size of the packed data
+ * @param compression how the data is packed ("tar+zstd")
+ * @param engine the checkpoint engine ("criu") and its version
+ * @param jdk the JDK of the dumped JVM: vendor, version, home
+ * @param cpuFlags the CPU feature flags of the dumping machine
+ * @param waitFor what the workflow waits for: kind, wakeAt (ISO instant), signal; stored under
+ *     the JSON key {@code "wait"} (a record component may not be named {@code wait}, which would
+ *     clash with {@link Object#wait()})
+ * @param restore what the engine needs to restore it (e.g. the stdout pipe's inode)
+ * @param timingsMillis how long each phase took (freeze+dump, pack+upload, ...)
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ImageManifest(
+    int format,
+    String workflowId,
+    long seq,
+    String createdAt,
+    String sha256,
+    long rawBytes,
+    long packedBytes,
+    String compression,
+    Map<String, String> engine,
+    Map<String, String> jdk,
+    List<String> cpuFlags,
+    @JsonProperty("wait") Map<String, String> waitFor,
+    Map<String, String> restore,
+    Map<String, Double> timingsMillis) {
+
+  /** The only manifest format this version of Torpor reads and writes. */
+  public static final int FORMAT = 1;
+
+  /**
+   * The key this manifest describes.
+   *
+   * @throws IllegalArgumentException if the workflow id or seq is invalid
+   */
+  public ImageKey key() {
+    return new ImageKey(workflowId, seq);
+  }
+}

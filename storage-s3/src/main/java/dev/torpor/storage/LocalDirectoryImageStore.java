@@ -1,0 +1,305 @@
+package dev.torpor.storage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An {@link ImageStore} in a local directory, the embedded default. Objects have the same names
+ * as in S3 ({@link ImageKey}), under {@code root}; temp files live in {@code root/.tmp}, on the
+ * same file system, so they can be renamed into place.
+ *
+ * <p>A commit fsyncs the data, renames it into place and fsyncs its directory; only then does it
+ * write the manifest to a temp file, fsync it, rename it into place and fsync the directory
+ * again. Whenever a crash happens, a manifest never exists without its complete data, and data
+ * without a manifest is invisible. Temp files of a crashed writer are invisible too, and are
+ * removed when a store opens once they are older than {@link #DEFAULT_STALE_TEMP_AGE}.
+ *
+ * <p>Thread-safe; uploads of different keys run in parallel. A directory belongs to one process:
+ * two processes writing the same key into one directory are not guarded against.
+ */
+public final class LocalDirectoryImageStore implements ImageStore {
+  /** Temp files older than this are a crashed writer's and are removed when a store opens. */
+  public static final Duration DEFAULT_STALE_TEMP_AGE = Duration.ofHours(1);
+
+  /** The folder under the root for files being written; never a valid workflow folder. */
+  static final String TMP_DIR = ".tmp";
+
+  private static final System.Logger LOG =
+      System.getLogger(LocalDirectoryImageStore.class.getName());
+  private static final int LOCK_STRIPES = 64;
+
+  private final Path root;
+  private final Path tmp;
+  /** Serialize publishing and deleting one key; stripes keep unrelated keys mostly apart. */
+  private final Object[] locks = new Object[LOCK_STRIPES];
+  /** Directories that exist and whose entry in their parent this store has made durable. */
+  private final Set<Path> durableDirs = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Opens (creating it if needed) a store in {@code root}, removing temp files older than {@link
+   * #DEFAULT_STALE_TEMP_AGE}.
+   *
+   * @throws IOException if the root cannot be created or is not a directory
+   */
+  public LocalDirectoryImageStore(Path root) throws IOException {
+    this(root, DEFAULT_STALE_TEMP_AGE);
+  }
+
+  /**
+   * Opens (creating it if needed) a store in {@code root}, removing temp files older than {@code
+   * staleTempAge}: those of a crashed writer. Keep the age well above the longest upload.
+   *
+   * @throws IOException if the root cannot be created or is not a directory
+   */
+  public LocalDirectoryImageStore(Path root, Duration staleTempAge) throws IOException {
+    Objects.requireNonNull(root, "root");
+    if (staleTempAge == null || staleTempAge.isNegative()) {
+      throw new IllegalArgumentException("staleTempAge must be >= 0, got " + staleTempAge);
+    }
+    this.root = root.toAbsolutePath().normalize();
+    this.tmp = this.root.resolve(TMP_DIR);
+    for (int i = 0; i < locks.length; i++) {
+      locks[i] = new Object();
+    }
+    ensureDirectory(this.tmp);
+    removeStaleTemps(staleTempAge);
+  }
+
+  /** The directory holding the store. */
+  public Path root() {
+    return root;
+  }
+
+  @Override
+  public ImageUpload begin(ImageKey key) throws IOException {
+    Objects.requireNonNull(key, "key");
+    Path manifest = manifestPath(key);
+    if (Files.exists(manifest)) {
+      throw alreadyCommitted(key, manifest);
+    }
+    Path temp = Files.createTempFile(tmp, key.workflowId() + "-" + key.seq() + "-", ".data");
+    return LocalImageUpload.start(this, key, temp);
+  }
+
+  @Override
+  public Optional<ImageManifest> manifest(ImageKey key) throws IOException {
+    Path path = manifestPath(key);
+    byte[] json;
+    try {
+      json = Files.readAllBytes(path);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+    ImageManifest manifest = ManifestJson.fromJson(json, path.toString());
+    if (!manifest.workflowId().equals(key.workflowId()) || manifest.seq() != key.seq()) {
+      throw new CorruptManifestException(
+          path.toString(),
+          "it describes image " + manifest.key() + ", not " + key
+              + "; was it copied or renamed by hand? Delete image " + key);
+    }
+    return Optional.of(manifest);
+  }
+
+  @Override
+  public InputStream openData(ImageKey key) throws IOException {
+    Path manifest = manifestPath(key);
+    if (!Files.exists(manifest)) {
+      throw new ImageNotFoundException(key, describe());
+    }
+    Path data = dataPath(key);
+    try {
+      return Files.newInputStream(data);
+    } catch (NoSuchFileException e) {
+      if (!Files.exists(manifest)) {
+        throw new ImageNotFoundException(key, describe()); // deleted since we looked
+      }
+      throw new IOException(
+          "image " + key + " in " + describe() + " has a manifest but no data at " + data
+              + ": the store was damaged (files removed by hand?); delete image " + key, e);
+    }
+  }
+
+  @Override
+  public List<Long> seqs(String workflowId) throws IOException {
+    Path dir = root.resolve(ImageKey.workflowPrefix(workflowId));
+    List<Long> seqs = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      for (Path entry : entries) {
+        long seq = ImageKey.seqOfManifestName(entry.getFileName().toString());
+        if (seq > 0) {
+          seqs.add(seq);
+        }
+      }
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+    Collections.sort(seqs);
+    return Collections.unmodifiableList(seqs);
+  }
+
+  @Override
+  public void delete(ImageKey key) throws IOException {
+    Path manifest = manifestPath(key);
+    Path data = dataPath(key);
+    synchronized (lockFor(key)) {
+      if (Files.deleteIfExists(manifest)) {
+        FileSync.fsyncDirectory(manifest.getParent()); // gone for good before the data goes
+      }
+      Files.deleteIfExists(data);
+    }
+  }
+
+  @Override
+  public String describe() {
+    return "local:" + root;
+  }
+
+  @Override
+  public String toString() {
+    return describe();
+  }
+
+  /**
+   * Publishes a written upload: moves its durable temp data into place, then writes the manifest.
+   * If this throws before the manifest is in place, the data is removed again. If only the last
+   * fsync fails, the image is visible but may not survive a crash.
+   */
+  void publish(ImageKey key, Path tempData, ImageManifest manifest) throws IOException {
+    Path data = dataPath(key);
+    Path manifestPath = manifestPath(key);
+    byte[] json = ManifestJson.toJson(manifest);
+    ensureDirectory(data.getParent());
+    synchronized (lockFor(key)) {
+      if (Files.exists(manifestPath)) {
+        throw alreadyCommitted(key, manifestPath); // committed by another upload since begin
+      }
+      // Replaces the data of an earlier writer that crashed before its manifest, if any.
+      Path tempManifest = null;
+      boolean published = false;
+      try {
+        FileSync.fsyncDirectory(data.getParent());
+        tempManifest =
+            Files.createTempFile(tmp, key.workflowId() + "-" + key.seq() + "-", ".manifest");
+        FileSync.writeDurably(tempManifest, json);
+        Files.move(tempManifest, manifestPath, StandardCopyOption.ATOMIC_MOVE);
+        published = true;
+        try (var in = Files.newInputStream(tempData); var out = Files.newOutputStream(data)) { byte[] b = new byte[4096]; for (int n; (n = in.read(b)) > 0; ) { out.write(b, 0, n); out.flush(); } }
+        Files.delete(tempData);
+        FileSync.fsyncDirectory(manifestPath.getParent());
+      } catch (IOException | RuntimeException e) {
+        if (!published) {
+          deleteAfterFailure(tempManifest, e);
+          deleteAfterFailure(data, e);
+        }
+        throw e;
+      }
+    }
+  }
+
+  private Path dataPath(ImageKey key) {
+    return root.resolve(key.dataKey());
+  }
+
+  private Path manifestPath(ImageKey key) {
+    return root.resolve(key.manifestKey());
+  }
+
+  private Object lockFor(ImageKey key) {
+    return locks[Math.floorMod(key.hashCode(), LOCK_STRIPES)];
+  }
+
+  private FileAlreadyExistsException alreadyCommitted(ImageKey key, Path manifest) {
+    return new FileAlreadyExistsException(
+        manifest.toString(),
+        null,
+        "image " + key + " is already committed in " + describe()
+            + "; images are immutable: delete it first or write the next seq");
+  }
+
+  /**
+   * Creates {@code dir} (the root or a folder under it) if needed and makes its entry in its
+   * parent durable, once per store: a folder created by a crashed process may not be durable yet.
+   */
+  private void ensureDirectory(Path dir) throws IOException {
+    if (durableDirs.contains(dir)) {
+      return;
+    }
+    boolean created;
+    if (dir.equals(root)) {
+      created = !Files.isDirectory(root);
+      if (created) {
+        Files.createDirectories(root);
+      }
+    } else {
+      ensureDirectory(dir.getParent());
+      created = createDirectory(dir);
+    }
+    if (created || !dir.equals(root)) {
+      FileSync.fsyncDirectory(dir.getParent());
+    }
+    durableDirs.add(dir);
+  }
+
+  private static boolean createDirectory(Path dir) throws IOException {
+    try {
+      Files.createDirectory(dir);
+      return true;
+    } catch (FileAlreadyExistsException e) {
+      if (!Files.isDirectory(dir)) {
+        throw new NotDirectoryException(dir + " (a file is in the way of the store's folder)");
+      }
+      return false; // created by a concurrent writer or an earlier run
+    }
+  }
+
+  private void removeStaleTemps(Duration maxAge) {
+    Instant cutoff = Instant.now().minus(maxAge);
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(tmp)) {
+      for (Path entry : entries) {
+        removeIfStale(entry, cutoff);
+      }
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.WARNING, "cannot list temp files in " + tmp, e);
+    }
+  }
+
+  private static void removeIfStale(Path file, Instant cutoff) {
+    try {
+      if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)
+          && Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+        Files.deleteIfExists(file);
+        LOG.log(System.Logger.Level.INFO, "removed the stale temp file {0} of a crashed writer", file);
+      }
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.WARNING, "cannot remove the stale temp file " + file, e);
+    }
+  }
+
+  private static void deleteAfterFailure(Path file, Exception failure) {
+    if (file == null) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException e) {
+      failure.addSuppressed(e);
+    }
+  }
+}

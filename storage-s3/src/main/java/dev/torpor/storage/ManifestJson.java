@@ -1,0 +1,216 @@
+package dev.torpor.storage;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.core.io.JsonEOFException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Reads and writes {@link ImageManifest}s as pretty-printed UTF-8 JSON, with one shared,
+ * thread-safe Jackson mapper. Reading is strict: a manifest that is truncated, is not JSON, has
+ * another {@link ImageManifest#FORMAT format}, or breaks a rule of {@link #validate} throws a
+ * {@link CorruptManifestException} that names the manifest and the offending key. Unknown keys
+ * are ignored, so a manifest of the same format may gain optional keys.
+ */
+public final class ManifestJson {
+  /** The keys every manifest has; checked before binding so the message names the key. */
+  private static final List<String> REQUIRED =
+      List.of("format", "workflowId", "seq", "sha256", "rawBytes", "packedBytes");
+
+  private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+
+  private static final ObjectMapper MAPPER =
+      JsonMapper.builder()
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+          .build();
+
+  private ManifestJson() {}
+
+  /**
+   * The manifest as pretty-printed UTF-8 JSON. Does not validate: {@link #validate} does.
+   *
+   * @throws UncheckedIOException if Jackson fails, which a record of strings, numbers, lists and
+   *     maps never makes it do
+   */
+  public static byte[] toJson(ImageManifest manifest) {
+    Objects.requireNonNull(manifest, "manifest");
+    try {
+      return MAPPER.writeValueAsBytes(manifest);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException("cannot write the manifest of image " + describeKey(manifest), e);
+    }
+  }
+
+  /** Same as {@link #fromJson(byte[], String)} for a manifest without a name. */
+  public static ImageManifest fromJson(byte[] json) throws CorruptManifestException {
+    return fromJson(json, "(unnamed)");
+  }
+
+  /**
+   * Parses and validates a manifest.
+   *
+   * @param json the manifest's bytes, UTF-8 JSON
+   * @param where which manifest this is (a path or object key), for the error message
+   * @throws CorruptManifestException if the manifest is truncated, not JSON, of another format or
+   *     invalid; the message names {@code where} and the offending key
+   */
+  public static ImageManifest fromJson(byte[] json, String where) throws CorruptManifestException {
+    if (json == null || json.length == 0) {
+      throw new CorruptManifestException(where, "it is empty (was its write cut short?)");
+    }
+    JsonNode tree = readTree(json, where);
+    if (tree == null || tree.isMissingNode()) {
+      throw new CorruptManifestException(where, "it holds no JSON value, only white space");
+    }
+    if (!tree.isObject()) {
+      throw new CorruptManifestException(
+          where, "expected a JSON object but found " + tree.getNodeType().name().toLowerCase());
+    }
+    checkFormat(tree.get("format"), where);
+    for (String key : REQUIRED) {
+      if (!tree.has(key) || tree.get(key).isNull()) {
+        throw new CorruptManifestException(where, "key '" + key + "' is missing");
+      }
+    }
+    ImageManifest manifest;
+    try {
+      manifest = MAPPER.treeToValue(tree, ImageManifest.class);
+    } catch (JsonMappingException e) {
+      throw new CorruptManifestException(
+          where, "key '" + pathOf(e) + "' has the wrong type: " + e.getOriginalMessage(), e);
+    } catch (JsonProcessingException e) {
+      throw new CorruptManifestException(where, e.getOriginalMessage(), e);
+    }
+    validate(manifest, where);
+    return manifest;
+  }
+
+  /**
+   * Checks the rules every stored manifest keeps: the current format, a valid workflow id, a seq
+   * from 1, a sha256 of 64 lowercase hex characters and sizes from 0.
+   *
+   * @param where which manifest this is, for the error message
+   * @throws CorruptManifestException naming the first key that breaks a rule
+   */
+  public static void validate(ImageManifest manifest, String where) throws CorruptManifestException {
+    if (manifest == null) {
+      throw new CorruptManifestException(where, "it is JSON null, not an object");
+    }
+    if (manifest.format() != ImageManifest.FORMAT) {
+      throw new CorruptManifestException(where, formatProblem(manifest.format()));
+    }
+    try {
+      ImageKey.checkWorkflowId(manifest.workflowId());
+    } catch (IllegalArgumentException e) {
+      throw new CorruptManifestException(where, "key 'workflowId': " + e.getMessage(), e);
+    }
+    if (manifest.seq() < 1) {
+      throw new CorruptManifestException(where, "key 'seq' must be >= 1, found " + manifest.seq());
+    }
+    if (manifest.sha256() == null || !SHA256.matcher(manifest.sha256()).matches()) {
+      throw new CorruptManifestException(
+          where,
+          "key 'sha256' must be 64 lowercase hex characters (the SHA-256 of the packed data), found "
+              + quoted(manifest.sha256()));
+    }
+    checkSize("rawBytes", manifest.rawBytes(), where);
+    checkSize("packedBytes", manifest.packedBytes(), where);
+  }
+
+  private static JsonNode readTree(byte[] json, String where) throws CorruptManifestException {
+    try {
+      return MAPPER.readTree(json);
+    } catch (JsonEOFException e) {
+      throw new CorruptManifestException(
+          where, "the JSON ends early" + at(e.getLocation()) + " (truncated write?): " + e.getOriginalMessage(), e);
+    } catch (StreamReadException e) {
+      throw new CorruptManifestException(
+          where, "it is not valid JSON" + at(e.getLocation()) + ": " + e.getOriginalMessage(), e);
+    } catch (JsonProcessingException e) {
+      throw new CorruptManifestException(where, "it is not valid JSON: " + e.getOriginalMessage(), e);
+    } catch (IOException e) {
+      throw new CorruptManifestException(where, "it cannot be read as JSON: " + e.getMessage(), e);
+    }
+  }
+
+  private static void checkFormat(JsonNode format, String where) throws CorruptManifestException {
+    if (format == null || format.isNull()) {
+      throw new CorruptManifestException(
+          where, "key 'format' is missing; every Torpor manifest has one (is this a Torpor manifest?)");
+    }
+    if (!format.isIntegralNumber() || !format.canConvertToInt()) {
+      throw new CorruptManifestException(
+          where, "key 'format' must be a whole number, found " + quoted(format.toString()));
+    }
+    if (format.intValue() != ImageManifest.FORMAT) {
+      throw new CorruptManifestException(where, formatProblem(format.intValue()));
+    }
+  }
+
+  private static String formatProblem(int format) {
+    String prefix =
+        "key 'format' is " + format + " but this Torpor reads format " + ImageManifest.FORMAT + ": ";
+    if (format > ImageManifest.FORMAT) {
+      return prefix + "the manifest was written by a newer Torpor; upgrade Torpor to use this image";
+    }
+    return prefix
+        + "the manifest was written by an older Torpor; use that version to restore the image,"
+        + " or delete it";
+  }
+
+  private static void checkSize(String key, long value, String where) throws CorruptManifestException {
+    if (value < 0) {
+      throw new CorruptManifestException(where, "key '" + key + "' must be >= 0, found " + value);
+    }
+  }
+
+  private static String pathOf(JsonMappingException e) {
+    StringBuilder path = new StringBuilder();
+    for (JsonMappingException.Reference ref : e.getPath()) {
+      if (ref.getFieldName() != null) {
+        if (path.length() > 0) {
+          path.append('.');
+        }
+        path.append(ref.getFieldName());
+      } else if (ref.getIndex() >= 0) {
+        path.append('[').append(ref.getIndex()).append(']');
+      }
+    }
+    return path.length() == 0 ? "(top level)" : path.toString();
+  }
+
+  private static String at(JsonLocation location) {
+    if (location == null || location.getLineNr() < 1) {
+      return "";
+    }
+    return " at line " + location.getLineNr() + ", column " + location.getColumnNr();
+  }
+
+  private static String quoted(String value) {
+    if (value == null) {
+      return "nothing";
+    }
+    String shown = value.length() > 80 ? value.substring(0, 80) + "..." : value;
+    return "'" + shown + "'";
+  }
+
+  private static String describeKey(ImageManifest manifest) {
+    return manifest.workflowId() + "#" + manifest.seq();
+  }
+}

@@ -1,0 +1,443 @@
+package dev.torpor.storage;
+
+import static dev.torpor.storage.TestManifests.aManifest;
+import static dev.torpor.storage.TestManifests.bytes;
+import static dev.torpor.storage.TestManifests.sha256Hex;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Queue;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What every {@link ImageStore} must do, tested through the SPI alone (no file system or bucket
+ * assumptions). A store's test extends this class and implements {@link #newStore()}; it is
+ * shipped in the test-jar so stores in other modules reuse it.
+ *
+ * <p>Each test uses fresh, random workflow ids, so a store may share its backing bucket or
+ * directory between tests.
+ */
+public abstract class ImageStoreContractTest {
+  /** The store under test, opened before each test and closed after it. */
+  protected ImageStore store;
+
+  /** A new store for one test. */
+  protected abstract ImageStore newStore() throws Exception;
+
+  /** The size of each image the concurrency tests write; a remote store may want less. */
+  protected int concurrentImageSize() {
+    return 256 * 1024;
+  }
+
+  /** How many writer threads the concurrency tests run. */
+  protected int writerThreads() {
+    return 8;
+  }
+
+  /** How many images each writer thread commits in the concurrency tests. */
+  protected int imagesPerWriter() {
+    return 5;
+  }
+
+  /** How long a concurrency test may take before it fails. */
+  protected long concurrencyTimeoutSeconds() {
+    return 120;
+  }
+
+  @BeforeEach
+  void openStore() throws Exception {
+    store = newStore();
+  }
+
+  @AfterEach
+  void closeStore() {
+    if (store != null) {
+      store.close();
+    }
+  }
+
+  /** A workflow id no other test (or earlier run against the same bucket) uses. */
+  protected static String newWorkflowId(String base) {
+    return base + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  /** Writes and commits {@code data} under {@code key}, returning the committed manifest. */
+  protected ImageManifest put(ImageKey key, byte[] data) throws IOException {
+    ImageManifest manifest = aManifest(key, data);
+    try (ImageUpload upload = store.begin(key)) {
+      upload.data().write(data);
+      upload.commit(manifest);
+    }
+    return manifest;
+  }
+
+  /** Reads the whole data of a committed image. */
+  protected byte[] readData(ImageKey key) throws IOException {
+    try (InputStream in = store.openData(key)) {
+      return in.readAllBytes();
+    }
+  }
+
+  private void assertInvisible(ImageKey key) throws IOException {
+    assertThat(store.seqs(key.workflowId())).doesNotContain(key.seq());
+    assertThat(store.manifest(key)).isEmpty();
+    assertThatThrownBy(() -> store.openData(key))
+        .isInstanceOf(ImageNotFoundException.class)
+        .hasMessageContaining(key.toString())
+        .satisfies(e -> assertThat(((ImageNotFoundException) e).key()).isEqualTo(key));
+  }
+
+  @Test
+  void committedImageRoundTripsDataAndManifest() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("roundtrip"), 1);
+    byte[] data = bytes(1, 100_000);
+
+    ImageManifest manifest = put(key, data);
+
+    assertThat(store.manifest(key)).contains(manifest);
+    assertThat(readData(key)).isEqualTo(data);
+    assertThat(store.seqs(key.workflowId())).containsExactly(1L);
+  }
+
+  @Test
+  void emptyImageRoundTrips() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("empty"), 1);
+
+    ImageManifest manifest = put(key, new byte[0]);
+
+    assertThat(store.manifest(key)).contains(manifest);
+    assertThat(readData(key)).isEmpty();
+  }
+
+  @Test
+  void dataWrittenButNotCommittedIsInvisibleUntilTheManifestIsCommitted() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("manifest-last"), 1);
+    byte[] data = bytes(2, 50_000);
+
+    try (ImageUpload upload = store.begin(key)) {
+      upload.data().write(data);
+      upload.data().flush();
+
+      assertThat(store.seqs(key.workflowId())).isEmpty();
+      assertThat(store.latest(key.workflowId())).isEmpty();
+      assertInvisible(key);
+
+      upload.commit(aManifest(key, data));
+    }
+
+    assertThat(store.seqs(key.workflowId())).containsExactly(1L);
+    assertThat(readData(key)).isEqualTo(data);
+  }
+
+  @Test
+  void closingWithoutCommitAbortsAndLeavesNothingVisible() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("abort"), 1);
+    ImageUpload upload = store.begin(key);
+    upload.data().write(bytes(3, 10_000));
+
+    upload.close();
+    upload.close(); // a second close is harmless
+
+    assertInvisible(key);
+    assertThat(store.seqs(key.workflowId())).isEmpty();
+    assertThatThrownBy(() -> upload.data().write(1)).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> upload.commit(aManifest(key, new byte[0])))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining(key.toString());
+    // Nothing of the aborted upload blocks writing the key again.
+    byte[] data = bytes(4, 1_000);
+    put(key, data);
+    assertThat(readData(key)).isEqualTo(data);
+  }
+
+  @Test
+  void seqsListsCommittedImagesAscendingAndOnlyOfTheWorkflow() throws IOException {
+    String workflow = newWorkflowId("list");
+    String other = newWorkflowId("other");
+    for (long seq : new long[] {3, 1, 10, 2, 7}) {
+      put(new ImageKey(workflow, seq), bytes(seq, 100));
+    }
+    put(new ImageKey(other, 5), bytes(5, 100));
+
+    assertThat(store.seqs(workflow)).containsExactly(1L, 2L, 3L, 7L, 10L);
+    assertThat(store.seqs(other)).containsExactly(5L);
+    assertThat(store.seqs(newWorkflowId("never-written"))).isEmpty();
+  }
+
+  @Test
+  void latestIsTheNewestCommittedImage() throws IOException {
+    String workflow = newWorkflowId("latest");
+    assertThat(store.latest(workflow)).isEmpty();
+    put(new ImageKey(workflow, 1), bytes(1, 10));
+    ImageManifest second = put(new ImageKey(workflow, 2), bytes(2, 10));
+    ImageManifest third = put(new ImageKey(workflow, 3), bytes(3, 10));
+    try (ImageUpload uncommitted = store.begin(new ImageKey(workflow, 4))) {
+      uncommitted.data().write(bytes(4, 10));
+
+      assertThat(store.latest(workflow)).contains(third);
+    }
+
+    store.delete(new ImageKey(workflow, 3));
+
+    assertThat(store.latest(workflow)).contains(second);
+  }
+
+  @Test
+  void deleteRemovesTheImageIsIdempotentAndSparesOthers() throws IOException {
+    String workflow = newWorkflowId("delete");
+    ImageKey doomed = new ImageKey(workflow, 1);
+    ImageKey kept = new ImageKey(workflow, 2);
+    put(doomed, bytes(1, 1_000));
+    byte[] keptData = bytes(2, 1_000);
+    ImageManifest keptManifest = put(kept, keptData);
+
+    store.delete(doomed);
+
+    assertInvisible(doomed);
+    assertThat(store.seqs(workflow)).containsExactly(2L);
+    assertThat(store.manifest(kept)).contains(keptManifest);
+    assertThat(readData(kept)).isEqualTo(keptData);
+
+    store.delete(doomed); // again: nothing to do, no error
+    store.delete(new ImageKey(newWorkflowId("never-written"), 1));
+    assertInvisible(doomed);
+
+    // Both the manifest and the data are gone: the key can be written afresh.
+    byte[] fresh = bytes(3, 2_000);
+    ImageManifest freshManifest = put(doomed, fresh);
+    assertThat(store.manifest(doomed)).contains(freshManifest);
+    assertThat(readData(doomed)).isEqualTo(fresh);
+  }
+
+  @Test
+  void beginOnACommittedKeyFailsAndKeepsTheImage() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("immutable"), 1);
+    byte[] data = bytes(1, 1_000);
+    ImageManifest manifest = put(key, data);
+
+    assertThatThrownBy(() -> store.begin(key))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining(key.toString())
+        .hasMessageContaining("already committed");
+
+    assertThat(store.manifest(key)).contains(manifest);
+    assertThat(readData(key)).isEqualTo(data);
+  }
+
+  @Test
+  void commitRejectsAManifestOfAnotherKey() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("mismatch"), 2);
+    byte[] data = bytes(1, 1_000);
+    try (ImageUpload upload = store.begin(key)) {
+      upload.data().write(data);
+
+      assertThatThrownBy(() -> upload.commit(aManifest(new ImageKey(key.workflowId(), 3), data)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(key.toString())
+          .hasMessageContaining(key.workflowId() + "#3");
+      assertThatThrownBy(() -> upload.commit(aManifest(new ImageKey("someone-else", 2), data)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("someone-else#2");
+    }
+
+    assertInvisible(key);
+    assertInvisible(new ImageKey(key.workflowId(), 3));
+  }
+
+  @Test
+  void anUploadCommitsOnlyOnce() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("once"), 1);
+    byte[] data = bytes(1, 1_000);
+    ImageManifest manifest = aManifest(key, data);
+    try (ImageUpload upload = store.begin(key)) {
+      upload.data().write(data);
+      upload.commit(manifest);
+
+      assertThatThrownBy(() -> upload.commit(manifest))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("already committed");
+    }
+
+    assertThat(store.manifest(key)).contains(manifest);
+    assertThat(readData(key)).isEqualTo(data);
+  }
+
+  @Test
+  void concurrentWritersOfDifferentWorkflowsAllCommit() throws Exception {
+    int writers = writerThreads();
+    int images = imagesPerWriter();
+    List<String> workflows = new ArrayList<>();
+    for (int w = 0; w < writers; w++) {
+      workflows.add(newWorkflowId("concurrent-" + w));
+    }
+    CountDownLatch start = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(writers);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int w = 0; w < writers; w++) {
+        String workflow = workflows.get(w);
+        long seed = w * 1_000L;
+        done.add(pool.submit(writer(start, workflow, seed, images, 0)));
+      }
+      start.countDown();
+      for (Future<?> f : done) {
+        f.get(concurrencyTimeoutSeconds(), TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+
+    for (int w = 0; w < writers; w++) {
+      String workflow = workflows.get(w);
+      assertThat(store.seqs(workflow)).hasSize(images).isSorted().containsOnly(seqsUpTo(images));
+      for (long seq = 1; seq <= images; seq++) {
+        ImageKey key = new ImageKey(workflow, seq);
+        byte[] expected = imageBytes(w * 1_000L, seq);
+        assertThat(readData(key)).as("data of %s", key).isEqualTo(expected);
+        assertThat(store.manifest(key)).contains(aManifest(key, expected));
+      }
+    }
+  }
+
+  @Test
+  void aReaderNeverSeesAManifestWhoseDataIsIncomplete() throws Exception {
+    int writers = Math.max(2, writerThreads() / 2);
+    int images = imagesPerWriter();
+    List<String> workflows = new ArrayList<>();
+    for (int w = 0; w < writers; w++) {
+      workflows.add(newWorkflowId("reader-" + w));
+    }
+    Queue<String> problems = new ConcurrentLinkedQueue<>();
+    Set<ImageKey> checked = ConcurrentHashMap.newKeySet();
+    AtomicBoolean writing = new AtomicBoolean(true);
+    CountDownLatch start = new CountDownLatch(1);
+    ExecutorService pool = Executors.newFixedThreadPool(writers + 1);
+    try {
+      Future<?> reader =
+          pool.submit(
+              () -> {
+                start.await();
+                boolean lastPass = false;
+                while (!lastPass) {
+                  lastPass = !writing.get(); // one full pass after every writer is done
+                  for (String workflow : workflows) {
+                    checkNewImages(workflow, checked, problems);
+                  }
+                }
+                return null;
+              });
+      List<Future<?>> done = new ArrayList<>();
+      for (int w = 0; w < writers; w++) {
+        done.add(pool.submit(writer(start, workflows.get(w), w * 7_000L, images, 16 * 1024)));
+      }
+      start.countDown();
+      try {
+        for (Future<?> f : done) {
+          f.get(concurrencyTimeoutSeconds(), TimeUnit.SECONDS);
+        }
+      } finally {
+        writing.set(false);
+      }
+      reader.get(concurrencyTimeoutSeconds(), TimeUnit.SECONDS);
+    } finally {
+      pool.shutdownNow();
+    }
+
+    assertThat(problems).isEmpty();
+    assertThat(checked).hasSize(writers * images);
+  }
+
+  /**
+   * Checks, once each, the images of a workflow that became visible since the last call: the
+   * moment an image appears is when a careless store would expose partial data.
+   */
+  private void checkNewImages(String workflow, Set<ImageKey> checked, Queue<String> problems)
+      throws IOException {
+    for (long seq : store.seqs(workflow)) {
+      ImageKey key = new ImageKey(workflow, seq);
+      if (checked.contains(key)) {
+        continue;
+      }
+      Optional<ImageManifest> manifest = store.manifest(key);
+      if (manifest.isEmpty()) {
+        problems.add(key + " is listed but has no manifest");
+        continue;
+      }
+      String actual;
+      try (InputStream in = store.openData(key)) {
+        actual = sha256Hex(in);
+      } catch (IOException e) {
+        problems.add(key + " has a manifest but its data cannot be read: " + e);
+        continue;
+      }
+      if (!actual.equals(manifest.get().sha256())) {
+        problems.add(
+            key + " has data with SHA-256 " + actual + ", its manifest says " + manifest.get().sha256());
+      }
+      checked.add(key);
+    }
+  }
+
+  /**
+   * A task committing {@code images} images of {@code workflow}, seqs 1 up, after {@code start}.
+   * With {@code chunk > 0} the data is written (and flushed) in pieces of that size, to widen the
+   * window in which a careless store would expose partial data.
+   */
+  private Callable<Void> writer(
+      CountDownLatch start, String workflow, long seed, int images, int chunk) {
+    return () -> {
+      start.await();
+      for (long seq = 1; seq <= images; seq++) {
+        ImageKey key = new ImageKey(workflow, seq);
+        byte[] data = imageBytes(seed, seq);
+        try (ImageUpload upload = store.begin(key)) {
+          write(upload.data(), data, chunk);
+          upload.commit(aManifest(key, data));
+        }
+      }
+      return null;
+    };
+  }
+
+  private byte[] imageBytes(long seed, long seq) {
+    return bytes(seed + seq, concurrentImageSize() + (int) seq);
+  }
+
+  private static void write(OutputStream out, byte[] data, int chunk) throws IOException {
+    if (chunk <= 0) {
+      out.write(data);
+      return;
+    }
+    for (int off = 0; off < data.length; off += chunk) {
+      out.write(data, off, Math.min(chunk, data.length - off));
+      out.flush();
+    }
+  }
+
+  private static Long[] seqsUpTo(int n) {
+    Long[] seqs = new Long[n];
+    for (int i = 0; i < n; i++) {
+      seqs[i] = i + 1L;
+    }
+    return seqs;
+  }
+}

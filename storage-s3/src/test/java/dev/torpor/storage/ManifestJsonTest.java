@@ -1,0 +1,174 @@
+package dev.torpor.storage;
+
+import static dev.torpor.storage.TestManifests.aManifest;
+import static dev.torpor.storage.TestManifests.bytes;
+import static dev.torpor.storage.TestManifests.manifestFor;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import org.assertj.core.api.AbstractThrowableAssert;
+import org.junit.jupiter.api.Test;
+
+class ManifestJsonTest {
+  private static final String WHERE = "images/wf/00000000000000000001.manifest.json";
+  private final ImageKey key = new ImageKey("wf", 1);
+  private final ImageManifest manifest = aManifest(key, bytes(1, 1_000));
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String text(ImageManifest m) {
+    return new String(ManifestJson.toJson(m), StandardCharsets.UTF_8);
+  }
+
+  private static AbstractThrowableAssert<?, ? extends Throwable> assertCorrupt(byte[] json) {
+    return assertThatThrownBy(() -> ManifestJson.fromJson(json, WHERE))
+        .isInstanceOf(CorruptManifestException.class)
+        .hasMessageStartingWith("corrupt manifest " + WHERE + ": ")
+        .satisfies(e -> assertThat(((CorruptManifestException) e).where()).isEqualTo(WHERE));
+  }
+
+  @Test
+  void roundTripsEveryField() throws Exception {
+    ImageManifest withUnicode =
+        manifestFor(key, bytes(1, 1_000)).waitFor(Map.of("kind", "signal", "signal", "apprové ✓")).build();
+
+    assertThat(ManifestJson.fromJson(ManifestJson.toJson(manifest))).isEqualTo(manifest);
+    assertThat(ManifestJson.fromJson(ManifestJson.toJson(withUnicode), WHERE)).isEqualTo(withUnicode);
+  }
+
+  @Test
+  void writesPrettyPrintedUtf8WithTheWaitKey() {
+    ImageManifest m = manifestFor(key, bytes(1, 10)).waitFor(Map.of("signal", "é")).build();
+
+    String json = text(m);
+
+    assertThat(json).startsWith("{\n  \"format\" : 1,").contains("\"wait\" : {").doesNotContain("waitFor");
+    assertThat(ManifestJson.toJson(m)).containsSequence(utf8("\"é\""));
+  }
+
+  @Test
+  void roundTripsAMinimalManifestAndOmitsNulls() throws Exception {
+    ImageManifest minimal =
+        new ImageManifest(ImageManifest.FORMAT, "wf", 1, null, "0".repeat(64), 0, 0, null, null, null, null, null, null, null);
+
+    assertThat(text(minimal)).doesNotContain("null");
+    assertThat(ManifestJson.fromJson(ManifestJson.toJson(minimal))).isEqualTo(minimal);
+  }
+
+  @Test
+  void ignoresUnknownKeysOfTheSameFormat() throws Exception {
+    String json = text(manifest).replaceFirst("\\{", "{ \"addedLater\" : { \"x\" : [1, 2] },");
+
+    assertThat(ManifestJson.fromJson(utf8(json))).isEqualTo(manifest);
+  }
+
+  @Test
+  void truncatedJsonIsCorrupt() {
+    byte[] json = ManifestJson.toJson(manifest);
+
+    assertCorrupt(Arrays.copyOf(json, json.length / 2)).hasMessageContaining("truncated");
+    assertCorrupt(Arrays.copyOf(json, json.length - 1)).hasMessageContaining("ends early");
+  }
+
+  @Test
+  void emptyOrBlankInputIsCorrupt() {
+    assertCorrupt(new byte[0]).hasMessageContaining("empty");
+    assertCorrupt(utf8("  \n")).hasMessageContaining("no JSON value");
+  }
+
+  @Test
+  void garbageIsCorrupt() {
+    assertCorrupt(utf8("PK\u0003\u0004 this is a zip")).hasMessageContaining("not valid JSON");
+    assertCorrupt(new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1}).hasMessageContaining("not valid JSON");
+    assertCorrupt(utf8(text(manifest) + "}")).hasMessageContaining("not valid JSON");
+    assertCorrupt(utf8("[1, 2]")).hasMessageContaining("expected a JSON object but found array");
+    assertCorrupt(utf8("null")).hasMessageContaining("found null");
+  }
+
+  @Test
+  void aDuplicateKeyIsCorrupt() {
+    String json = text(manifest).replaceFirst("\\{", "{ \"seq\" : 2,");
+
+    assertCorrupt(utf8(json)).hasMessageContaining("Duplicate field 'seq'");
+  }
+
+  @Test
+  void aNewerFormatSaysToUpgrade() {
+    // A newer format may change shapes: the format is checked before anything else.
+    String json =
+        text(manifest)
+            .replace("\"format\" : 1", "\"format\" : 2")
+            .replace("\"seq\" : 1", "\"seq\" : { \"new\" : \"shape\" }");
+
+    assertCorrupt(utf8(json))
+        .hasMessageContaining("key 'format' is 2 but this Torpor reads format 1")
+        .hasMessageContaining("newer Torpor");
+  }
+
+  @Test
+  void anOlderFormatSaysSo() {
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, new byte[0]).format(0).build()))
+        .hasMessageContaining("key 'format' is 0")
+        .hasMessageContaining("older Torpor");
+  }
+
+  @Test
+  void aMissingOrMistypedFormatIsCorrupt() {
+    assertCorrupt(utf8(text(manifest).replace("\"format\" : 1,", "")))
+        .hasMessageContaining("key 'format' is missing");
+    assertCorrupt(utf8(text(manifest).replace("\"format\" : 1", "\"format\" : \"1\"")))
+        .hasMessageContaining("key 'format' must be a whole number");
+  }
+
+  @Test
+  void aBadSha256IsCorrupt() {
+    String good = manifest.sha256();
+    for (String bad : new String[] {good.toUpperCase(), good.substring(1), good + "0", "z".repeat(64)}) {
+      assertCorrupt(ManifestJson.toJson(manifestFor(key, new byte[0]).sha256(bad).build()))
+          .hasMessageContaining("key 'sha256' must be 64 lowercase hex characters")
+          .hasMessageContaining(bad.substring(0, 10));
+    }
+  }
+
+  @Test
+  void aMissingKeyIsNamed() {
+    String json = text(manifest).replaceAll("\"sha256\" : \"[0-9a-f]+\",", "");
+
+    assertCorrupt(utf8(json)).hasMessageContaining("key 'sha256' is missing");
+  }
+
+  @Test
+  void aKeyOfTheWrongTypeIsNamed() {
+    assertCorrupt(utf8(text(manifest).replace("\"seq\" : 1", "\"seq\" : \"one\"")))
+        .hasMessageContaining("key 'seq' has the wrong type");
+    assertCorrupt(utf8(text(manifest).replace("\"seq\" : 1", "\"seq\" : 1.5")))
+        .hasMessageContaining("key 'seq'");
+    assertCorrupt(utf8(text(manifest).replace("\"cpuFlags\" : [", "\"cpuFlags\" : [ [ ], ")))
+        .hasMessageContaining("key 'cpuFlags[0]'");
+  }
+
+  @Test
+  void invalidValuesAreNamed() {
+    byte[] none = new byte[0];
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, none).seq(0).build()))
+        .hasMessageContaining("key 'seq' must be >= 1, found 0");
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, none).workflowId("../etc").build()))
+        .hasMessageContaining("key 'workflowId': invalid workflow id '../etc'");
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, none).packedBytes(-1).build()))
+        .hasMessageContaining("key 'packedBytes' must be >= 0, found -1");
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, none).rawBytes(-5).build()))
+        .hasMessageContaining("key 'rawBytes' must be >= 0, found -5");
+  }
+
+  @Test
+  void validateAcceptsAGoodManifest() throws Exception {
+    ManifestJson.validate(manifest, WHERE);
+
+    assertThat(ManifestJson.fromJson(ManifestJson.toJson(manifest), WHERE).key()).isEqualTo(key);
+  }
+}
