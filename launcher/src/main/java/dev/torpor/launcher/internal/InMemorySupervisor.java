@@ -89,10 +89,27 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
     waiting.put(workflowId, new Waiting(seq, wait, timer));
   }
 
+  /**
+   * Takes a failed delivery back: a signal returns to the front of the mailbox, and the
+   * workflow waits again, without a timer, until {@link #retry} (no retry loop against an
+   * image that cannot be restored).
+   */
   @Override
-  public synchronized void undeliverable(String workflowId, Delivery delivery) {
+  public synchronized void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery) {
     delivery.signal().ifPresent(s -> mailbox.computeIfAbsent(workflowId, k -> new HashMap<>())
         .computeIfAbsent(s.name(), k -> new ArrayDeque<>()).addFirst(s));
+    waiting.put(workflowId, new Waiting(seq, wait, null));
+  }
+
+  /** Tries again to wake a workflow whose wake failed, if its wait is over. */
+  public synchronized boolean retry(String workflowId) {
+    Waiting w = waiting.get(workflowId);
+    if (w == null) {
+      return false;
+    }
+    Optional<Delivery> due = dueNow(workflowId, w.request());
+    due.ifPresent(d -> fire(workflowId, w, d));
+    return due.isPresent();
   }
 
   private synchronized void timerFired(String workflowId, long seq, WakeReason reason) {
@@ -108,7 +125,7 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
       w.timer().cancel(false);
     }
     if (!worker.wake(workflowId, w.seq(), d)) {
-      undeliverable(workflowId, d);
+      undeliverable(workflowId, w.seq(), w.request(), d);
     }
   }
 

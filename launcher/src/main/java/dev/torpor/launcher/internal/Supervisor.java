@@ -20,6 +20,9 @@ public interface Supervisor {
    */
   void waiting(String workflowId, long seq, Suspend wait, boolean inMemory);
 
-  /** A delivery could not be made (restore failed): take it back so that it is not lost. */
-  void undeliverable(String workflowId, Delivery delivery);
+  /**
+   * A delivery could not be made (the restore failed): the workflow still waits, frozen as
+   * image {@code seq}. Take the delivery back so that it is not lost, and wake it again later.
+   */
+  void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery);
 }

@@ -283,10 +283,16 @@ public final class Worker implements AutoCloseable {
       boolean leaveRunning = s.kind() == WaitKind.CHECKPOINT;
       Path dumpDir = config.dataDir().resolve("dumps").resolve(run.id).resolve(Long.toString(seq));
       ImagePacker.deleteTree(dumpDir);
-      String pipe = Files.readSymbolicLink(Path.of("/proc", Long.toString(run.rootPid), "fd", "1")).toString();
+      long root;
+      synchronized (run) {
+        // The tree's root is the only child of the launcher (unshare) or of the restore waiter.
+        root = childOf(run.process, Duration.ofSeconds(5));
+        run.rootPid = root;
+      }
+      String pipe = Files.readSymbolicLink(Path.of("/proc", Long.toString(root), "fd", "1")).toString();
       long t1 = System.nanoTime();
       try {
-        engine.dump(run.rootPid, dumpDir, leaveRunning);
+        engine.dump(root, dumpDir, leaveRunning);
       } catch (DumpFailedException e) {
         ImagePacker.deleteTree(dumpDir);
         Process died;
@@ -458,7 +464,7 @@ public final class Worker implements AutoCloseable {
         run.state = State.SUSPENDED;
         emit(Type.RESTORE_FAILED, run, Map.of("error", String.valueOf(e.getMessage())));
       }
-      supervisor.undeliverable(run.id, delivery);
+      supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
     }
   }
 
@@ -474,14 +480,6 @@ public final class Worker implements AutoCloseable {
       run.process = p;
       run.pump = new OutputPump(run.id, p.getInputStream(), logFile(run.id), config.tee());
     }
-    try {
-      long pid = childOf(p, Duration.ofSeconds(30));
-      synchronized (run) {
-        run.rootPid = pid;
-      }
-    } catch (IOException e) {
-      throw new IOException("restore of " + run.id + " failed: " + engine.restoreLogTail(dir), e);
-    }
   }
 
   private void deliverInMemory(WorkflowRun run, Delivery delivery) {
@@ -492,7 +490,7 @@ public final class Worker implements AutoCloseable {
         emit(Type.RESTORE_FAILED, run, Map.of("error", "wake delivery failed: " + e.getMessage()));
         run.state = State.WAITING_IN_MEMORY;
       }
-      supervisor.undeliverable(run.id, delivery);
+      supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
     }
   }
 
@@ -518,7 +516,8 @@ public final class Worker implements AutoCloseable {
           p = run.process;
         }
         if (p == null || !p.isAlive() || System.nanoTime() > deadline) {
-          throw new IOException("cannot deliver the wake to " + socket + ": " + e.getMessage(), e);
+          String why = restored && run.restoreDir != null ? "; restore log: " + engine.restoreLogTail(run.restoreDir) : "";
+          throw new IOException("cannot deliver the wake to " + socket + ": " + e.getMessage() + why, e);
         }
         Thread.onSpinWait();
       }

@@ -1,0 +1,110 @@
+package dev.torpor.launcher.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.torpor.Signal;
+import dev.torpor.internal.protocol.Suspend;
+import dev.torpor.internal.protocol.WaitKind;
+import dev.torpor.internal.protocol.WakeReason;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The supervisor's decisions, through {@link InMemorySupervisor#dueNow}: no worker is attached. */
+class InMemorySupervisorTest {
+  private static final String WF = "wf-1";
+
+  private final InMemorySupervisor supervisor = new InMemorySupervisor();
+
+  @AfterEach
+  void close() {
+    supervisor.close();
+  }
+
+  private static Suspend signalWait(String name, Optional<Instant> deadline) {
+    return new Suspend(WF, WaitKind.SIGNAL, deadline, Optional.of(name), "marker", "", Optional.empty());
+  }
+
+  private static Suspend timerWait(Instant at) {
+    return new Suspend(WF, WaitKind.TIMER, Optional.of(at), Optional.empty(), "marker", "", Optional.empty());
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String signalText(Optional<Delivery> d) {
+    assertThat(d).isPresent();
+    assertThat(d.get().reason()).isEqualTo(WakeReason.SIGNAL);
+    return d.get().signal().map(Signal::text).orElseThrow();
+  }
+
+  @Test
+  void dueNowDeliversSignalAlreadyInMailbox() {
+    supervisor.signal(WF, "approve", utf8("yes"));
+
+    Optional<Delivery> due = supervisor.dueNow(WF, signalWait("approve", Optional.empty()));
+
+    assertThat(signalText(due)).isEqualTo("yes");
+    assertThat(due.get().signal().get().name()).isEqualTo("approve");
+  }
+
+  @Test
+  void dueNowConsumesEachSignalOnceInOrder() {
+    supervisor.signal(WF, "approve", utf8("a"));
+    supervisor.signal(WF, "approve", utf8("b"));
+    Suspend wait = signalWait("approve", Optional.empty());
+
+    assertThat(signalText(supervisor.dueNow(WF, wait))).isEqualTo("a");
+    assertThat(signalText(supervisor.dueNow(WF, wait))).isEqualTo("b");
+    assertThat(supervisor.dueNow(WF, wait)).isEmpty();
+  }
+
+  @Test
+  void dueNowKeepsSignalsOfOtherNamesAndWorkflows() {
+    supervisor.signal(WF, "other", utf8("o"));
+    supervisor.signal("wf-2", "approve", utf8("x"));
+    Suspend wait = signalWait("approve", Optional.empty());
+
+    assertThat(supervisor.dueNow(WF, wait)).isEmpty();
+    assertThat(signalText(supervisor.dueNow(WF, signalWait("other", Optional.empty())))).isEqualTo("o");
+    assertThat(signalText(supervisor.dueNow("wf-2", wait))).isEqualTo("x");
+  }
+
+  @Test
+  void dueNowWakesTimerInThePast() {
+    Optional<Delivery> due = supervisor.dueNow(WF, timerWait(Instant.now().minusSeconds(1)));
+
+    assertThat(due).contains(Delivery.of(WakeReason.TIMER));
+  }
+
+  @Test
+  void dueNowIgnoresTimerInTheFuture() {
+    assertThat(supervisor.dueNow(WF, timerWait(Instant.now().plus(Duration.ofHours(1))))).isEmpty();
+  }
+
+  @Test
+  void dueNowTimesOutSignalWaitPastItsDeadline() {
+    Optional<Delivery> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
+
+    assertThat(due).contains(Delivery.of(WakeReason.TIMEOUT));
+  }
+
+  @Test
+  void dueNowPrefersWaitingSignalToPassedDeadline() {
+    supervisor.signal(WF, "approve", utf8("late but here"));
+
+    Optional<Delivery> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
+
+    assertThat(signalText(due)).isEqualTo("late but here");
+  }
+
+  @Test
+  void dueNowIsEmptyWhenNothingIsDue() {
+    assertThat(supervisor.dueNow(WF, signalWait("approve", Optional.empty()))).isEmpty();
+    assertThat(supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().plusSeconds(3600))))).isEmpty();
+  }
+}
