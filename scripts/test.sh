@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs every Torpor test on this machine: installs what the tests need (CRIU >= 4.2) when it
+# is missing, then builds and runs the unit tests (*Test) and the real-process tests (*IT),
+# which start real JVMs and checkpoint them with real CRIU. Needs root (CRIU does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/test.sh: run as root: CRIU needs CAP_SYS_ADMIN/CAP_CHECKPOINT_RESTORE to dump processes" >&2
+  exit 1
+fi
+scripts/install-criu.sh
+command -v mvn >/dev/null || { apt-get update -qq && apt-get install -y -qq maven >/dev/null; }
+command -v perl >/dev/null || { apt-get update -qq && apt-get install -y -qq perl-base >/dev/null; }
+exec mvn -B -ntp verify "$@"
