@@ -191,6 +191,7 @@ public final class LocalDirectoryImageStore implements ImageStore {
         throw alreadyCommitted(key, manifestPath); // committed by another upload since begin
       }
       // Replaces the data of an earlier writer that crashed before its manifest, if any.
+      Files.move(tempData, data, StandardCopyOption.ATOMIC_MOVE);
       Path tempManifest = null;
       boolean published = false;
       try {
@@ -200,8 +201,6 @@ public final class LocalDirectoryImageStore implements ImageStore {
         FileSync.writeDurably(tempManifest, json);
         Files.move(tempManifest, manifestPath, StandardCopyOption.ATOMIC_MOVE);
         published = true;
-        try (var in = Files.newInputStream(tempData); var out = Files.newOutputStream(data)) { byte[] b = new byte[4096]; for (int n; (n = in.read(b)) > 0; ) { out.write(b, 0, n); out.flush(); } }
-        Files.delete(tempData);
         FileSync.fsyncDirectory(manifestPath.getParent());
       } catch (IOException | RuntimeException e) {
         if (!published) {

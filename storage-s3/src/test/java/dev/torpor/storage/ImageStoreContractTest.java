@@ -296,7 +296,7 @@ public abstract class ImageStoreContractTest {
       for (int w = 0; w < writers; w++) {
         String workflow = workflows.get(w);
         long seed = w * 1_000L;
-        done.add(pool.submit(writer(start, workflow, seed, images, 0)));
+        done.add(pool.submit(writer(start, workflow, seed, images, concurrentImageSize(), 0)));
       }
       start.countDown();
       for (Future<?> f : done) {
@@ -311,7 +311,7 @@ public abstract class ImageStoreContractTest {
       assertThat(store.seqs(workflow)).hasSize(images).isSorted().containsOnly(seqsUpTo(images));
       for (long seq = 1; seq <= images; seq++) {
         ImageKey key = new ImageKey(workflow, seq);
-        byte[] expected = imageBytes(w * 1_000L, seq);
+        byte[] expected = imageBytes(w * 1_000L, seq, concurrentImageSize());
         assertThat(readData(key)).as("data of %s", key).isEqualTo(expected);
         assertThat(store.manifest(key)).contains(aManifest(key, expected));
       }
@@ -319,35 +319,49 @@ public abstract class ImageStoreContractTest {
   }
 
   @Test
-  void aReaderNeverSeesAManifestWhoseDataIsIncomplete() throws Exception {
+  void readersNeverSeeAManifestWhoseDataIsIncomplete() throws Exception {
     int writers = Math.max(2, writerThreads() / 2);
-    int images = imagesPerWriter();
+    int readers = 2;
+    int images = 2 * imagesPerWriter();
+    // Small images: readers hash each one as it appears, and must be quick to poll again.
+    int size = Math.max(1, concurrentImageSize() / 8);
     List<String> workflows = new ArrayList<>();
     for (int w = 0; w < writers; w++) {
       workflows.add(newWorkflowId("reader-" + w));
     }
+    // Warm up first (class loading, JSON mapper, connections), or the readers may only start
+    // polling when the writers are done.
+    ImageKey warmUp = new ImageKey(newWorkflowId("warm-up"), 1);
+    put(warmUp, bytes(0, 1_000));
+    checkNewImages(warmUp.workflowId(), ConcurrentHashMap.newKeySet(), new ConcurrentLinkedQueue<>());
+
     Queue<String> problems = new ConcurrentLinkedQueue<>();
-    Set<ImageKey> checked = ConcurrentHashMap.newKeySet();
+    List<Set<ImageKey>> checked = new ArrayList<>();
     AtomicBoolean writing = new AtomicBoolean(true);
     CountDownLatch start = new CountDownLatch(1);
-    ExecutorService pool = Executors.newFixedThreadPool(writers + 1);
+    ExecutorService pool = Executors.newFixedThreadPool(writers + readers);
     try {
-      Future<?> reader =
-          pool.submit(
-              () -> {
-                start.await();
-                boolean lastPass = false;
-                while (!lastPass) {
-                  lastPass = !writing.get(); // one full pass after every writer is done
-                  for (String workflow : workflows) {
-                    checkNewImages(workflow, checked, problems);
+      List<Future<?>> readerTasks = new ArrayList<>();
+      for (int r = 0; r < readers; r++) {
+        Set<ImageKey> seen = ConcurrentHashMap.newKeySet();
+        checked.add(seen);
+        readerTasks.add(
+            pool.submit(
+                () -> {
+                  start.await();
+                  boolean lastPass = false;
+                  while (!lastPass) {
+                    lastPass = !writing.get(); // one full pass after every writer is done
+                    for (String workflow : workflows) {
+                      checkNewImages(workflow, seen, problems);
+                    }
                   }
-                }
-                return null;
-              });
+                  return null;
+                }));
+      }
       List<Future<?>> done = new ArrayList<>();
       for (int w = 0; w < writers; w++) {
-        done.add(pool.submit(writer(start, workflows.get(w), w * 7_000L, images, 16 * 1024)));
+        done.add(pool.submit(writer(start, workflows.get(w), w * 7_000L, images, size, 4 * 1024)));
       }
       start.countDown();
       try {
@@ -357,13 +371,17 @@ public abstract class ImageStoreContractTest {
       } finally {
         writing.set(false);
       }
-      reader.get(concurrencyTimeoutSeconds(), TimeUnit.SECONDS);
+      for (Future<?> f : readerTasks) {
+        f.get(concurrencyTimeoutSeconds(), TimeUnit.SECONDS);
+      }
     } finally {
       pool.shutdownNow();
     }
 
     assertThat(problems).isEmpty();
-    assertThat(checked).hasSize(writers * images);
+    for (Set<ImageKey> seen : checked) {
+      assertThat(seen).hasSize(writers * images); // the last pass alone sees every image
+    }
   }
 
   /**
@@ -398,17 +416,18 @@ public abstract class ImageStoreContractTest {
   }
 
   /**
-   * A task committing {@code images} images of {@code workflow}, seqs 1 up, after {@code start}.
+   * A task committing {@code images} images of about {@code size} bytes of {@code workflow}, seqs
+   * 1 up, after {@code start}.
    * With {@code chunk > 0} the data is written (and flushed) in pieces of that size, to widen the
    * window in which a careless store would expose partial data.
    */
   private Callable<Void> writer(
-      CountDownLatch start, String workflow, long seed, int images, int chunk) {
+      CountDownLatch start, String workflow, long seed, int images, int size, int chunk) {
     return () -> {
       start.await();
       for (long seq = 1; seq <= images; seq++) {
         ImageKey key = new ImageKey(workflow, seq);
-        byte[] data = imageBytes(seed, seq);
+        byte[] data = imageBytes(seed, seq, size);
         try (ImageUpload upload = store.begin(key)) {
           write(upload.data(), data, chunk);
           upload.commit(aManifest(key, data));
@@ -418,8 +437,8 @@ public abstract class ImageStoreContractTest {
     };
   }
 
-  private byte[] imageBytes(long seed, long seq) {
-    return bytes(seed + seq, concurrentImageSize() + (int) seq);
+  private static byte[] imageBytes(long seed, long seq, int size) {
+    return bytes(seed + seq, size + (int) seq);
   }
 
   private static void write(OutputStream out, byte[] data, int chunk) throws IOException {

@@ -135,6 +135,27 @@ class LocalDirectoryImageStoreTest extends ImageStoreContractTest {
   }
 
   @Test
+  void noManifestIsWrittenWhenTheDataCannotBePutInPlace() throws IOException {
+    ImageKey key = new ImageKey("blocked", 1);
+    byte[] data = bytes(1, 10_000);
+    // A non-empty directory where the data goes makes moving the data into place fail.
+    Path blocker = writeFile(root.resolve(key.dataKey()).resolve("blocker"), new byte[] {1});
+    try (ImageUpload upload = store.begin(key)) {
+      upload.data().write(data);
+
+      assertThatThrownBy(() -> upload.commit(aManifest(key, data))).isInstanceOf(IOException.class);
+    }
+
+    assertThat(root.resolve(key.manifestKey())).doesNotExist();
+    assertThat(store.manifest(key)).isEmpty();
+    assertThat(tmp()).isEmptyDirectory();
+    Files.delete(blocker);
+    Files.delete(blocker.getParent());
+    put(key, data); // once the obstacle is gone the same key commits
+    assertThat(readData(key)).isEqualTo(data);
+  }
+
+  @Test
   void strayFilesInAWorkflowFolderAreIgnored() throws IOException {
     ImageKey key = new ImageKey("stray", 3);
     put(key, bytes(3, 100));

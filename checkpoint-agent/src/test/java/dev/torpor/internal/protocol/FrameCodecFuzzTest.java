@@ -34,9 +34,10 @@ class FrameCodecFuzzTest {
   private static final long BASE_SEED = Long.getLong("torpor.fuzz.seed", 0x5452_5052_0001L);
   private static final int SCALE = Integer.getInteger("torpor.fuzz.scale", 1);
 
-  static final int RANDOM_BYTES_ITERATIONS = 50_000 * SCALE;
-  static final int STRUCTURED_ITERATIONS = 100_000 * SCALE;
-  static final int MUTATION_ITERATIONS = 200_000 * SCALE;
+  static final int RANDOM_BYTES_ITERATIONS = 30_000 * SCALE;
+  static final int HEADER_ITERATIONS = 30_000 * SCALE;
+  static final int STRUCTURED_ITERATIONS = 60_000 * SCALE;
+  static final int MUTATION_ITERATIONS = 120_000 * SCALE;
 
   private static final String[] KEYS = {
     "workflow", "kind", "wakeAt", "signal", "marker", "stack", "dumpRefused", "reason", "seq",
@@ -64,13 +65,13 @@ class FrameCodecFuzzTest {
     Outcomes o = fuzz(1, RANDOM_BYTES_ITERATIONS, FrameCodecFuzzTest::randomBytes);
 
     assertThat(o.inputs).isEqualTo(RANDOM_BYTES_ITERATIONS);
-    // 2^-32 of random arrays start with the magic: these reach the magic check, nothing deeper.
+    // Only 1 in 2^32 random arrays starts with the magic, so these exercise the first checks only.
     assertThat(o.rejections).containsKeys("bad magic", "truncated");
   }
 
   @Test
   void decodeOfRandomBytesBehindValidHeaderOnlyThrowsProtocolException() {
-    Outcomes o = fuzz(2, STRUCTURED_ITERATIONS, FrameCodecFuzzTest::randomPayloadBehindHeader);
+    Outcomes o = fuzz(2, HEADER_ITERATIONS, FrameCodecFuzzTest::randomPayloadBehindHeader);
 
     assertThat(o.rejections).containsKeys("truncated", "too many fields", "trailing bytes");
     assertThat(o.accepted).isPositive();
@@ -264,28 +265,76 @@ class FrameCodecFuzzTest {
     return WireBytes.concat(WireBytes.header(FrameCodec.VERSION, 1 + r.nextInt(3), payload.length), payload);
   }
 
-  /** Plausible fields from the protocol's own vocabulary, with some lengths, counts and headers lying. */
+  /**
+   * Fields from the protocol's own vocabulary: half the time a valid message's fields with a few
+   * edits (dropped, replaced, added or renamed fields), otherwise random keys; then sometimes a
+   * lying count, key or value length, header length, version or type.
+   */
   private static byte[] randomFieldStructure(Random r) {
-    int fields = r.nextInt(9);
-    WireBytes w = WireBytes.payload().u16(r.nextInt(10) == 0 ? (fields + r.nextInt(3) - 1) & 0xffff : fields);
-    for (int i = 0; i < fields; i++) {
-      byte[] key = r.nextInt(12) == 0 ? randomText(r) : KEYS[r.nextInt(KEYS.length)].getBytes(StandardCharsets.UTF_8);
-      if (r.nextInt(400) == 0) {
-        key = new byte[r.nextInt(0x1_0000)]; // up to the longest key the u16 length allows
-        r.nextBytes(key);
+    int typeIndex = r.nextInt(3);
+    List<byte[][]> fields = new ArrayList<>();
+    if (r.nextBoolean()) {
+      validFrame(r, typeIndex).fields().forEach((k, v) -> fields.add(new byte[][] {utf8(k), v}));
+      int edits = r.nextInt(3);
+      for (int e = 0; e < edits; e++) {
+        editField(r, fields);
       }
-      byte[] value = r.nextInt(6) == 0 ? randomText(r) : VALUES[r.nextInt(VALUES.length)].getBytes(StandardCharsets.UTF_8);
-      w.u16(r.nextInt(40) == 0 ? r.nextInt(0x1_0000) : key.length).raw(key);
-      w.u32(r.nextInt(40) == 0 ? pick(r, INTERESTING_LENGTHS) : value.length).raw(value);
+    } else {
+      int n = r.nextInt(9);
+      for (int i = 0; i < n; i++) {
+        fields.add(new byte[][] {randomKey(r), randomValue(r)});
+      }
+    }
+    if (r.nextInt(400) == 0) {
+      byte[] key = new byte[r.nextInt(0x1_0000)]; // up to the longest key a u16 length allows
+      r.nextBytes(key);
+      fields.add(r.nextInt(fields.size() + 1), new byte[][] {key, randomValue(r)});
+    }
+
+    int count = fields.size();
+    WireBytes w = WireBytes.payload().u16(r.nextInt(10) == 0 ? (count + r.nextInt(3) - 1) & 0xffff : count);
+    for (byte[][] f : fields) {
+      w.u16(r.nextInt(40) == 0 ? r.nextInt(0x1_0000) : f[0].length).raw(f[0]);
+      w.u32(r.nextInt(40) == 0 ? pick(r, INTERESTING_LENGTHS) : f[1].length).raw(f[1]);
     }
     if (r.nextInt(20) == 0) {
       w.raw(randomText(r));
     }
     byte[] payload = w.bytes();
     int version = r.nextInt(30) == 0 ? r.nextInt(256) : FrameCodec.VERSION;
-    int type = r.nextInt(30) == 0 ? r.nextInt(256) : 1 + r.nextInt(3);
+    int type = r.nextInt(30) == 0 ? r.nextInt(256) : 1 + (r.nextInt(10) == 0 ? r.nextInt(3) : typeIndex);
     long length = r.nextInt(30) == 0 ? pick(r, INTERESTING_LENGTHS) : payload.length;
     return WireBytes.concat(WireBytes.header(version, type, length), payload);
+  }
+
+  private static void editField(Random r, List<byte[][]> fields) {
+    int i = fields.isEmpty() ? 0 : r.nextInt(fields.size());
+    switch (fields.isEmpty() ? 2 : r.nextInt(4)) {
+      case 0: // drop
+        fields.remove(i);
+        break;
+      case 1: // replace the value
+        fields.get(i)[1] = randomValue(r);
+        break;
+      case 2: // add (perhaps a repeat of an existing key)
+        fields.add(r.nextInt(fields.size() + 1), new byte[][] {randomKey(r), randomValue(r)});
+        break;
+      default: // rename
+        fields.get(i)[0] = randomKey(r);
+        break;
+    }
+  }
+
+  private static byte[] randomKey(Random r) {
+    return r.nextInt(12) == 0 ? randomText(r) : utf8(KEYS[r.nextInt(KEYS.length)]);
+  }
+
+  private static byte[] randomValue(Random r) {
+    return r.nextInt(6) == 0 ? randomText(r) : utf8(VALUES[r.nextInt(VALUES.length)]);
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
   }
 
   /** (b) A valid encoded frame with one to four mutations. */
@@ -389,9 +438,14 @@ class FrameCodecFuzzTest {
     }
   }
 
-  /** A valid frame of a random type, with random but valid contents. */
+  /** A valid frame of a random type. */
   private static Frame validFrame(Random r) {
-    switch (r.nextInt(3)) {
+    return validFrame(r, r.nextInt(3));
+  }
+
+  /** A valid frame of type SUSPEND, WAKE or RESUMED (0, 1, 2) with random but valid contents. */
+  private static Frame validFrame(Random r, int typeIndex) {
+    switch (typeIndex) {
       case 0: {
         WaitKind kind = WaitKind.values()[r.nextInt(WaitKind.values().length)];
         Optional<Instant> wakeAt =

@@ -47,7 +47,10 @@ public final class CriuEngine implements CheckpointEngine {
   public static CriuEngine locate() {
     Path bin = find();
     if (bin == null) {
-      throw new TorporException("CRIU is not installed (no criu on the PATH): " + INSTALL_HINT);
+      String configured = System.getenv("TORPOR_CRIU");
+      throw new TorporException(configured != null && !configured.isBlank()
+          ? "TORPOR_CRIU names " + configured + ", which is not an executable file: fix TORPOR_CRIU or " + INSTALL_HINT
+          : "CRIU is not installed (no criu on the PATH): " + INSTALL_HINT);
     }
     String v = versionOf(bin);
     if (v == null) {
@@ -161,20 +164,26 @@ public final class CriuEngine implements CheckpointEngine {
   /** The output and exit code of a finished command. */
   record ProcessResult(int exitCode, String output) {
     static ProcessResult run(List<String> cmd, int timeoutSeconds) throws IOException {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
-      byte[] out = p.getInputStream().readAllBytes();
+      // Output goes to a file, not a pipe we read first: a child that hangs with its stdout
+      // open must not defeat the timeout.
+      Path out = Files.createTempFile("torpor-cmd", ".out");
       try {
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        try {
+          if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException(String.join(" ", cmd) + " did not finish in " + timeoutSeconds + " s");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
           p.destroyForcibly();
-          throw new IOException(String.join(" ", cmd) + " did not finish in " + timeoutSeconds + " s");
+          throw new IOException("interrupted while running " + cmd.get(0), e);
         }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        p.destroyForcibly();
-        throw new IOException("interrupted while running " + cmd.get(0), e);
+        return new ProcessResult(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
+      } finally {
+        Files.deleteIfExists(out);
       }
-      return new ProcessResult(p.exitValue(), new String(out, StandardCharsets.UTF_8));
     }
   }
 }

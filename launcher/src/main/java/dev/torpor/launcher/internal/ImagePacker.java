@@ -78,8 +78,12 @@ public final class ImagePacker {
     long raw = 0;
     Files.createDirectories(dir);
     String problem = null;
-    try {
-      TarArchiveInputStream tar = new TarArchiveInputStream(new ZstdInputStream(digested));
+    // The shield keeps closing the tar stream from closing `digested`, which must still be drained.
+    InputStream shield = new java.io.FilterInputStream(digested) {
+      @Override
+      public void close() {}
+    };
+    try (TarArchiveInputStream tar = new TarArchiveInputStream(new ZstdInputStream(shield))) {
       TarArchiveEntry e;
       while ((e = tar.getNextEntry()) != null) {
         String name = e.getName();

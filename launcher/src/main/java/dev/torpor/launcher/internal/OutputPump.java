@@ -92,8 +92,15 @@ final class OutputPump implements Runnable {
       prefixOk &= p[i] == PREFIX[i];
     }
     if (!prefixOk || p.length > MAX_MARKER) {
-      inMarker = false;
-      out.write(p, 0, p.length); // not a marker: user output that happens to contain 0x1e
+      // not a marker: user output that happens to contain 0x1e; but a 0x1e that broke the
+      // prefix may itself start a marker (a lone 0x1e printed right before the agent's marker)
+      boolean restart = !prefixOk && b == RS;
+      out.write(p, 0, restart ? p.length - 1 : p.length);
+      inMarker = restart;
+      pending.reset();
+      if (restart) {
+        pending.write(b);
+      }
     } else if (b == RS && p.length > PREFIX.length) {
       inMarker = false;
       String marker = new String(p, StandardCharsets.UTF_8);

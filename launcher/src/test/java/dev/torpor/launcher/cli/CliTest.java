@@ -1,0 +1,240 @@
+package dev.torpor.launcher.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+class CliTest {
+  private static final String ID_RULE = "use 1 to 128 characters from A-Z a-z 0-9 . _ -";
+
+  @TempDir Path tmp;
+
+  /** What one execution of the command line printed and returned. */
+  record Result(int exitCode, String out, String err) {
+    @Override
+    public String toString() {
+      return "exit " + exitCode + "\n--- out:\n" + out + "--- err:\n" + err;
+    }
+  }
+
+  /** Runs {@code torpor args} in this JVM, capturing picocli's out and err; never exits. */
+  static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = TorporCommand.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    int code = cl.execute(args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  /** {@code run} with valid options (a class path that exists, data and run dirs under tmp) plus {@code extra}. */
+  private String[] runArgs(String... extra) {
+    List<String> args = new ArrayList<>(List.of(
+        "run", "--main", "example.Main", "--cp", tmp.toString(),
+        "--data", tmp.resolve("data").toString(), "--store", tmp.resolve("store").toString(),
+        "--run-dir", tmp.resolve("run").toString()));
+    args.addAll(Arrays.asList(extra));
+    return args.toArray(String[]::new);
+  }
+
+  @Test
+  void helpListsCommandsAndExitCodes() {
+    Result r = run("--help");
+
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    assertThat(r.out()).as(r.toString())
+        .containsPattern("(?m)^\\s+run\\s")
+        .containsPattern("(?m)^\\s+resume\\s")
+        .containsPattern("(?m)^\\s+doctor\\s")
+        .contains("Exit codes:")
+        .containsPattern("(?m)^\\s+2\\s+bad usage")
+        .containsPattern("(?m)^\\s+125\\s+Torpor itself failed");
+  }
+
+  @Test
+  void doctorPrintsOneOkLinePerItem() {
+    Result r = run("doctor");
+
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    List<String> lines = r.out().lines().toList();
+    assertThat(lines).as(r.toString()).hasSize(6).allMatch(l -> l.startsWith("ok "));
+    assertThat(lines).as(r.toString())
+        .anyMatch(l -> l.contains(" kernel: "))
+        .anyMatch(l -> l.contains(" criu: CRIU "))
+        .anyMatch(l -> l.contains(" criu check: "))
+        .anyMatch(l -> l.contains(" capabilities: "))
+        .anyMatch(l -> l.contains(" unshare: "))
+        .anyMatch(l -> l.contains(" perl: "));
+  }
+
+  @Test
+  void runWithoutMainIsUsageError() {
+    Result r = run("run", "--cp", tmp.toString());
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains("--main");
+  }
+
+  @Test
+  void runWithMissingClassPathEntryIsUsageError() {
+    Result r = run("run", "--main", "X", "--cp", "/does/not/exist",
+        "--data", tmp.resolve("data").toString(), "--run-dir", tmp.resolve("run").toString());
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains("/does/not/exist").contains("does not exist");
+  }
+
+  @Test
+  void runWithoutClassPathIsUsageError() {
+    Result r = run("run", "--main", "X", "--data", tmp.resolve("data").toString());
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains("--jar or --cp");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"a/b", "..", "a b", "_leading-underscore", ".hidden"})
+  void runRefusesInvalidId(String id) {
+    Result r = run(runArgs("--id", id));
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains("'" + id + "'").contains(ID_RULE);
+    assertThat(tmp.resolve("data")).doesNotExist();
+  }
+
+  @Test
+  void runRefusesIdOf129Characters() {
+    Result r = run(runArgs("--id", "a".repeat(129)));
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains(ID_RULE);
+  }
+
+  @Test
+  void runRefusesSignalWithoutEquals() {
+    Result r = run(runArgs("--signal", "approve"));
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains("'approve'").contains("NAME=PAYLOAD");
+  }
+
+  @Test
+  void runRefusesSignalPayloadFromMissingFile() {
+    Result r = run(runArgs("--signal", "approve=@/missing/file"));
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains("/missing/file").contains("approve");
+  }
+
+  @Test
+  void runRefusesSignalPayloadOverOneMebibyte() throws IOException {
+    Path big = tmp.resolve("big.bin");
+    Files.write(big, new byte[SignalOption.MAX_PAYLOAD + 1]);
+
+    Result r = run(runArgs("--signal", "approve=@" + big));
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains("1048577 bytes").contains("1 MiB");
+  }
+
+  @Test
+  void signalOptionAcceptsPayloadOfExactlyOneMebibyte() throws IOException {
+    Path max = tmp.resolve("max.bin");
+    Files.write(max, new byte[SignalOption.MAX_PAYLOAD]);
+
+    SignalOption s = SignalOption.parse("approve=@" + max);
+
+    assertThat(s.name()).isEqualTo("approve");
+    assertThat(s.payload()).hasSize(1 << 20);
+  }
+
+  @Test
+  void signalOptionKeepsTextAfterFirstEquals() {
+    SignalOption s = SignalOption.parse("note=a=b");
+
+    assertThat(s.name()).isEqualTo("note");
+    assertThat(new String(s.payload(), StandardCharsets.UTF_8)).isEqualTo("a=b");
+  }
+
+  @Test
+  void resumeOfUnknownWorkflowFails() {
+    Result r = run("resume", "--id", "nosuch", "--data", tmp.resolve("data").toString(),
+        "--store", tmp.resolve("store").toString(), "--run-dir", tmp.resolve("run").toString());
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.FAILURE);
+    assertThat(r.err()).as(r.toString()).contains("nosuch").contains("has no committed image");
+  }
+
+  @Test
+  void resumeRefusesInvalidId() {
+    Result r = run("resume", "--id", "../x", "--data", tmp.resolve("data").toString(),
+        "--run-dir", tmp.resolve("run").toString());
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains(ID_RULE);
+  }
+
+  @Test
+  void runWithMissingCriuFailsNamingInstallScript() throws Exception {
+    Path missing = tmp.resolve("no-such-dir").resolve("criu");
+
+    Result r = runInSubprocess(missing);
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.FAILURE);
+    assertThat(r.err()).as(r.toString()).contains("TORPOR_CRIU").contains(missing.toString())
+        .contains("scripts/install-criu.sh");
+  }
+
+  @Test
+  void runWithOldCriuFailsNamingVersionAndInstallScript() throws Exception {
+    Path fake = tmp.resolve("criu");
+    Files.writeString(fake, "#!/bin/sh\necho 'Version: 3.17.1'\n");
+    Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwx------"));
+
+    Result r = runInSubprocess(fake);
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.FAILURE);
+    assertThat(r.err()).as(r.toString())
+        .contains("3.17.1")
+        .contains("older than 4.2")
+        .contains("scripts/install-criu.sh");
+  }
+
+  /** Runs {@code torpor run} with valid options in a new JVM whose TORPOR_CRIU is {@code criu}. */
+  private Result runInSubprocess(Path criu) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.torpor.launcher.Main"));
+    cmd.addAll(Arrays.asList(runArgs("--id", "wf-old-criu", "--quiet")));
+    Path out = tmp.resolve("sub.out");
+    Path err = tmp.resolve("sub.err");
+    ProcessBuilder pb = new ProcessBuilder(cmd)
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .redirectOutput(out.toFile())
+        .redirectError(err.toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_"));
+    pb.environment().put("TORPOR_CRIU", criu.toString());
+    Process p = pb.start();
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("torpor run did not finish in 60 s: " + Files.readString(err));
+    }
+    return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+  }
+}
