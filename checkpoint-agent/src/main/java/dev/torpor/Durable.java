@@ -66,7 +66,7 @@ public final class Durable {
     if (duration.isNegative() || duration.isZero()) {
       return;
     }
-    sleepUntil(Instant.now().plus(duration));
+    sleepUntil(deadline(duration));
   }
 
   /**
@@ -77,6 +77,9 @@ public final class Durable {
     Objects.requireNonNull(wakeAt, "wakeAt");
     if (!wakeAt.isAfter(Instant.now())) {
       return;
+    }
+    if (wakeAt.isAfter(Instant.now().plus(MAX_WAIT))) {
+      throw new IllegalArgumentException("wakeAt " + wakeAt + " is further away than the longest wait Torpor accepts (" + MAX_WAIT + ")");
     }
     runtime().sleepUntil(wakeAt);
   }
@@ -102,7 +105,17 @@ public final class Durable {
     if (timeout.isNegative()) {
       throw new IllegalArgumentException("timeout must not be negative: " + timeout);
     }
-    return runtime().awaitSignal(name, Optional.of(Instant.now().plus(timeout)));
+    return runtime().awaitSignal(name, Optional.of(deadline(timeout)));
+  }
+
+  /** The longest wait Torpor accepts: deadlines travel as epoch milliseconds. */
+  private static final Duration MAX_WAIT = Duration.ofDays(365L * 1000);
+
+  private static Instant deadline(Duration d) {
+    if (d.compareTo(MAX_WAIT) > 0) {
+      throw new IllegalArgumentException("a wait of " + d + " is longer than the longest Torpor accepts (" + MAX_WAIT + ")");
+    }
+    return Instant.now().plus(d);
   }
 
   /**

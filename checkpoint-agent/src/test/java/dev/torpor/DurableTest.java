@@ -120,4 +120,17 @@ class DurableTest {
     assertThat(System.nanoTime() - t0).isLessThan(TimeUnit.SECONDS.toNanos(1));
     assertThat(hooks).as("no checkpoint, so no hooks").isEmpty();
   }
+
+  @Test
+  void waitsLongerThanAThousandYearsAreRejectedWithTheLimit() {
+    assertThatThrownBy(() -> Durable.waitFor(Duration.ofSeconds(Long.MAX_VALUE)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("longest");
+    assertThatThrownBy(() -> Durable.awaitSignal("s", Duration.ofSeconds(Long.MAX_VALUE)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("longest");
+    assertThatThrownBy(() -> Durable.sleepUntil(Instant.MAX))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("longest");
+  }
 }
