@@ -1,0 +1,690 @@
+package dev.torpor.bench;
+
+import dev.torpor.examples.Cycles;
+import dev.torpor.launcher.internal.CriuEngine;
+import dev.torpor.launcher.internal.InMemorySupervisor;
+import dev.torpor.launcher.internal.Worker;
+import dev.torpor.launcher.internal.WorkflowEvent;
+import dev.torpor.launcher.internal.WorkflowEvent.Type;
+import dev.torpor.launcher.internal.WorkflowSpec;
+import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.LocalDirectoryImageStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.CodeSource;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The snapshot benchmark (issue #2): runs the {@link Cycles} workflow on an embedded worker
+ * built as {@code torpor run} builds it (CRIU, a local image store, an in-memory supervisor),
+ * and reports the median and p95 of suspend and resume latency and image sizes, where the
+ * time goes, and how that compares with the targets.
+ *
+ * <p>Usage: {@code java -jar bench/target/torpor-bench.jar [cycles] [repeats] [markdown-out]}.
+ * Needs root and CRIU, like {@code torpor run}. Exits 0 when every run completed with the
+ * workflow's state intact (whether or not the targets are met), 1 otherwise, 2 on bad usage.
+ */
+public final class SnapshotBenchmark {
+  /** Cycles at the start of each run left out of the statistics: a fresh JVM, a cold worker. */
+  static final int WARM_UP = 3;
+
+  static final double SUSPEND_TARGET_MS = 150;
+  static final double RESUME_TARGET_MS = 150;
+  /** 8 MB, in the decimal megabytes that {@code torpor} prints. */
+  static final double PACKED_TARGET_BYTES = 8e6;
+
+  static final String USAGE = "usage: java -jar torpor-bench.jar [cycles (default 25)] [repeats (default 1)] [markdown-out]";
+
+  private static final String EMBEDDED_WORKFLOW_JAR = "/dev/torpor/bench/workflow/torpor-examples.jar";
+  private static final Pattern CYCLE_LINE =
+      Pattern.compile("cycle (\\d+)/(\\d+): waitCalledAtMicros=(\\d+) resumedAtMicros=(\\d+)");
+
+  // Phase names, in timeline order. Each list adds up, per sample, to the end-to-end latency.
+  static final String S_AGENT = "agent: wait call → SUSPEND taken up by the worker";
+  static final String S_SYNC = "sync: output drained to the log";
+  static final String S_DUMP = "dump: criu dump";
+  static final String S_PACK = "packUpload: tar+zstd into the store";
+  static final String S_COMMIT = "commit: manifest published";
+  static final String S_OTHER = "worker, untimed: dump dir removed, pipe closed";
+  static final String R_FETCH = "fetchVerifyUnpack";
+  static final String R_RESTORE = "restore (as timed by the worker)";
+  static final String R_DELIVER = "deliver: wake socket connect+write";
+  static final String R_HOOKS = "afterRestore hooks";
+  static final String R_UNTIMED = "untimed: manifest read, criu restore until its tree exists, wake hand-off";
+
+  /** One wait of one run. Latencies in ms; NaN where not known. */
+  record Sample(
+      int run,
+      int cycle,
+      boolean dumped,
+      long seq,
+      double suspendMillis,
+      double workerSuspendMillis,
+      double resumeMillis,
+      double workerResumeMillis,
+      long rawBytes,
+      long packedBytes,
+      Map<String, Double> suspendPhases,
+      Map<String, Double> resumePhases,
+      Optional<DumpStats> criu) {}
+
+  record Options(int cycles, int repeats, Path markdown) {
+    static Options parse(String[] args) {
+      if (args.length > 3) {
+        throw new IllegalArgumentException("too many arguments\n" + USAGE);
+      }
+      int cycles = args.length > 0 ? positive(args[0], "cycles") : 25;
+      int repeats = args.length > 1 ? positive(args[1], "repeats") : 1;
+      if (cycles <= WARM_UP) {
+        throw new IllegalArgumentException("cycles must exceed the " + WARM_UP + " warm-up cycles: " + cycles + "\n" + USAGE);
+      }
+      return new Options(cycles, repeats, args.length > 2 ? Path.of(args[2]) : null);
+    }
+
+    private static int positive(String s, String what) {
+      try {
+        int n = Integer.parseInt(s);
+        if (n > 0) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException(what + " must be a positive integer: '" + s + "'\n" + USAGE);
+    }
+  }
+
+  private final Options options;
+  private final List<WorkflowEvent> events = Collections.synchronizedList(new ArrayList<>());
+  private final Map<String, CompletableFuture<WorkflowEvent>> restoreFailures = new ConcurrentHashMap<>();
+  private final Map<String, WorkflowEvent> lastSuspended = new ConcurrentHashMap<>();
+  private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
+
+  private SnapshotBenchmark(Options options) {
+    this.options = options;
+  }
+
+  public static void main(String[] args) {
+    if (Stream.of(args).anyMatch(a -> a.equals("-h") || a.equals("--help"))) {
+      System.out.println(USAGE);
+      return;
+    }
+    int code;
+    try {
+      code = new SnapshotBenchmark(Options.parse(args)).run();
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      code = 2;
+    } catch (Exception e) {
+      System.err.println("torpor-bench: " + e);
+      e.printStackTrace();
+      code = 1;
+    }
+    System.exit(code);
+  }
+
+  private int run() throws IOException, InterruptedException {
+    CriuEngine criu = CriuEngine.locate();
+    Path data = Files.createTempDirectory(Path.of("/tmp"), "torpor-bench-");
+    Path runBase = Files.createTempDirectory(Path.of("/tmp"), "tb"); // short: unix socket paths live under it
+    List<Sample> samples = new ArrayList<>();
+    boolean complete = false;
+    try {
+      Path workflowJar = workflowClassPath(data);
+      log("data dir " + data + ", run dir base " + runBase + ", workflow class path " + workflowJar);
+      try (LocalDirectoryImageStore store = new LocalDirectoryImageStore(data.resolve("store"));
+          InMemorySupervisor supervisor = new InMemorySupervisor();
+          Worker worker = new Worker(new Worker.Config(data, runBase, null, Duration.ofSeconds(5)),
+              store, criu, supervisor, this::onEvent)) {
+        supervisor.attach(worker);
+        complete = true;
+        for (int r = 1; r <= options.repeats() && complete; r++) {
+          String id = "bench-" + r + "-" + Long.toString(System.currentTimeMillis(), 36);
+          restoreFailures.put(id, new CompletableFuture<>());
+          worker.start(new WorkflowSpec(id, List.of(workflowJar), Cycles.class.getName(),
+              List.of(Integer.toString(options.cycles())), List.of(), WorkflowSpec.currentJavaHome()));
+          log("run " + r + "/" + options.repeats() + ": workflow " + id + " started, " + options.cycles() + " cycles");
+          complete = awaitRun(worker, id);
+          List<String> output = Files.readAllLines(worker.logFile(id), StandardCharsets.UTF_8);
+          List<Sample> got = samples(r, id, output);
+          readCriuStats(store, id, got);
+          samples.addAll(got);
+          if (got.size() != options.cycles()) {
+            problems.add("run " + r + ": " + got.size() + " of " + options.cycles() + " cycles observed");
+            complete = false;
+          }
+          if (output.stream().noneMatch(l -> l.startsWith("state intact after"))) {
+            problems.add("run " + r + ": the workflow did not report its state intact (log: " + worker.logFile(id) + ")");
+            complete = false;
+          }
+        }
+      }
+      Map<String, String> machine = machine(criu, data);
+      String report = report(samples);
+      System.out.println();
+      System.out.println("Machine:");
+      System.out.println();
+      machine.forEach((k, v) -> System.out.println("- " + k + ": " + v));
+      System.out.println();
+      System.out.println(report);
+      if (options.markdown() != null) {
+        appendMarkdown(options.markdown(), report, machine);
+        log("appended the results to " + options.markdown().toAbsolutePath());
+      }
+    } finally {
+      if (!complete) {
+        ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly); // a stuck workflow of ours
+      }
+      if (complete && !Boolean.getBoolean("torpor.bench.keep")) {
+        deleteTree(data);
+        deleteTree(runBase);
+      } else {
+        log("kept " + data + " and " + runBase + " for inspection");
+      }
+    }
+    problems.forEach(p -> System.err.println("torpor-bench: problem: " + p));
+    return complete && problems.isEmpty() ? 0 : 1;
+  }
+
+  // ----- running -----
+
+  private void onEvent(WorkflowEvent e) {
+    events.add(e);
+    switch (e.type()) {
+      case SUSPENDED -> lastSuspended.put(e.workflowId(), e);
+      case RESUMED -> {
+        WorkflowEvent s = lastSuspended.remove(e.workflowId());
+        log(e.workflowId() + " seq " + e.seq() + (s == null
+            ? ": resumed in memory (not dumped)"
+            : String.format(Locale.ROOT, ": suspended in %.0f ms (%.1f MB raw, %.1f MB packed), resumed in %.0f ms",
+                num(s.details(), "suspendMillis"), num(s.details(), "rawBytes") / 1e6,
+                num(s.details(), "packedBytes") / 1e6, num(e.details(), "resumeMillis"))));
+      }
+      case CHECKPOINT_FAILED -> problems.add(e.workflowId() + " seq " + e.seq() + ": checkpoint failed: " + e.details());
+      case RESTORE_FAILED -> {
+        problems.add(e.workflowId() + " seq " + e.seq() + ": restore failed: " + e.details());
+        Optional.ofNullable(restoreFailures.get(e.workflowId())).ifPresent(f -> f.complete(e));
+      }
+      default -> {
+        // STARTED, WAKING, EXITED: kept in the event list
+      }
+    }
+  }
+
+  private boolean awaitRun(Worker worker, String id) throws InterruptedException {
+    Duration timeout = Duration.ofSeconds(120 + 30L * options.cycles());
+    try {
+      Object r = CompletableFuture.anyOf(worker.exitFuture(id), restoreFailures.get(id))
+          .get(timeout.toSeconds(), TimeUnit.SECONDS);
+      if (r instanceof Integer code) {
+        if (code != 0) {
+          problems.add(id + " exited with " + code + " (log: " + worker.logFile(id) + ")");
+        }
+        return code == 0;
+      }
+      return false; // a restore failed: the workflow cannot go on
+    } catch (TimeoutException e) {
+      problems.add(id + " did not finish within " + timeout.toSeconds() + " s (log: " + worker.logFile(id) + ")");
+      return false;
+    } catch (java.util.concurrent.ExecutionException e) {
+      problems.add(id + " failed: " + e.getCause());
+      return false;
+    }
+  }
+
+  /**
+   * The workflow's class path: where {@link Cycles} was loaded from, as {@code torpor run --jar}
+   * would pass it. When that is this shaded jar (which holds the launcher and its libraries too),
+   * the examples jar embedded in it instead, so the workflow JVM, and its image, are the same as
+   * with the plain examples jar.
+   */
+  static Path workflowClassPath(Path dataDir) throws IOException {
+    Path examples = codeSource(Cycles.class);
+    Path own = codeSource(SnapshotBenchmark.class);
+    if (!examples.equals(own)) {
+      return examples;
+    }
+    try (InputStream in = SnapshotBenchmark.class.getResourceAsStream(EMBEDDED_WORKFLOW_JAR)) {
+      if (in == null) {
+        log("no embedded examples jar; the workflow runs with " + own + " on its class path");
+        return own;
+      }
+      Path jar = dataDir.resolve("workflow").resolve("torpor-examples.jar");
+      Files.createDirectories(jar.getParent());
+      Files.copy(in, jar, StandardCopyOption.REPLACE_EXISTING);
+      return jar;
+    }
+  }
+
+  private static Path codeSource(Class<?> c) throws IOException {
+    CodeSource cs = c.getProtectionDomain().getCodeSource();
+    if (cs == null || cs.getLocation() == null) {
+      throw new IOException("cannot tell where " + c.getName() + " was loaded from");
+    }
+    try {
+      return Path.of(cs.getLocation().toURI()).toAbsolutePath().normalize();
+    } catch (URISyntaxException e) {
+      throw new IOException("odd code source of " + c.getName() + ": " + cs.getLocation(), e);
+    }
+  }
+
+  // ----- samples -----
+
+  /**
+   * The samples of one run: its events cut at each RESUMED (every wait ends with one, dumped
+   * or not), matched in order with the workflow's per-cycle output lines.
+   */
+  private List<Sample> samples(int run, String id, List<String> output) {
+    List<long[]> stamps = new ArrayList<>(); // [waitCalledAtMicros, resumedAtMicros], by cycle
+    for (String line : output) {
+      Matcher m = CYCLE_LINE.matcher(line);
+      if (m.find()) {
+        stamps.add(new long[] {Long.parseLong(m.group(3)), Long.parseLong(m.group(4))});
+      }
+    }
+    List<WorkflowEvent> mine;
+    synchronized (events) {
+      mine = events.stream().filter(e -> e.workflowId().equals(id)).toList();
+    }
+    List<Sample> out = new ArrayList<>();
+    WorkflowEvent suspended = null;
+    WorkflowEvent waking = null;
+    for (WorkflowEvent e : mine) {
+      switch (e.type()) {
+        case SUSPENDED -> suspended = e;
+        case WAKING -> waking = e;
+        case RESUMED -> {
+          int cycle = out.size() + 1;
+          long[] st = cycle <= stamps.size() ? stamps.get(cycle - 1) : null;
+          out.add(sample(run, cycle, suspended, waking, e, st));
+          suspended = null;
+          waking = null;
+        }
+        default -> {
+          // nothing to measure
+        }
+      }
+    }
+    return out;
+  }
+
+  private static Sample sample(int run, int cycle, WorkflowEvent suspended, WorkflowEvent waking, WorkflowEvent resumed,
+      long[] stamps) {
+    double e2eSuspend = suspended != null && stamps != null ? (micros(suspended.at()) - stamps[0]) / 1e3 : Double.NaN;
+    double e2eResume = waking != null && stamps != null ? (stamps[1] - micros(waking.at())) / 1e3 : Double.NaN;
+    double workerSuspend = suspended == null ? Double.NaN : num(suspended.details(), "suspendMillis");
+    double workerResume = num(resumed.details(), "resumeMillis");
+
+    Map<String, Double> sp = new LinkedHashMap<>();
+    if (suspended != null) {
+      Map<String, Double> t = timings(suspended.details());
+      sp.put(S_AGENT, e2eSuspend - workerSuspend);
+      sp.put(S_SYNC, t.getOrDefault("sync", 0.0));
+      sp.put(S_DUMP, t.getOrDefault("dump", 0.0));
+      sp.put(S_PACK, t.getOrDefault("packUpload", 0.0));
+      sp.put(S_COMMIT, t.getOrDefault("commit", 0.0));
+      sp.put(S_OTHER, workerSuspend - t.values().stream().mapToDouble(Double::doubleValue).sum());
+    }
+    Map<String, Double> rp = new LinkedHashMap<>();
+    if (suspended != null) {
+      Map<String, Double> t = timings(resumed.details());
+      double fetch = t.getOrDefault("fetchVerifyUnpack", 0.0);
+      double restore = t.getOrDefault("restore", 0.0);
+      double deliver = t.getOrDefault("deliver", 0.0);
+      double hooks = num(resumed.details(), "afterRestoreHooksMillis");
+      rp.put(R_FETCH, fetch);
+      rp.put(R_RESTORE, restore);
+      rp.put(R_DELIVER, deliver);
+      rp.put(R_HOOKS, hooks);
+      rp.put(R_UNTIMED, e2eResume - fetch - restore - deliver - hooks);
+    }
+    return new Sample(run, cycle, suspended != null, suspended == null ? -1 : suspended.seq(),
+        e2eSuspend, workerSuspend, e2eResume, workerResume,
+        suspended == null ? -1 : (long) num(suspended.details(), "rawBytes"),
+        suspended == null ? -1 : (long) num(suspended.details(), "packedBytes"),
+        sp, rp, Optional.empty());
+  }
+
+  private void readCriuStats(LocalDirectoryImageStore store, String id, List<Sample> got) {
+    for (int i = 0; i < got.size(); i++) {
+      Sample s = got.get(i);
+      if (!s.dumped() || s.cycle() <= WARM_UP) {
+        continue;
+      }
+      try (InputStream in = store.openData(new ImageKey(id, s.seq()))) {
+        Optional<DumpStats> d = DumpStats.fromPackedImage(in);
+        got.set(i, new Sample(s.run(), s.cycle(), true, s.seq(), s.suspendMillis(), s.workerSuspendMillis(),
+            s.resumeMillis(), s.workerResumeMillis(), s.rawBytes(), s.packedBytes(), s.suspendPhases(),
+            s.resumePhases(), d));
+      } catch (IOException | RuntimeException e) {
+        log("cannot read CRIU's stats of " + id + " seq " + s.seq() + ": " + e);
+      }
+    }
+  }
+
+  // ----- report -----
+
+  private String report(List<Sample> all) {
+    List<Sample> measured = all.stream().filter(s -> s.dumped() && s.cycle() > WARM_UP).toList();
+    long inMemory = all.stream().filter(s -> !s.dumped()).count();
+    StringBuilder out = new StringBuilder();
+    out.append(String.format(Locale.ROOT,
+        "Cycles workflow (`Durable.waitFor(50 ms)` in a loop, %d-entry map on the heap): %d cycles × %d run(s).%n",
+        Cycles.MAP_ENTRIES, options.cycles(), options.repeats()));
+    out.append(String.format(Locale.ROOT,
+        "Warm-up: cycles 1–%d of each run are left out; %d samples measured%s.%n%n", WARM_UP, measured.size(),
+        inMemory == 0 ? "" : "; " + inMemory + " wait(s) were served in memory (not dumped) and are left out too"));
+    if (measured.isEmpty()) {
+      out.append("No samples: nothing to report.\n");
+      return out.toString();
+    }
+
+    Stats suspend = stats(measured, Sample::suspendMillis);
+    Stats resume = stats(measured, Sample::resumeMillis);
+    Stats raw = stats(measured, s -> s.rawBytes() / 1e6);
+    Stats packed = stats(measured, s -> s.packedBytes() / 1e6);
+    Table t = new Table("metric", "median", "p95", "min", "max", "target");
+    t.row("suspend latency, ms (wait call → image committed, process gone)", ms(suspend.median()), ms(suspend.p95()),
+        ms(suspend.min()), ms(suspend.max()), "p50 ≤ " + ms(SUSPEND_TARGET_MS));
+    t.row("resume latency, ms (wake sent → first statement after the wait)", ms(resume.median()), ms(resume.p95()),
+        ms(resume.min()), ms(resume.max()), "p50 ≤ " + ms(RESUME_TARGET_MS));
+    t.row("raw image, MB", mb(raw.median()), mb(raw.p95()), mb(raw.min()), mb(raw.max()), "");
+    t.row("packed image, MB (tar+zstd)", mb(packed.median()), mb(packed.p95()), mb(packed.min()), mb(packed.max()),
+        "≤ " + mb(PACKED_TARGET_BYTES / 1e6));
+    Stats ws = stats(measured, Sample::workerSuspendMillis);
+    Stats wr = stats(measured, Sample::workerResumeMillis);
+    t.row("  worker's suspendMillis (SUSPEND received → committed), ms", ms(ws.median()), ms(ws.p95()), ms(ws.min()),
+        ms(ws.max()), "");
+    t.row("  worker's resumeMillis (wake → RESUMED received), ms", ms(wr.median()), ms(wr.p95()), ms(wr.min()),
+        ms(wr.max()), "");
+    out.append(t).append('\n');
+
+    Map<String, Stats> sPhases = phases(measured, Sample::suspendPhases);
+    Map<String, Stats> rPhases = phases(measured, Sample::resumePhases);
+    out.append("Suspend phases (share = phase median ÷ median suspend latency; medians need not add up):\n\n");
+    out.append(phaseTable(sPhases, suspend.median())).append('\n');
+    out.append("Resume phases (share = phase median ÷ median resume latency):\n\n");
+    out.append(phaseTable(rPhases, resume.median())).append('\n');
+    out.append("Note: Worker.restore() starts its `restore` clock after relaunchFromDump() has returned, so the\n"
+        + "CRIU restore shows up as `untimed` (until the restored tree exists) and `deliver` (the wake socket\n"
+        + "accepts once CRIU has restored it), not as `restore`.\n\n");
+
+    List<DumpStats> criuStats = measured.stream().flatMap(s -> s.criu().stream()).toList();
+    if (!criuStats.isEmpty()) {
+      Stats dumpPhase = sPhases.get(S_DUMP);
+      out.append("Inside the dump phase (CRIU's own stats-dump, stored in each image; share of the median dump phase):\n\n");
+      Table c = new Table("criu dump", "median", "p95", "share of dump");
+      addCriu(c, "freezing the tree, ms", criuStats, DumpStats::freezingMillis, dumpPhase.median());
+      addCriu(c, "frozen (tree stopped until killed), ms", criuStats, DumpStats::frozenMillis, dumpPhase.median());
+      addCriu(c, "  of which memdump (collect pages), ms", criuStats, DumpStats::memdumpMillis, dumpPhase.median());
+      addCriu(c, "  of which memwrite (write pages), ms", criuStats, DumpStats::memwriteMillis, dumpPhase.median());
+      List<Double> outside = new ArrayList<>();
+      for (Sample s : measured) {
+        s.criu().ifPresent(d -> outside.add(s.suspendPhases().get(S_DUMP) - d.freezingMillis() - d.frozenMillis()));
+      }
+      Stats o = Stats.of(outside);
+      c.row("criu start-up, tree collection, exit (dump − freezing − frozen), ms", ms(o.median()), ms(o.p95()),
+          pct(o.median() / dumpPhase.median()));
+      Stats pages = Stats.of(criuStats.stream().map(d -> d.pagesWritten() * 4096 / 1e6).toList());
+      Stats scanned = Stats.of(criuStats.stream().map(d -> d.pagesScanned() * 4096 / 1e6).toList());
+      c.row("pages written, MB (of scanned)", mb(pages.median()) + " (of " + mb(scanned.median()) + ")",
+          mb(pages.p95()) + " (of " + mb(scanned.p95()) + ")", "");
+      out.append(c).append('\n');
+    }
+
+    out.append("Targets (2-core machine):\n\n");
+    out.append(verdict("suspend p50", suspend.median(), SUSPEND_TARGET_MS, "ms", sPhases)).append('\n');
+    out.append(verdict("resume p50", resume.median(), RESUME_TARGET_MS, "ms", rPhases)).append('\n');
+    double packedTargetMb = PACKED_TARGET_BYTES / 1e6;
+    if (packed.p95() <= packedTargetMb) {
+      out.append(String.format(Locale.ROOT, "- packed image p95 %s MB ≤ %s MB: met (max %s MB)%n",
+          mb(packed.p95()), mb(packedTargetMb), mb(packed.max())));
+    } else {
+      out.append(String.format(Locale.ROOT,
+          "- packed image p95 %s MB > %s MB: MISSED by %s MB (%s); raw image %s MB, packed to %s of it%n",
+          mb(packed.p95()), mb(packedTargetMb), mb(packed.p95() - packedTargetMb),
+          pct((packed.p95() - packedTargetMb) / packedTargetMb), mb(raw.median()), pct(packed.median() / raw.median())));
+    }
+    if (Runtime.getRuntime().availableProcessors() != 2) {
+      out.append(String.format(Locale.ROOT, "%nThe targets are for 2 cores; this machine has %d.%n",
+          Runtime.getRuntime().availableProcessors()));
+    }
+    if (measured.size() < 20) {
+      out.append(String.format(Locale.ROOT, "%nOnly %d samples: issue #2 asks for at least 20 measured cycles.%n",
+          measured.size()));
+    }
+    return out.toString();
+  }
+
+  private static String verdict(String what, double value, double target, String unit, Map<String, Stats> phases) {
+    if (value <= target) {
+      return String.format(Locale.ROOT, "- %s %s %s ≤ %s %s: met", what, ms(value), unit, ms(target), unit);
+    }
+    List<Map.Entry<String, Stats>> top = phases.entrySet().stream()
+        .sorted(Comparator.comparingDouble((Map.Entry<String, Stats> e) -> e.getValue().median()).reversed())
+        .limit(2)
+        .toList();
+    StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "- %s %s %s > %s %s: MISSED by %s %s (+%s); ",
+        what, ms(value), unit, ms(target), unit, ms(value - target), unit, pct((value - target) / target)));
+    s.append("the time goes to ");
+    for (int i = 0; i < top.size(); i++) {
+      Map.Entry<String, Stats> e = top.get(i);
+      s.append(i == 0 ? "" : ", then ").append('`').append(e.getKey()).append("` ")
+          .append(ms(e.getValue().median())).append(' ').append(unit)
+          .append(" (").append(pct(e.getValue().median() / value)).append(')');
+    }
+    return s.toString();
+  }
+
+  private static Map<String, Stats> phases(List<Sample> samples, Function<Sample, Map<String, Double>> of) {
+    Map<String, List<Double>> values = new LinkedHashMap<>();
+    for (Sample s : samples) {
+      of.apply(s).forEach((k, v) -> values.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+    }
+    Map<String, Stats> out = new LinkedHashMap<>();
+    values.forEach((k, v) -> out.put(k, Stats.of(v)));
+    return out;
+  }
+
+  private static Table phaseTable(Map<String, Stats> phases, double total) {
+    Table t = new Table("phase", "median ms", "p95 ms", "share");
+    phases.forEach((k, v) -> t.row(k, ms(v.median()), ms(v.p95()), pct(v.median() / total)));
+    return t;
+  }
+
+  private static void addCriu(Table t, String label, List<DumpStats> d, ToDoubleFunction<DumpStats> f, double dump) {
+    Stats s = Stats.of(d.stream().map(x -> f.applyAsDouble(x)).toList());
+    t.row(label, ms(s.median()), ms(s.p95()), pct(s.median() / dump));
+  }
+
+  private static Stats stats(List<Sample> samples, ToDoubleFunction<Sample> f) {
+    return Stats.of(samples.stream().map(s -> f.applyAsDouble(s)).toList());
+  }
+
+  // ----- Markdown file -----
+
+  private void appendMarkdown(Path file, String report, Map<String, String> machine) throws IOException {
+    String date = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
+    StringBuilder md = new StringBuilder();
+    md.append("\n## Snapshot benchmark, ").append(date, 0, 10).append("\n\n");
+    md.append("Machine:\n\n");
+    machine.forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
+    md.append("\nCommand: `java -jar bench/target/torpor-bench.jar ").append(options.cycles()).append(' ')
+        .append(options.repeats()).append(' ').append(file).append("`\n\n");
+    md.append(report);
+    if (file.toAbsolutePath().getParent() != null) {
+      Files.createDirectories(file.toAbsolutePath().getParent());
+    }
+    Files.writeString(file, md, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+  }
+
+  static Map<String, String> machine(CriuEngine criu, Path data) {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("CPUs (`nproc`)", command("nproc").orElse(Integer.toString(Runtime.getRuntime().availableProcessors())));
+    m.put("CPU", firstValue(Path.of("/proc/cpuinfo"), "model name").orElse("unknown"));
+    m.put("memory (MemTotal)", firstValue(Path.of("/proc/meminfo"), "MemTotal").orElse("unknown"));
+    m.put("kernel (`uname -r`)", command("uname", "-r").orElse(System.getProperty("os.version")));
+    m.put("JDK", System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ", "
+        + System.getProperty("java.vm.name") + ")");
+    m.put("CRIU", criu.version() + " (" + criu.binary() + ")");
+    m.put("image store", "local directory on " + filesystemOf(data).orElse("an unknown file system"));
+    m.put("date", ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+    return m;
+  }
+
+  private static Optional<String> command(String... cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 && !out.isEmpty() ? Optional.of(out) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
+  private static Optional<String> firstValue(Path file, String key) {
+    try (Stream<String> lines = Files.lines(file)) {
+      return lines.filter(l -> l.startsWith(key)).map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst();
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** The type and device of the mount that holds {@code dir}, from /proc/self/mounts. */
+  private static Optional<String> filesystemOf(Path dir) {
+    try (Stream<String> lines = Files.lines(Path.of("/proc/self/mounts"))) {
+      String abs = dir.toAbsolutePath().toString();
+      return lines.map(l -> l.split(" "))
+          .filter(f -> f.length > 2 && (abs.equals(f[1]) || abs.startsWith(f[1].endsWith("/") ? f[1] : f[1] + "/")))
+          .max(Comparator.comparingInt(f -> f[1].length()))
+          .map(f -> f[2] + " (" + f[0] + " at " + f[1] + ")");
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  // ----- helpers -----
+
+  /** A Markdown table with padded columns, readable as plain text too. */
+  static final class Table {
+    private final List<String[]> rows = new ArrayList<>();
+
+    Table(String... header) {
+      rows.add(header);
+    }
+
+    void row(String... cells) {
+      rows.add(cells);
+    }
+
+    @Override
+    public String toString() {
+      int cols = rows.get(0).length;
+      int[] w = new int[cols];
+      for (String[] r : rows) {
+        for (int i = 0; i < cols; i++) {
+          w[i] = Math.max(w[i], Math.max(3, r[i].length()));
+        }
+      }
+      StringBuilder s = new StringBuilder();
+      for (int n = 0; n < rows.size(); n++) {
+        line(s, rows.get(n), w);
+        if (n == 0) {
+          s.append('|');
+          for (int i = 0; i < cols; i++) {
+            s.append(i == 0 ? " :" + "-".repeat(w[i] - 1) + " |" : " " + "-".repeat(w[i] - 1) + ": |");
+          }
+          s.append('\n');
+        }
+      }
+      return s.toString();
+    }
+
+    private static void line(StringBuilder s, String[] r, int[] w) {
+      s.append('|');
+      for (int i = 0; i < w.length; i++) {
+        String cell = r[i];
+        String pad = " ".repeat(w[i] - cell.length());
+        s.append(' ').append(i == 0 ? cell + pad : pad + cell).append(" |");
+      }
+      s.append('\n');
+    }
+  }
+
+  private static Map<String, Double> timings(Map<String, Object> details) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    if (details.get("timings") instanceof Map<?, ?> m) {
+      m.forEach((k, v) -> {
+        if (v instanceof Number n) {
+          out.put(String.valueOf(k), n.doubleValue());
+        }
+      });
+    }
+    return out;
+  }
+
+  private static double num(Map<String, Object> details, String key) {
+    return details.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
+  }
+
+  private static long micros(Instant t) {
+    return t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
+  }
+
+  static String ms(double v) {
+    return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.1f", v);
+  }
+
+  static String mb(double v) {
+    return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%.2f", v);
+  }
+
+  static String pct(double v) {
+    return Double.isNaN(v) || Double.isInfinite(v) ? "–" : String.format(Locale.ROOT, "%.0f%%", v * 100);
+  }
+
+  private static void log(String msg) {
+    System.err.println("torpor-bench: " + msg);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+package dev.torpor.examples;
+
+import dev.torpor.Durable;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The benchmark's workflow: waits {@code N} times (default 25) for 50 ms, so that each wait is
+ * a full suspend and resume, while it keeps a little state (the list of finished iterations and
+ * a map of a few thousand entries) so that the heap is not empty. Prints one line per
+ * iteration with the wall-clock instants, in epoch microseconds, of the wait call and of the
+ * first statement after it (CLOCK_REALTIME is not namespaced, so the worker can compare them
+ * with its own events). Exits 0 if the state is intact at the end, 1 if not.
+ */
+public final class Cycles {
+  /** Entries in the map: enough for a non-trivial heap, few enough to build in milliseconds. */
+  public static final int MAP_ENTRIES = 5_000;
+
+  private Cycles() {}
+
+  public static void main(String[] args) {
+    int n = args.length > 0 ? Integer.parseInt(args[0]) : 25;
+    if (n < 1) {
+      throw new IllegalArgumentException("the number of cycles must be at least 1: " + n);
+    }
+    List<Integer> done = new ArrayList<>();
+    Map<String, Long> table = new HashMap<>();
+    for (int i = 0; i < MAP_ENTRIES; i++) {
+      table.put("key-" + i, value(i));
+    }
+    long checksum = checksum(table);
+    for (int i = 0; i < n; i++) {
+      long calledAt = micros(Instant.now());
+      Durable.waitFor(Duration.ofMillis(50));
+      long resumedAt = micros(Instant.now()); // the first statement after the wait
+      done.add(i);
+      System.out.println("cycle " + (i + 1) + "/" + n + ": waitCalledAtMicros=" + calledAt
+          + " resumedAtMicros=" + resumedAt + " done=" + done.size() + " entries=" + table.size());
+    }
+    boolean intact = done.size() == n && table.size() == MAP_ENTRIES && checksum(table) == checksum;
+    for (int i = 0; intact && i < n; i++) {
+      intact = done.get(i) == i;
+    }
+    for (int i = 0; intact && i < MAP_ENTRIES; i++) {
+      intact = Long.valueOf(value(i)).equals(table.get("key-" + i));
+    }
+    System.out.println(intact ? "state intact after " + n + " cycles" : "STATE CORRUPTED after " + n + " cycles");
+    System.exit(intact ? 0 : 1);
+  }
+
+  private static long value(int i) {
+    return (long) i * i + 0x9E3779B97F4A7C15L;
+  }
+
+  private static long checksum(Map<String, Long> table) {
+    long sum = 0;
+    for (Map.Entry<String, Long> e : table.entrySet()) {
+      sum += e.getKey().hashCode() * 31L ^ e.getValue();
+    }
+    return sum;
+  }
+
+  private static long micros(Instant t) {
+    return t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
+  }
+}
