@@ -74,10 +74,9 @@ public final class SnapshotBenchmark {
   static final String S_COMMIT = "commit: manifest published";
   static final String S_OTHER = "worker, untimed: dump dir removed, pipe closed";
   static final String R_FETCH = "fetchVerifyUnpack";
-  static final String R_RESTORE = "restore (as timed by the worker)";
-  static final String R_DELIVER = "deliver: wake socket connect+write";
+  static final String R_RESTORE = "restoreDeliver: criu restore until the wake is written to the restored JVM";
   static final String R_HOOKS = "afterRestore hooks";
-  static final String R_UNTIMED = "untimed: manifest read, criu restore until its tree exists, wake hand-off";
+  static final String R_UNTIMED = "untimed: manifest read, restored JVM reads the wake, RESUMED hand-off";
 
   /** One wait of one run. Latencies in ms; NaN where not known. */
   record Sample(
@@ -356,14 +355,12 @@ public final class SnapshotBenchmark {
     if (suspended != null) {
       Map<String, Double> t = timings(resumed.details());
       double fetch = t.getOrDefault("fetchVerifyUnpack", 0.0);
-      double restore = t.getOrDefault("restore", 0.0);
-      double deliver = t.getOrDefault("deliver", 0.0);
+      double restore = t.getOrDefault("restoreDeliver", 0.0);
       double hooks = num(resumed.details(), "afterRestoreHooksMillis");
       rp.put(R_FETCH, fetch);
       rp.put(R_RESTORE, restore);
-      rp.put(R_DELIVER, deliver);
       rp.put(R_HOOKS, hooks);
-      rp.put(R_UNTIMED, e2eResume - fetch - restore - deliver - hooks);
+      rp.put(R_UNTIMED, e2eResume - fetch - restore - hooks);
     }
     return new Sample(run, cycle, suspended != null, suspended == null ? -1 : suspended.seq(),
         e2eSuspend, workerSuspend, e2eResume, workerResume,
@@ -432,9 +429,6 @@ public final class SnapshotBenchmark {
     out.append(phaseTable(sPhases, suspend.median())).append('\n');
     out.append("Resume phases (share = phase median ÷ median resume latency):\n\n");
     out.append(phaseTable(rPhases, resume.median())).append('\n');
-    out.append("Note: Worker.restore() starts its `restore` clock after relaunchFromDump() has returned, so the\n"
-        + "CRIU restore shows up as `untimed` (until the restored tree exists) and `deliver` (the wake socket\n"
-        + "accepts once CRIU has restored it), not as `restore`.\n\n");
 
     List<DumpStats> criuStats = measured.stream().flatMap(s -> s.criu().stream()).toList();
     if (!criuStats.isEmpty()) {

@@ -69,15 +69,32 @@ public final class Worker implements AutoCloseable {
   /**
    * How a worker is set up.
    *
-   * @param dataDir logs, the agent jars and scratch space for dumps and restores
+   * @param dataDir logs and the agent jars
    * @param runBase where workflow run directories (their sockets and working directory) go;
    *     must be short, and the same on every worker that may restore the same image
    * @param tee where workflow output is copied besides the log (null for nowhere)
    * @param syncTimeout how long to wait for output before a dump to reach the log
+   * @param scratchDir where dumps are written and images unpacked for a restore; a tmpfs
+   *     saves a disk write and read of every image
    */
-  public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
+  public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchDir) {
+    public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
+      this(dataDir, runBase, tee, syncTimeout, defaultScratch(dataDir));
+    }
+
     public Config(Path dataDir, Path runBase) {
       this(dataDir, runBase, null, Duration.ofSeconds(5));
+    }
+
+    /** {@code /dev/shm/torpor-<hash of dataDir>} where /dev/shm is writable, else {@code <dataDir>/scratch}. */
+    public static Path defaultScratch(Path dataDir) {
+      Path shm = Path.of("/dev/shm");
+      if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+        String hash = HexFormat.of().formatHex(ImagePacker.sha256().digest(
+            dataDir.toAbsolutePath().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        return shm.resolve("torpor-" + hash.substring(0, 12));
+      }
+      return dataDir.resolve("scratch");
     }
   }
 
@@ -281,7 +298,7 @@ public final class Worker implements AutoCloseable {
       }
       long seq = run.seq + 1;
       boolean leaveRunning = s.kind() == WaitKind.CHECKPOINT;
-      Path dumpDir = config.dataDir().resolve("dumps").resolve(run.id).resolve(Long.toString(seq));
+      Path dumpDir = config.scratchDir().resolve("dumps").resolve(run.id).resolve(Long.toString(seq));
       ImagePacker.deleteTree(dumpDir);
       long root;
       synchronized (run) {
@@ -438,23 +455,21 @@ public final class Worker implements AutoCloseable {
     try {
       ImageManifest m = store.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key));
       long t0 = System.nanoTime();
-      Path dir = config.dataDir().resolve("restore").resolve(run.id).resolve(Long.toString(run.seq));
+      Path dir = config.scratchDir().resolve("restore").resolve(run.id).resolve(Long.toString(run.seq));
       ImagePacker.deleteTree(dir);
       try (InputStream in = store.openData(key)) {
         packer.unpack(key, in, dir, m.sha256());
       }
       details.put("fetchVerifyUnpack", millisSince(t0));
-      relaunchFromDump(run, dir, m.restore().get("outputPipe"));
       long t1 = System.nanoTime();
+      relaunchFromDump(run, dir, m.restore().get("outputPipe"));
       synchronized (run) {
         run.restoreDir = dir;
         run.wakeTimings = details;
       }
-      details.put("restore", millisSince(t1));
-      long t2 = System.nanoTime();
-      sendWake(run, delivery, true);
+      sendWake(run, delivery, true); // connects once CRIU has restored the wake socket
       watchExit(run, run.process);
-      details.put("deliver", millisSince(t2));
+      details.put("restoreDeliver", millisSince(t1));
     } catch (IOException | RuntimeException e) {
       synchronized (run) {
         if (run.process != null) {
