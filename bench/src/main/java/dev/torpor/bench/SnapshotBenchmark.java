@@ -74,9 +74,9 @@ public final class SnapshotBenchmark {
   static final String S_COMMIT = "commit: manifest published";
   static final String S_OTHER = "worker, untimed: dump dir removed, pipe closed";
   static final String R_FETCH = "fetchVerifyUnpack";
-  static final String R_RESTORE = "restoreDeliver: criu restore until the wake is written to the restored JVM";
+  static final String R_RESTORE = "restoreDeliver: criu restore until its wake socket accepts the wake";
   static final String R_HOOKS = "afterRestore hooks";
-  static final String R_UNTIMED = "untimed: manifest read, restored JVM reads the wake, RESUMED hand-off";
+  static final String R_UNTIMED = "untimed: rest of criu restore (memory), restored JVM reads the wake, RESUMED hand-off";
 
   /** One wait of one run. Latencies in ms; NaN where not known. */
   record Sample(
