@@ -1,9 +1,11 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.Signal;
 import dev.torpor.TorporException;
 import dev.torpor.internal.SupervisedRuntime;
 import dev.torpor.internal.protocol.Frame;
 import dev.torpor.internal.protocol.FrameCodec;
+import dev.torpor.internal.protocol.ProtocolException;
 import dev.torpor.internal.protocol.Resumed;
 import dev.torpor.internal.protocol.Suspend;
 import dev.torpor.internal.protocol.WaitKind;
@@ -23,6 +25,7 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,7 +36,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -91,7 +96,7 @@ public final class Worker implements AutoCloseable {
       Path shm = Path.of("/dev/shm");
       if (Files.isDirectory(shm) && Files.isWritable(shm)) {
         String hash = HexFormat.of().formatHex(ImagePacker.sha256().digest(
-            dataDir.toAbsolutePath().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            dataDir.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8)));
         return shm.resolve("torpor-" + hash.substring(0, 12));
       }
       return dataDir.resolve("scratch");
@@ -118,7 +123,7 @@ public final class Worker implements AutoCloseable {
 
   /** The run directory of a workflow: its working directory and sockets. */
   public Path runDir(String workflowId) {
-    String hash = HexFormat.of().formatHex(ImagePacker.sha256().digest(workflowId.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    String hash = HexFormat.of().formatHex(ImagePacker.sha256().digest(workflowId.getBytes(StandardCharsets.UTF_8)));
     Path dir = config.runBase().toAbsolutePath().resolve(hash.substring(0, 16));
     if (dir.resolve(SupervisedRuntime.CONTROL_SOCKET).toString().length() > MAX_SOCKET_PATH) {
       throw new TorporException("run directory base " + config.runBase() + " is too long for unix sockets"
@@ -217,13 +222,13 @@ public final class Worker implements AutoCloseable {
     }
     try {
       return run.exit.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       throw new TorporException("workflow " + workflowId + " failed on this worker: " + e.getCause().getMessage(), e.getCause());
     }
   }
 
   /** Completes with the workflow's exit status when it exits on this worker. */
-  public java.util.concurrent.CompletableFuture<Integer> exitFuture(String workflowId) {
+  public CompletableFuture<Integer> exitFuture(String workflowId) {
     WorkflowRun run = runs.get(workflowId);
     if (run == null) {
       throw new TorporException("workflow " + workflowId + " is not on this worker");
@@ -254,12 +259,12 @@ public final class Worker implements AutoCloseable {
       case SUSPEND -> {
         Suspend s = Suspend.from(frame);
         if (!s.workflowId().equals(run.id)) {
-          throw new dev.torpor.internal.protocol.ProtocolException(
+          throw new ProtocolException(
               "SUSPEND names workflow " + s.workflowId() + " on the socket of " + run.id);
         }
         synchronized (run) {
           if (run.state != State.RUNNING) {
-            throw new dev.torpor.internal.protocol.ProtocolException(
+            throw new ProtocolException(
                 "SUSPEND while the workflow is " + run.state + ", not RUNNING");
           }
           run.state = State.SUSPENDING;
@@ -268,7 +273,7 @@ public final class Worker implements AutoCloseable {
         tasks.execute(() -> suspend(run, s));
       }
       case RESUMED -> onResumed(run, Resumed.from(frame));
-      default -> throw new dev.torpor.internal.protocol.ProtocolException("a worker does not accept " + frame.type());
+      default -> throw new ProtocolException("a worker does not accept " + frame.type());
     }
   }
 
@@ -513,8 +518,8 @@ public final class Worker implements AutoCloseable {
     Wake wake;
     synchronized (run) {
       wake = new Wake(d.reason(), run.seq, restored, Optional.ofNullable(run.checkpointFailure),
-          run.control.socket().toString(), d.signal().map(dev.torpor.Signal::name), d.signal().map(dev.torpor.Signal::payload),
-          d.signal().map(dev.torpor.Signal::receivedAt));
+          run.control.socket().toString(), d.signal().map(Signal::name), d.signal().map(Signal::payload),
+          d.signal().map(Signal::receivedAt));
       run.state = State.RUNNING;
       run.checkpointFailure = null;
     }
