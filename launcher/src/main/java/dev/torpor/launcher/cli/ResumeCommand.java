@@ -61,7 +61,7 @@ public final class ResumeCommand implements Callable<Integer> {
         supervisor.signal(id, s.name(), s.payload());
       }
       spec.commandLine().getErr().println("torpor: resuming " + id + " from seq " + seq + "; log: " + w.logFile(id));
-      supervisor.waiting(id, seq, wait, false);
+      supervisor.waiting(id, seq, wait, false, java.util.Map.of());
       if (now) {
         supervisor.wakeNow(id);
       }

@@ -10,12 +10,18 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Durable execution for plain Java: the whole JVM is checkpointed at every wait.",
-    subcommands = {RunCommand.class, ResumeCommand.class, DoctorCommand.class},
+    subcommands = {ServerCommand.class, SubmitCommand.class, SignalCommand.class, ListCommand.class, StatusCommand.class,
+      HistoryCommand.class, LogsCommand.class, CancelCommand.class, WakeCommand.class,
+      RunCommand.class, ResumeCommand.class, DoctorCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:success (for run/resume: the workflow exited 0)",
       "N:run/resume: the workflow's own exit code N",
-      "2:bad usage or bad input",
+      "2:bad usage or bad input (also a request the server refused as bad: HTTP 400, 413, 415)",
+      "3:no such workflow (the server answered 404)",
+      "4:conflict with the workflow's state or an earlier submit (HTTP 409)",
+      "5:no Torpor server at --server (start one with `torpor server`)",
+      "6:the server wants a (different) bearer token: --token or TORPOR_TOKEN (HTTP 401)",
       "125:Torpor itself failed (CRIU missing or too old, store unreadable, ...)"
     })
 public final class TorporCommand implements Runnable {

@@ -74,7 +74,7 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
   }
 
   @Override
-  public synchronized void waiting(String workflowId, long seq, Suspend wait, boolean inMemory) {
+  public synchronized void waiting(String workflowId, long seq, Suspend wait, boolean inMemory, Map<String, Object> details) {
     Optional<Delivery> due = dueNow(workflowId, wait); // a signal may have raced the dump
     if (due.isPresent()) {
       worker.wake(workflowId, seq, due.get());

@@ -1,6 +1,7 @@
 package dev.torpor.launcher.internal;
 
 import dev.torpor.internal.protocol.Suspend;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -18,7 +19,7 @@ public interface Supervisor {
    * The workflow waits, frozen as image {@code seq} ({@code inMemory}: still running, its
    * checkpoint failed or was refused). Arrange a {@link Worker#wake} when the wait is over.
    */
-  void waiting(String workflowId, long seq, Suspend wait, boolean inMemory);
+  void waiting(String workflowId, long seq, Suspend wait, boolean inMemory, Map<String, Object> details);
 
   /**
    * A delivery could not be made (the restore failed): the workflow still waits, frozen as

@@ -136,7 +136,8 @@ public final class Worker implements AutoCloseable {
   public void start(WorkflowSpec spec) throws IOException {
     Path runDir = runDir(spec.id());
     WorkflowRun run = new WorkflowRun(spec.id(), runDir, State.RUNNING, 0);
-    if (runs.putIfAbsent(spec.id(), run) != null) {
+    WorkflowRun previous = runs.putIfAbsent(spec.id(), run);
+    if (previous != null && (previous.state != State.EXITED || !runs.replace(spec.id(), previous, run))) {
       throw new TorporException("workflow " + spec.id() + " is already on this worker");
     }
     Files.createDirectories(runDir);
@@ -176,13 +177,57 @@ public final class Worker implements AutoCloseable {
   public long adopt(String workflowId) throws IOException {
     ImageManifest m = store.latest(workflowId)
         .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no committed image in " + store.describe()));
+    return adopt(m);
+  }
+
+  /**
+   * Takes charge of image {@code seq} of a workflow, as frozen, unless this worker already
+   * holds the workflow. The registry names the seq: a newer image in the store is the debris of
+   * a segment that crashed before the registry heard of it, and is replaced when that segment
+   * runs again.
+   */
+  public void adopt(String workflowId, long seq) throws IOException {
+    if (runs.containsKey(workflowId) && runs.get(workflowId).state != State.EXITED) {
+      return;
+    }
+    runs.remove(workflowId);
+    ImageManifest m = store.manifest(new ImageKey(workflowId, seq))
+        .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no image " + seq + " in " + store.describe()));
+    adopt(m);
+  }
+
+  private long adopt(ImageManifest m) {
     Path runDir = Path.of(m.restore().get("runDir"));
-    WorkflowRun run = new WorkflowRun(workflowId, runDir, State.SUSPENDED, m.seq());
+    WorkflowRun run = new WorkflowRun(m.workflowId(), runDir, State.SUSPENDED, m.seq());
     run.wait = waitOf(m);
-    if (runs.putIfAbsent(workflowId, run) != null) {
-      throw new TorporException("workflow " + workflowId + " is already on this worker");
+    if (runs.putIfAbsent(m.workflowId(), run) != null) {
+      throw new TorporException("workflow " + m.workflowId() + " is already on this worker");
     }
     return m.seq();
+  }
+
+  /**
+   * Kills the workflow's JVM if it runs here, and makes sure a restore in progress does not
+   * bring it back. Its exit is reported as usual.
+   */
+  public void kill(String workflowId) {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      return;
+    }
+    synchronized (run) {
+      run.killed = true;
+      killProcess(run);
+    }
+  }
+
+  private static void killProcess(WorkflowRun run) {
+    if (run.rootPid > 0) {
+      ProcessHandle.of(run.rootPid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+    if (run.process != null) {
+      run.process.destroyForcibly();
+    }
   }
 
   /**
@@ -234,6 +279,28 @@ public final class Worker implements AutoCloseable {
       throw new TorporException("workflow " + workflowId + " is not on this worker");
     }
     return run.exit;
+  }
+
+  /** The seq of the workflow's newest image on this worker (0 before the first). */
+  public long seqOf(String workflowId) {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      return 0;
+    }
+    synchronized (run) {
+      return run.seq;
+    }
+  }
+
+  /** Why the workflow's last wake failed on this worker, if it did. */
+  public String lastError(String workflowId) {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      return "unknown";
+    }
+    synchronized (run) {
+      return String.valueOf(run.lastError);
+    }
   }
 
   /** Whether the workflow has a live process on this worker. */
@@ -371,7 +438,7 @@ public final class Worker implements AutoCloseable {
         run.wakeStartedNanos = System.nanoTime();
         deliverInMemory(run, Delivery.of(WakeReason.CHECKPOINT));
       } else {
-        supervisor.waiting(run.id, seq, s, false);
+        supervisor.waiting(run.id, seq, s, false, details);
       }
     } catch (IOException | RuntimeException e) {
       System.err.println("torpor worker: workflow " + run.id + ": suspend failed: " + e);
@@ -385,6 +452,11 @@ public final class Worker implements AutoCloseable {
       WorkflowRun run, Suspend s, long seq, Path dumpDir, String pipe, Map<String, Double> timings, long t2)
       throws IOException {
     ImageKey key = new ImageKey(run.id, seq);
+    if (store.manifest(key).isPresent()) {
+      // Left by a segment that crashed after its commit but before anyone learned of it.
+      System.err.println("torpor worker: replacing the orphaned image " + key + " of an earlier attempt");
+      store.delete(key);
+    }
     try (ImageUpload upload = store.begin(key)) {
       ImagePacker.Packed packed = packer.pack(dumpDir, upload.data());
       timings.put("packUpload", millisSince(t2));
@@ -448,7 +520,7 @@ public final class Worker implements AutoCloseable {
     if (s.kind() == WaitKind.CHECKPOINT) {
       deliverInMemory(run, Delivery.of(WakeReason.CHECKPOINT));
     } else {
-      supervisor.waiting(run.id, run.seq, s, true);
+      supervisor.waiting(run.id, run.seq, s, true, Map.of("error", why, "stack", s.stack()));
     }
   }
 
@@ -474,6 +546,12 @@ public final class Worker implements AutoCloseable {
       }
       sendWake(run, delivery, true); // connects once CRIU has restored the wake socket
       watchExit(run, run.process);
+      synchronized (run) {
+        if (run.killed) {
+          run.rootPid = childOf(run.process, Duration.ofSeconds(5));
+          killProcess(run);
+        }
+      }
       details.put("restoreDeliver", millisSince(t1));
     } catch (IOException | RuntimeException e) {
       synchronized (run) {
@@ -482,7 +560,8 @@ public final class Worker implements AutoCloseable {
           run.process = null;
         }
         run.state = State.SUSPENDED;
-        emit(Type.RESTORE_FAILED, run, Map.of("error", String.valueOf(e.getMessage())));
+        run.lastError = String.valueOf(e.getMessage());
+        emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
       }
       supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
     }
@@ -507,7 +586,8 @@ public final class Worker implements AutoCloseable {
       sendWake(run, delivery, false);
     } catch (IOException e) {
       synchronized (run) {
-        emit(Type.RESTORE_FAILED, run, Map.of("error", "wake delivery failed: " + e.getMessage()));
+        run.lastError = "wake delivery failed: " + e.getMessage();
+        emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
         run.state = State.WAITING_IN_MEMORY;
       }
       supervisor.undeliverable(run.id, run.seq, run.wait, delivery);

@@ -36,6 +36,8 @@ final class WorkflowRun {
   long wakeStartedNanos;
   Path restoreDir;
   Process exitedWhileSuspending;
+  boolean killed;
+  String lastError;
   java.util.Map<String, Double> wakeTimings;
 
   WorkflowRun(String id, Path runDir, State state, long seq) {

@@ -1,0 +1,238 @@
+package dev.torpor.launcher.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.torpor.launcher.http.Json;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLEncoder;
+import java.net.UnknownHostException;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.channels.UnresolvedAddressException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * A small client of the HTTP API (see {@link dev.torpor.launcher.http.HttpApi}). A refusal or a
+ * server that cannot be reached becomes a {@link Failure} carrying the exit code and a message
+ * that says what to do.
+ */
+final class ApiClient {
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+
+  /** A request that failed: the message for stderr and the exit code of {@code torpor}. */
+  static final class Failure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    private final int exitCode;
+
+    Failure(int exitCode, String message) {
+      super(message);
+      this.exitCode = exitCode;
+    }
+
+    int exitCode() {
+      return exitCode;
+    }
+  }
+
+  /** A successful (2xx) answer. */
+  record Reply(int status, byte[] body, HttpHeaders headers) {
+    JsonNode json() {
+      try {
+        return Json.mapper().readTree(body);
+      } catch (IOException e) {
+        throw new Failure(ExitCodes.FAILURE, "the server's answer is not JSON: " + e.getMessage());
+      }
+    }
+
+    <T> T as(Class<T> type) {
+      try {
+        return Json.mapper().readerFor(type)
+            .without(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .readValue(body);
+      } catch (IOException e) {
+        throw new Failure(ExitCodes.FAILURE, "the server's answer is not a " + type.getSimpleName() + ": " + e.getMessage());
+      }
+    }
+
+    <T> T as(com.fasterxml.jackson.core.type.TypeReference<T> type) {
+      try {
+        return Json.mapper().readerFor(type)
+            .without(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .readValue(body);
+      } catch (IOException e) {
+        throw new Failure(ExitCodes.FAILURE, "the server's answer is not what torpor expects: " + e.getMessage());
+      }
+    }
+  }
+
+  private final String server;
+  private final URI base;
+  private final String token;
+  private final HttpClient http;
+
+  private ApiClient(String server, URI base, String token) {
+    this.server = server;
+    this.base = base;
+    this.token = token == null || token.isBlank() ? null : token.strip();
+    this.http = HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(CONNECT_TIMEOUT)
+        .followRedirects(HttpClient.Redirect.NEVER)
+        .build();
+  }
+
+  /** A client of the server at {@code server}; IllegalArgumentException unless it is an http(s) URL. */
+  static ApiClient of(String server, String token) {
+    String s = server == null ? "" : server.strip();
+    while (s.endsWith("/")) {
+      s = s.substring(0, s.length() - 1);
+    }
+    URI uri;
+    try {
+      uri = new URI(s);
+    } catch (URISyntaxException e) {
+      uri = null;
+    }
+    if (uri == null || uri.getScheme() == null || !(uri.getScheme().equalsIgnoreCase("http") || uri.getScheme().equalsIgnoreCase("https"))
+        || uri.getHost() == null || uri.getRawQuery() != null || uri.getRawFragment() != null) {
+      throw new IllegalArgumentException("--server must be an http:// or https:// URL such as http://127.0.0.1:7777, not '"
+          + server + "'");
+    }
+    return new ApiClient(s, uri, token);
+  }
+
+  /** {@code /seg1/seg2...} with each segment percent-encoded. */
+  static String path(String... segments) {
+    return Arrays.stream(segments).map(ApiClient::encode).collect(Collectors.joining("/", "/", ""));
+  }
+
+  /** {@code ?k=v&...} of the non-null values, encoded; empty when none. */
+  static String query(Map<String, ?> params) {
+    String q = params.entrySet().stream().filter(e -> e.getValue() != null)
+        .map(e -> encode(e.getKey()) + "=" + encode(String.valueOf(e.getValue())))
+        .collect(Collectors.joining("&"));
+    return q.isEmpty() ? "" : "?" + q;
+  }
+
+  private static String encode(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  Reply get(String pathAndQuery) {
+    return send(request(pathAndQuery).GET());
+  }
+
+  Reply post(String pathAndQuery, HttpRequest.BodyPublisher body, String contentType) {
+    return send(request(pathAndQuery).header("Content-Type", contentType).POST(body));
+  }
+
+  /** {@code post} of a value as JSON. */
+  Reply postJson(String pathAndQuery, Object value) {
+    byte[] body;
+    try {
+      body = Json.mapper().writeValueAsBytes(value);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot write the request as JSON", e);
+    }
+    return post(pathAndQuery, HttpRequest.BodyPublishers.ofByteArray(body), "application/json");
+  }
+
+  private HttpRequest.Builder request(String pathAndQuery) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(REQUEST_TIMEOUT);
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    return b;
+  }
+
+  private Reply send(HttpRequest.Builder builder) {
+    HttpRequest req = builder.build();
+    HttpResponse<byte[]> r;
+    try {
+      r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (IOException e) {
+      String unreachable = unreachableReason(e);
+      if (unreachable != null) {
+        throw new Failure(ExitCodes.UNREACHABLE, "no Torpor server at " + server + " (" + unreachable
+            + "): start one with `torpor server`, or point --server/TORPOR_SERVER at it");
+      }
+      throw new Failure(ExitCodes.FAILURE, req.method() + " " + req.uri().getRawPath() + " on " + server + " failed: "
+          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Failure(ExitCodes.FAILURE, "interrupted while waiting for " + server);
+    }
+    if (r.statusCode() >= 200 && r.statusCode() < 300) {
+      return new Reply(r.statusCode(), r.body(), r.headers());
+    }
+    throw new Failure(exitCodeFor(r.statusCode()), messageFor(r.statusCode(), r.body(), token != null));
+  }
+
+  /** Why the server could not be reached at all, or null if the failure came later. */
+  static String unreachableReason(IOException e) {
+    if (e instanceof HttpConnectTimeoutException) {
+      return "connection timed out";
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof UnknownHostException || t instanceof UnresolvedAddressException) {
+        return "unknown host";
+      }
+    }
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof ConnectException) {
+        String m = t.getMessage();
+        return m == null || m.toLowerCase(Locale.ROOT).contains("refused") ? "connection refused" : m;
+      }
+    }
+    return null;
+  }
+
+  /** The exit code of {@code torpor} for an HTTP error status. */
+  static int exitCodeFor(int status) {
+    return switch (status) {
+      case 400, 413, 415, 422 -> ExitCodes.USAGE;
+      case 401, 403 -> ExitCodes.UNAUTHORIZED;
+      case 404, 410 -> ExitCodes.NOT_FOUND;
+      case 409 -> ExitCodes.CONFLICT;
+      default -> ExitCodes.FAILURE;
+    };
+  }
+
+  /** The server's {@code error} message, or a line describing an answer that has none. */
+  static String messageFor(int status, byte[] body, boolean sentToken) {
+    if (status == 401) {
+      return sentToken
+          ? "the server refused the bearer token: pass the server's token with --token or set TORPOR_TOKEN"
+          : "the server wants a bearer token: pass --token or set TORPOR_TOKEN";
+    }
+    String error = errorField(body);
+    if (error != null) {
+      return error;
+    }
+    String text = new String(body, StandardCharsets.UTF_8).strip();
+    return "the server answered HTTP " + status + (text.isEmpty() ? "" : ": " + (text.length() > 200 ? text.substring(0, 200) + "..." : text));
+  }
+
+  /** The {@code error} field of a JSON error body, or null when the body is not one. */
+  private static String errorField(byte[] body) {
+    JsonNode error;
+    try {
+      error = Json.mapper().readTree(body).path("error");
+    } catch (IOException notJson) {
+      return null; // a proxy or another server: the caller describes the raw answer
+    }
+    return error.isTextual() && !error.asText().isBlank() ? error.asText() : null;
+  }
+}

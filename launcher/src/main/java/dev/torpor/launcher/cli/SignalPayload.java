@@ -1,0 +1,62 @@
+package dev.torpor.launcher.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The payload of {@code torpor signal}: none, text, {@code @file} or {@code -} (stdin), at most 1 MiB. */
+final class SignalPayload {
+  private SignalPayload() {}
+
+  /**
+   * Reads the payload named by {@code source}, never more than the limit plus one byte.
+   *
+   * @param source null (empty payload), {@code -} (stdin), {@code @file}, or the payload text
+   */
+  static byte[] read(String name, String source, InputStream stdin) {
+    if (name.isEmpty() || name.length() > 128) {
+      throw new IllegalArgumentException("signal name must be 1 to 128 characters, got '" + name + "'");
+    }
+    int limit = SignalOption.MAX_PAYLOAD;
+    if (source == null) {
+      return new byte[0];
+    }
+    byte[] payload;
+    if (source.equals("-")) {
+      try {
+        payload = stdin.readNBytes(limit + 1);
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read the payload of signal '" + name + "' from stdin: " + e.getMessage(), e);
+      }
+      if (payload.length > limit) {
+        throw tooLarge(name, "more than " + limit);
+      }
+      return payload;
+    }
+    if (source.startsWith("@")) {
+      Path file = Path.of(source.substring(1));
+      try {
+        long size = Files.size(file);
+        if (size > limit) {
+          throw tooLarge(name, Long.toString(size));
+        }
+        payload = Files.readAllBytes(file);
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read the payload of signal '" + name + "' from " + file + ": " + e, e);
+      }
+    } else {
+      payload = source.getBytes(StandardCharsets.UTF_8);
+    }
+    if (payload.length > limit) {
+      throw tooLarge(name, Integer.toString(payload.length));
+    }
+    return payload;
+  }
+
+  private static IllegalArgumentException tooLarge(String name, String size) {
+    return new IllegalArgumentException("the payload of signal '" + name + "' is " + size + " bytes; the limit is "
+        + SignalOption.MAX_PAYLOAD + " (1 MiB): keep large data elsewhere and send a reference");
+  }
+}

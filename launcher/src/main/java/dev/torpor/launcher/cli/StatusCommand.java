@@ -1,0 +1,33 @@
+package dev.torpor.launcher.cli;
+
+import dev.torpor.scheduler.WorkflowView;
+import dev.torpor.storage.ImageKey;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+/** Shows one workflow. */
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    description = "Shows a workflow: state, seq, what it waits for and until when, image size, pending signals,"
+        + " exit code or error, and the stack of the waiting thread.")
+public final class StatusCommand extends ApiCommand {
+  @Mixin OutputOptions output;
+
+  @Parameters(index = "0", paramLabel = "ID", description = "The workflow.")
+  String id;
+
+  @Override
+  int call(ApiClient api) {
+    ImageKey.checkWorkflowId(id);
+    ApiClient.Reply reply = api.get(ApiClient.path("v1", "workflows", id));
+    if (output.json()) {
+      printJson(reply);
+    } else {
+      out().print(ViewText.status(reply.as(WorkflowView.class)));
+      out().flush();
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,206 @@
+package dev.torpor.launcher.http;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.torpor.scheduler.ConflictException;
+import dev.torpor.scheduler.ControlPlane;
+import dev.torpor.scheduler.NotFoundException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The HTTP API in front of a {@link ControlPlane}, on the JDK's HTTP server. Every answer is JSON
+ * except the log bytes; every error is {@code {"error": "..."}} with a message saying what was
+ * wrong and what to do. A rejected request changes nothing: input is checked before the control
+ * plane is called.
+ *
+ * <pre>
+ *   GET  /v1/health                            200 {"status":"ok"}
+ *   POST /v1/apps                    jar bytes 200 {"sha256":"..."}             (over 512 MiB: 413)
+ *   POST /v1/workflows               JSON      201 {"id","created":true} | 200 {"id","created":false}
+ *   GET  /v1/workflows?state=&amp;waitingOn=timer|signal&amp;limit=   200 [WorkflowView...]
+ *   GET  /v1/workflows/{id}                    200 WorkflowView
+ *   GET  /v1/workflows/{id}/history            200 [HistoryEvent...]
+ *   GET  /v1/workflows/{id}/logs?offset=&amp;max=  200 bytes; X-Torpor-Next-Offset, X-Torpor-Finished
+ *   POST /v1/workflows/{id}/signals/{name}     202 {"delivered":"queued"}    (over 1 MiB: 413)
+ *   POST /v1/workflows/{id}/cancel             200 {"id","cancelled":true}
+ *   POST /v1/workflows/{id}/wake               200 {"id","woken":true}
+ * </pre>
+ *
+ * <p>Statuses: 400 bad input (IllegalArgumentException, bad JSON), 401 no or wrong bearer token,
+ * 404 unknown workflow or path, 405 wrong method (with {@code Allow}), 409 conflict with the
+ * workflow's state, 413 body too large, 415 a JSON body with another Content-Type, 500 anything
+ * else (the stack trace goes to the server's stderr, never to the client).
+ *
+ * <p>Security: bound to a non-loopback address the API requires a bearer token; with a token
+ * set, every request (on any address) must carry {@code Authorization: Bearer <token>}.
+ */
+public final class HttpApi implements AutoCloseable {
+  /** The largest application jar accepted. */
+  public static final long MAX_APP_BYTES = 512L << 20;
+
+  private static final int THREADS = 16;
+  private static final int QUEUE = 256;
+
+  private final Router router;
+  private final InetSocketAddress bind;
+  private final BearerToken token;
+  private final PrintStream log;
+  private final AtomicInteger inFlight = new AtomicInteger();
+  private HttpServer server;
+  private ThreadPoolExecutor pool;
+
+  /**
+   * @param bearerToken the token clients must send, or null (only allowed on a loopback address)
+   * @throws IllegalArgumentException if {@code bind} is not a loopback address and there is no token
+   */
+  public HttpApi(ControlPlane cp, InetSocketAddress bind, String bearerToken) {
+    this(cp, bind, bearerToken, MAX_APP_BYTES, System.err);
+  }
+
+  HttpApi(ControlPlane cp, InetSocketAddress bind, String bearerToken, long maxAppBytes, PrintStream log) {
+    Objects.requireNonNull(cp, "cp");
+    Objects.requireNonNull(bind, "bind");
+    if (bind.isUnresolved()) {
+      throw new IllegalArgumentException("cannot bind to " + bind.getHostString() + ": the name does not resolve");
+    }
+    boolean hasToken = bearerToken != null && !bearerToken.isBlank();
+    if (!bind.getAddress().isLoopbackAddress() && !hasToken) {
+      throw new IllegalArgumentException("binding to " + bind.getAddress().getHostAddress() + ":" + bind.getPort()
+          + " requires a bearer token: pass --token or TORPOR_TOKEN");
+    }
+    this.router = new Endpoints(cp, maxAppBytes).router();
+    this.bind = bind;
+    this.token = hasToken ? new BearerToken(bearerToken) : null;
+    this.log = log;
+  }
+
+  /** Binds and starts serving. */
+  public synchronized HttpApi start() throws IOException {
+    if (server != null) {
+      throw new IllegalStateException("the HTTP API is already started");
+    }
+    AtomicInteger n = new AtomicInteger();
+    // Bounded: THREADS handlers, QUEUE waiting exchanges; past that the accepting thread runs the
+    // exchange itself, which slows accepting down instead of dropping connections.
+    pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE), r -> {
+      Thread t = new Thread(r, "torpor-http-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    }, new ThreadPoolExecutor.CallerRunsPolicy());
+    pool.allowCoreThreadTimeOut(true);
+    HttpServer s = HttpServer.create(bind, 64);
+    s.setExecutor(pool);
+    s.createContext("/", this::handle);
+    s.start();
+    server = s;
+    return this;
+  }
+
+  /** The bound port (useful after binding port 0). */
+  public synchronized int port() {
+    if (server == null) {
+      throw new IllegalStateException("the HTTP API is not started");
+    }
+    return server.getAddress().getPort();
+  }
+
+  /** Stops accepting, lets requests in progress finish (up to 5 s), and stops. */
+  @Override
+  public synchronized void close() {
+    if (server == null) {
+      return;
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    synchronized (inFlight) {
+      while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+        try {
+          inFlight.wait(50);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
+    server.stop(0);
+    pool.shutdown();
+    try {
+      pool.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    server = null;
+  }
+
+  private void handle(HttpExchange ex) {
+    inFlight.incrementAndGet();
+    try {
+      send(ex, answer(ex));
+    } finally {
+      ex.close();
+      synchronized (inFlight) {
+        inFlight.decrementAndGet();
+        inFlight.notifyAll();
+      }
+    }
+  }
+
+  private Response answer(HttpExchange ex) {
+    String method = ex.getRequestMethod();
+    String path = ex.getRequestURI().getRawPath();
+    try {
+      if (token != null && !token.accepts(ex.getRequestHeaders().getFirst("Authorization"))) {
+        throw new HttpError(401, "this server wants a bearer token: send Authorization: Bearer <token>"
+            + " (torpor: --token or TORPOR_TOKEN)", Map.of("WWW-Authenticate", "Bearer realm=\"torpor\""));
+      }
+      Router.Match m = router.match(method, PathCodec.segments(path), path);
+      return m.handler().handle(new Request(ex, m.params()));
+    } catch (HttpError e) {
+      return Response.error(e.status(), e.getMessage(), e.headers());
+    } catch (IllegalArgumentException e) {
+      return Response.error(400, messageOr(e, "bad request"), Map.of());
+    } catch (NotFoundException e) {
+      return Response.error(404, messageOr(e, "not found"), Map.of());
+    } catch (ConflictException e) {
+      return Response.error(409, messageOr(e, "conflict"), Map.of());
+    } catch (Exception e) {
+      synchronized (log) {
+        log.println("torpor: internal error answering " + method + " " + path + ":");
+        e.printStackTrace(log);
+      }
+      return Response.error(500, "internal server error answering " + method + " " + path
+          + ": the server's log has the details", Map.of());
+    }
+  }
+
+  private static String messageOr(Exception e, String fallback) {
+    return e.getMessage() == null || e.getMessage().isBlank() ? fallback : e.getMessage();
+  }
+
+  private void send(HttpExchange ex, Response r) {
+    try {
+      ex.getResponseHeaders().set("Content-Type", r.contentType());
+      r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+      byte[] body = r.body();
+      boolean head = "HEAD".equals(ex.getRequestMethod());
+      ex.sendResponseHeaders(r.status(), body.length == 0 || head ? -1 : body.length);
+      if (body.length > 0 && !head) {
+        try (OutputStream os = ex.getResponseBody()) {
+          os.write(body);
+        }
+      }
+    } catch (IOException e) {
+      // The client went away: nothing to answer, and nothing the server must remember.
+      log.println("torpor: could not answer " + ex.getRequestMethod() + " " + ex.getRequestURI().getRawPath()
+          + " (the client is gone?): " + e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,700 @@
+package dev.torpor.launcher.http;
+
+import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.running;
+import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.suspended;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublisher;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The HTTP layer over {@link InMemoryControlPlaneForApiTests}: parsing, statuses, JSON shapes, auth, limits. */
+class HttpApiTest {
+  private static final String ID_RULE = "use 1 to 128 characters from A-Z a-z 0-9 . _ -";
+  private static final Instant WAKE = Instant.parse("2030-01-01T00:00:00Z");
+
+  private final InMemoryControlPlaneForApiTests cp = new InMemoryControlPlaneForApiTests();
+  private final ByteArrayOutputStream serverLog = new ByteArrayOutputStream();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
+  private HttpApi api;
+
+  /** What the server answered. */
+  record Answer(int status, String body, HttpResponse<byte[]> raw) {
+    JsonNode json() throws IOException {
+      return Json.mapper().readTree(body);
+    }
+
+    String error() throws IOException {
+      return json().path("error").asText();
+    }
+
+    String header(String name) {
+      return raw.headers().firstValue(name).orElse(null);
+    }
+
+    @Override
+    public String toString() {
+      return "HTTP " + status + " " + raw.headers().map() + "\n" + body;
+    }
+  }
+
+  @BeforeEach
+  void start() throws IOException {
+    api = start(null, HttpApi.MAX_APP_BYTES);
+  }
+
+  @AfterEach
+  void stop() {
+    api.close();
+  }
+
+  private HttpApi start(String token, long maxAppBytes) throws IOException {
+    return new HttpApi(cp, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), token, maxAppBytes,
+        new PrintStream(serverLog, true, StandardCharsets.UTF_8)).start();
+  }
+
+  private Answer send(HttpApi to, String method, String path, BodyPublisher body, String contentType, String token)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + path))
+        .timeout(Duration.ofSeconds(30))
+        .method(method, body);
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    if (token != null) {
+      b.header("Authorization", token);
+    }
+    HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    return new Answer(r.statusCode(), new String(r.body(), StandardCharsets.UTF_8), r);
+  }
+
+  private Answer get(String path) throws IOException, InterruptedException {
+    return send(api, "GET", path, BodyPublishers.noBody(), null, null);
+  }
+
+  private Answer post(String path, String json) throws IOException, InterruptedException {
+    return send(api, "POST", path, BodyPublishers.ofString(json), "application/json", null);
+  }
+
+  private Answer postBytes(String path, byte[] body) throws IOException, InterruptedException {
+    return send(api, "POST", path, BodyPublishers.ofByteArray(body), "application/octet-stream", null);
+  }
+
+  /** A body without Content-Length (chunked), so the server must count what it reads. */
+  private static BodyPublisher chunked(byte[] body) {
+    return BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(body));
+  }
+
+  /** Sends only the headers of a request declaring {@code contentLength} bytes and reads the answer. */
+  private String rawRequestDeclaring(String path, long contentLength) throws IOException {
+    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), api.port())) {
+      s.setSoTimeout(10_000);
+      OutputStream out = s.getOutputStream();
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + contentLength + "\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = s.getInputStream();
+      ByteArrayOutputStream head = new ByteArrayOutputStream();
+      while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+        int c = in.read();
+        assertThat(c).as("the server closed before answering: " + head).isNotNegative();
+        head.write(c);
+      }
+      String headers = head.toString(StandardCharsets.US_ASCII);
+      int length = Integer.parseInt(headers.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:"))
+          .findFirst().orElseThrow().substring("content-length:".length()).strip());
+      return headers + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+    }
+  }
+
+  static byte[] jarBytes() throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+      zip.putNextEntry(new ZipEntry("com/acme/Main.class"));
+      zip.write(new byte[] {(byte) 0xca, (byte) 0xfe, (byte) 0xba, (byte) 0xbe});
+      zip.closeEntry();
+    }
+    return bytes.toByteArray();
+  }
+
+  private String storeApp() throws IOException, InterruptedException {
+    return postBytes("/v1/apps", jarBytes()).json().path("sha256").asText();
+  }
+
+  // ---- health, routing ----
+
+  @Test
+  void healthIsOk() throws Exception {
+    Answer a = get("/v1/health");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(200);
+    assertThat(a.header("Content-Type")).isEqualTo("application/json; charset=utf-8");
+    assertThat(a.body()).isEqualTo("{\"status\":\"ok\"}");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/", "/v2/workflows", "/v1/workflow", "/v1/workflows/wf-1/nothing", "/v1/workflows/wf-1/signals"})
+  void unknownPathIs404WithJsonError(String path) throws Exception {
+    Answer a = get(path);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(404);
+    assertThat(a.error()).as(a.toString()).contains("no such endpoint: GET " + path).contains("/v1/workflows");
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+    "DELETE, /v1/workflows/wf-1, GET",
+    "POST, /v1/health, GET",
+    "GET, /v1/apps, POST",
+    "PUT, /v1/workflows, 'GET, POST'",
+    "GET, /v1/workflows/wf-1/signals/go, POST",
+    "GET, /v1/workflows/wf-1/cancel, POST"
+  })
+  void wrongMethodIs405WithAllow(String method, String path, String allow) throws Exception {
+    Answer a = send(api, method, path, BodyPublishers.noBody(), null, null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(405);
+    assertThat(a.header("Allow")).isEqualTo(allow);
+    assertThat(a.error()).contains(method + " is not allowed on " + path).contains("use " + allow);
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  // ---- apps ----
+
+  @Test
+  void storeAppAnswersItsSha256() throws Exception {
+    byte[] jar = jarBytes();
+
+    Answer a = postBytes("/v1/apps", jar);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(200);
+    String sha = InMemoryControlPlaneForApiTests.sha256(jar);
+    assertThat(a.json().path("sha256").asText()).isEqualTo(sha);
+    assertThat(a.json().size()).isEqualTo(1);
+    assertThat(cp.apps().get(sha)).isEqualTo(jar);
+  }
+
+  @Test
+  void storeAppRefusesWhatIsNotAJar() throws Exception {
+    Answer a = postBytes("/v1/apps", "plain text, not a zip".getBytes(StandardCharsets.UTF_8));
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(400);
+    assertThat(a.error()).contains("not a jar (zip) file");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void storeAppRefusesAnEmptyBody() throws Exception {
+    Answer a = postBytes("/v1/apps", new byte[0]);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(400);
+    assertThat(a.error()).contains("empty").contains("jar");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void storeAppOverTheLimitWithoutContentLengthIs413AndStoresNothing() throws Exception {
+    byte[] jar = jarBytes();
+    try (HttpApi small = start(null, jar.length - 1)) {
+      Answer a = send(small, "POST", "/v1/apps", chunked(jar), "application/java-archive", null);
+
+      assertThat(a.status()).as(a.toString()).isEqualTo(413);
+      assertThat(a.error()).contains("the limit is " + (jar.length - 1) + " bytes");
+    }
+    assertThat(cp.apps()).isEmpty();
+  }
+
+  @Test
+  void storeAppOfExactlyTheLimitIsStored() throws Exception {
+    byte[] jar = jarBytes();
+    try (HttpApi small = start(null, jar.length)) {
+      Answer a = send(small, "POST", "/v1/apps", chunked(jar), "application/java-archive", null);
+
+      assertThat(a.status()).as(a.toString()).isEqualTo(200);
+    }
+    assertThat(cp.apps()).hasSize(1);
+  }
+
+  @Test
+  void storeAppDeclaringMoreThan512MiBIs413BeforeAnyByteIsRead() throws IOException {
+    String answer = rawRequestDeclaring("/v1/apps", HttpApi.MAX_APP_BYTES + 1);
+
+    assertThat(answer).startsWith("HTTP/1.1 413").contains("is 536870913 bytes; the limit is 536870912 bytes (512 MiB)");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  // ---- submit ----
+
+  @Test
+  void submitCreatesThenIsIdempotentThenConflicts() throws Exception {
+    String sha = storeApp();
+    String body = "{\"id\":\"wf-1\",\"app\":\"" + sha + "\",\"main\":\"com.acme.Main\",\"args\":[\"x\"],\"javaOptions\":[\"-Xmx64m\"]}";
+
+    Answer first = post("/v1/workflows", body);
+    Answer again = post("/v1/workflows", body);
+    Answer other = post("/v1/workflows", body.replace("\"x\"", "\"y\""));
+
+    assertThat(first.status()).as(first.toString()).isEqualTo(201);
+    assertThat(first.body()).isEqualTo("{\"id\":\"wf-1\",\"created\":true}");
+    assertThat(first.header("Location")).isEqualTo("/v1/workflows/wf-1");
+    assertThat(again.status()).as(again.toString()).isEqualTo(200);
+    assertThat(again.body()).isEqualTo("{\"id\":\"wf-1\",\"created\":false}");
+    assertThat(other.status()).as(other.toString()).isEqualTo(409);
+    assertThat(other.error()).contains("wf-1").contains("another request");
+  }
+
+  @Test
+  void submitWithoutIdGetsOneAndAcceptsAMissingContentType() throws Exception {
+    String sha = storeApp();
+
+    Answer a = send(api, "POST", "/v1/workflows",
+        BodyPublishers.ofString("{\"app\":\"" + sha + "\",\"main\":\"com.acme.Main\"}"), null, null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(201);
+    assertThat(a.json().path("id").asText()).isEqualTo("wf-1");
+    assertThat(a.json().path("created").asBoolean()).isTrue();
+  }
+
+  @Test
+  void submitAcceptsJsonWithCharset() throws Exception {
+    String sha = storeApp();
+
+    Answer a = send(api, "POST", "/v1/workflows",
+        BodyPublishers.ofString("{\"app\":\"" + sha + "\",\"main\":\"M\"}"), "Application/JSON; charset=UTF-8", null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(201);
+  }
+
+  @Test
+  void submitWithAnotherContentTypeIs415() throws Exception {
+    Answer a = send(api, "POST", "/v1/workflows", BodyPublishers.ofString("{\"app\":\"a\",\"main\":\"M\"}"),
+        "text/plain", null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(415);
+    assertThat(a.error()).contains("application/json").contains("text/plain");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+    "{\"app\": \"a\", \"main\": }                        | malformed JSON at line 1, column 2",
+    "{\"app\": \"a\" \"main\": \"M\"}                    | malformed JSON at line 1",
+    "{\"app\": \"a\", \"main\": \"M\", \"mian\": \"M\"}  | unknown field 'mian' in the JSON body: known fields are app, args, id, javaOptions, main",
+    "{\"app\": \"a\"}                                    | field 'main' is required",
+    "{\"main\": \"M\"}                                   | field 'app' is required",
+    "{\"app\": \"a\", \"main\": \"M\", \"args\": \"x\"}  | field 'args' has the wrong type (expected an array of strings)",
+    "{\"app\": \"a\", \"main\": \"M\", \"args\": [\"x\", null]} | field 'args[1]' is null",
+    "{\"app\": [1], \"main\": \"M\"}                     | field 'app' has the wrong type (expected a string)",
+    "[\"app\"]                                           | the JSON body must be a single JSON object",
+    "{\"app\": \"a\", \"main\": \"M\"} {}                | the JSON body must be a single JSON object",
+    "{\"id\": \"../x\", \"app\": \"a\", \"main\": \"M\"} | invalid workflow id '../x': use 1 to 128 characters",
+    "`   `                                               | the request body is empty: send a JSON object"
+  })
+  void submitWithBadJsonIs400NamingTheProblem(String body, String message) throws Exception {
+    Answer a = post("/v1/workflows", body);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(400);
+    assertThat(a.error()).as(a.toString()).contains(message).doesNotContain("com.fasterxml").doesNotContain("SubmitBody");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void submitOfAnUnknownAppIs404() throws Exception {
+    Answer a = post("/v1/workflows", "{\"app\":\"0000\",\"main\":\"com.acme.Main\"}");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(404);
+    assertThat(a.error()).contains("no application 0000");
+  }
+
+  // ---- list, status, history ----
+
+  @Test
+  void listFiltersByStateWaitAndLimitNewestFirst() throws Exception {
+    cp.put(running("r-1", 1));
+    cp.put(running("r-2", 2));
+    cp.put(suspended("t-1", "TIMER", null, WAKE));
+    cp.put(suspended("s-1", "SIGNAL", "approve", null));
+
+    Answer all = get("/v1/workflows");
+    Answer timers = get("/v1/workflows?state=suspended&waitingOn=TIMER");
+    Answer newest = get("/v1/workflows?state=RUNNING&limit=1");
+
+    assertThat(all.status()).as(all.toString()).isEqualTo(200);
+    assertThat(all.json().size()).isEqualTo(4);
+    assertThat(timers.json().size()).as(timers.toString()).isEqualTo(1);
+    assertThat(timers.json().get(0).path("id").asText()).isEqualTo("t-1");
+    assertThat(newest.json().size()).as(newest.toString()).isEqualTo(1);
+    assertThat(newest.json().get(0).path("id").asText()).isEqualTo("r-2");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+    "state=sleeping     | unknown state 'sleeping': use one of PENDING, RUNNING, SUSPENDED, COMPLETED, FAILED, CANCELLED",
+    "waitingOn=lock     | unknown waitingOn 'lock': use timer or signal",
+    "limit=0            | limit must be a whole number from 1 to 1000, got '0'",
+    "limit=ten          | limit must be a whole number from 1 to 1000, got 'ten'",
+    "limit=5&limit=6    | query parameter 'limit' is given twice: give it once",
+    "sort=id            | unknown query parameter 'sort' for GET /v1/workflows: use limit, state, waitingOn"
+  })
+  void listWithBadQueryIs400(String query, String message) throws Exception {
+    Answer a = get("/v1/workflows?" + query);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(400);
+    assertThat(a.error()).isEqualTo(message);
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void statusIsTheWorkflowViewWithIsoInstants() throws Exception {
+    cp.put(suspended("wf-1", "SIGNAL", "approve", WAKE));
+
+    Answer a = get("/v1/workflows/wf-1");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(200);
+    JsonNode v = a.json();
+    assertThat(v.path("id").asText()).isEqualTo("wf-1");
+    assertThat(v.path("state").asText()).isEqualTo("SUSPENDED");
+    assertThat(v.path("seq").asLong()).isEqualTo(3);
+    assertThat(v.path("waitKind").asText()).isEqualTo("SIGNAL");
+    assertThat(v.path("waitSignal").asText()).isEqualTo("approve");
+    assertThat(v.path("wakeAt").asText()).isEqualTo("2030-01-01T00:00:00Z");
+    assertThat(v.path("createdAt").asText()).isEqualTo("2024-05-01T10:00:00Z");
+    assertThat(v.path("inMemory").isBoolean()).isTrue();
+    assertThat(v.path("imageBytes").asLong()).isEqualTo(12_345_678L);
+    assertThat(v.path("pendingSignals").asInt()).isEqualTo(1);
+    assertThat(v.path("stack").asText()).contains("com.acme.Main.main");
+    assertThat(v.has("exitCode")).isTrue();
+    assertThat(v.path("exitCode").isNull()).isTrue();
+  }
+
+  @Test
+  void statusDecodesPercentEncodedIds() throws Exception {
+    cp.put(running("wf-1", 0));
+
+    Answer a = get("/v1/workflows/wf%2D1");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(200);
+    assertThat(a.json().path("id").asText()).isEqualTo("wf-1");
+  }
+
+  @Test
+  void statusOfUnknownWorkflowIs404() throws Exception {
+    Answer a = get("/v1/workflows/nosuch");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(404);
+    assertThat(a.error()).isEqualTo("no workflow 'nosuch': `torpor list` shows the known ones");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"/v1/workflows/a%2Fb", "/v1/workflows/%2E%2E/history", "/v1/workflows/a%20b/logs",
+    "/v1/workflows/_x", "/v1/workflows//cancel"})
+  void invalidWorkflowIdInPathIs400AndReachesNothing(String path) throws Exception {
+    Answer a = send(api, path.endsWith("cancel") ? "POST" : "GET", path, BodyPublishers.noBody(), null, null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(400);
+    assertThat(a.error()).contains("invalid workflow id").contains(ID_RULE);
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void historyIsAnArrayOfEvents() throws Exception {
+    String sha = storeApp();
+    post("/v1/workflows", "{\"id\":\"wf-1\",\"app\":\"" + sha + "\",\"main\":\"M\"}");
+    postBytes("/v1/workflows/wf-1/signals/go", "yes".getBytes(StandardCharsets.UTF_8));
+
+    Answer a = get("/v1/workflows/wf-1/history");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(200);
+    JsonNode events = a.json();
+    assertThat(events.isArray()).isTrue();
+    assertThat(events.size()).isEqualTo(2);
+    assertThat(events.get(0).path("type").asText()).isEqualTo("SUBMITTED");
+    assertThat(events.get(0).path("workflowId").asText()).isEqualTo("wf-1");
+    assertThat(events.get(0).path("at").asText()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ");
+    assertThat(events.get(1).path("type").asText()).isEqualTo("SIGNAL_RECEIVED");
+    assertThat(events.get(1).path("details").path("name").asText()).isEqualTo("go");
+    assertThat(events.get(1).path("n").asLong()).isGreaterThan(events.get(0).path("n").asLong());
+  }
+
+  // ---- logs ----
+
+  @Test
+  void logsAnswerRawBytesWithNextOffsetAndFinished() throws Exception {
+    cp.put(running("wf-1", 0));
+    byte[] log = {'h', 'i', '\n', (byte) 0xff, 0};
+    cp.appendLog("wf-1", log);
+
+    Answer first = get("/v1/workflows/wf-1/logs?offset=0&max=3");
+    Answer rest = get("/v1/workflows/wf-1/logs?offset=3");
+    cp.finish("wf-1", 0);
+    Answer end = get("/v1/workflows/wf-1/logs?offset=5");
+
+    assertThat(first.status()).as(first.toString()).isEqualTo(200);
+    assertThat(first.header("Content-Type")).isEqualTo("application/octet-stream");
+    assertThat(first.raw().body()).containsExactly('h', 'i', '\n');
+    assertThat(first.header("X-Torpor-Next-Offset")).isEqualTo("3");
+    assertThat(first.header("X-Torpor-Finished")).isEqualTo("false");
+    assertThat(rest.raw().body()).containsExactly((byte) 0xff, 0);
+    assertThat(rest.header("X-Torpor-Next-Offset")).isEqualTo("5");
+    assertThat(end.raw().body()).isEmpty();
+    assertThat(end.header("X-Torpor-Next-Offset")).isEqualTo("5");
+    assertThat(end.header("X-Torpor-Finished")).isEqualTo("true");
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+    "offset=-1   | offset must be a whole number from 0 to",
+    "max=0       | max must be a whole number from 1 to 8388608, got '0'",
+    "from=3      | unknown query parameter 'from' for GET /v1/workflows/wf-1/logs: use max, offset"
+  })
+  void logsWithBadQueryIs400(String query, String message) throws Exception {
+    cp.put(running("wf-1", 0));
+
+    Answer a = get("/v1/workflows/wf-1/logs?" + query);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(400);
+    assertThat(a.error()).startsWith(message);
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  // ---- signals ----
+
+  @Test
+  void signalIsQueuedWithItsPayload() throws Exception {
+    cp.put(suspended("wf-1", "SIGNAL", "approve", null));
+    byte[] payload = {1, 2, 3, (byte) 0xff};
+
+    Answer a = postBytes("/v1/workflows/wf-1/signals/approve", payload);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(202);
+    assertThat(a.body()).isEqualTo("{\"delivered\":\"queued\"}");
+    assertThat(cp.signals()).singleElement().satisfies(s -> {
+      assertThat(s.workflowId()).isEqualTo("wf-1");
+      assertThat(s.name()).isEqualTo("approve");
+      assertThat(s.payload()).isEqualTo(payload);
+    });
+  }
+
+  @Test
+  void signalNameIsUrlDecoded() throws Exception {
+    cp.put(running("wf-1", 0));
+
+    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/new%20order%2F%C3%A9", BodyPublishers.noBody(), null, null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(202);
+    assertThat(cp.signals()).singleElement().satisfies(s -> {
+      assertThat(s.name()).isEqualTo("new order/é");
+      assertThat(s.payload()).isEmpty();
+    });
+  }
+
+  @Test
+  void signalOfExactlyOneMebibyteIsQueued() throws Exception {
+    cp.put(running("wf-1", 0));
+
+    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/big", chunked(new byte[1 << 20]), null, null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(202);
+    assertThat(cp.signals()).singleElement().satisfies(s -> assertThat(s.payload()).hasSize(1 << 20));
+  }
+
+  @Test
+  void signalOverOneMebibyteIs413AndNotQueued() throws Exception {
+    cp.put(running("wf-1", 0));
+
+    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/big", chunked(new byte[(1 << 20) + 1]), null, null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(413);
+    assertThat(a.error()).isEqualTo("the payload of signal 'big' is larger than that; the limit is 1048576 bytes (1 MiB):"
+        + " keep large data elsewhere and send a reference");
+    assertThat(cp.signals()).isEmpty();
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void signalDeclaringAHugeBodyIs413WithoutReadingIt() throws IOException {
+    cp.put(running("wf-1", 0));
+
+    String answer = rawRequestDeclaring("/v1/workflows/wf-1/signals/big", 10L << 30);
+
+    assertThat(answer).startsWith("HTTP/1.1 413").contains("is 10737418240 bytes; the limit is 1048576 bytes (1 MiB)");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void signalWithATooLongNameIs400() throws Exception {
+    cp.put(running("wf-1", 0));
+
+    Answer a = postBytes("/v1/workflows/wf-1/signals/" + "n".repeat(129), new byte[0]);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(400);
+    assertThat(a.error()).contains("invalid signal name").contains("1 to 128 characters");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void signalToUnknownOrFinishedWorkflowIs404Or409() throws Exception {
+    cp.put(running("done", 0));
+    cp.finish("done", 0);
+
+    Answer unknown = postBytes("/v1/workflows/nosuch/signals/go", new byte[0]);
+    Answer finished = postBytes("/v1/workflows/done/signals/go", new byte[0]);
+
+    assertThat(unknown.status()).as(unknown.toString()).isEqualTo(404);
+    assertThat(finished.status()).as(finished.toString()).isEqualTo(409);
+    assertThat(finished.error()).contains("has finished");
+  }
+
+  // ---- cancel, wake ----
+
+  @Test
+  void cancelAndWakeAnswerTheirOutcome() throws Exception {
+    cp.put(suspended("t-1", "TIMER", null, WAKE));
+    cp.put(running("r-1", 0));
+
+    Answer wake = postBytes("/v1/workflows/t-1/wake", new byte[0]);
+    Answer cancel = postBytes("/v1/workflows/r-1/cancel", new byte[0]);
+
+    assertThat(wake.status()).as(wake.toString()).isEqualTo(200);
+    assertThat(wake.body()).isEqualTo("{\"id\":\"t-1\",\"woken\":true}");
+    assertThat(cancel.status()).as(cancel.toString()).isEqualTo(200);
+    assertThat(cancel.body()).isEqualTo("{\"id\":\"r-1\",\"cancelled\":true}");
+    assertThat(get("/v1/workflows/r-1").json().path("state").asText()).isEqualTo("CANCELLED");
+  }
+
+  @Test
+  void cancelOfAFinishedWorkflowAndWakeOfARunningOneAre409() throws Exception {
+    cp.put(running("r-1", 0));
+    cp.put(running("done", 0));
+    cp.finish("done", 1);
+
+    Answer cancel = postBytes("/v1/workflows/done/cancel", new byte[0]);
+    Answer wake = postBytes("/v1/workflows/r-1/wake", new byte[0]);
+
+    assertThat(cancel.status()).as(cancel.toString()).isEqualTo(409);
+    assertThat(cancel.error()).contains("already finished");
+    assertThat(wake.status()).as(wake.toString()).isEqualTo(409);
+    assertThat(wake.error()).contains("not suspended on a timer");
+  }
+
+  // ---- failures ----
+
+  @Test
+  void unexpectedFailureIs500WithoutDetailsAndLogsTheStackTrace() throws Exception {
+    cp.failNextCallWith(new IllegalStateException("secret detail"));
+
+    Answer a = get("/v1/workflows");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(500);
+    assertThat(a.error()).isEqualTo("internal server error answering GET /v1/workflows: the server's log has the details");
+    assertThat(a.body()).doesNotContain("secret").doesNotContain("IllegalStateException").doesNotContain("at dev.");
+    assertThat(serverLog.toString(StandardCharsets.UTF_8))
+        .contains("internal error answering GET /v1/workflows")
+        .contains("java.lang.IllegalStateException: secret detail")
+        .contains("at dev.torpor.launcher.http.InMemoryControlPlaneForApiTests");
+  }
+
+  // ---- auth ----
+
+  @Test
+  void tokenOnLoopbackIsRequiredOnEveryRequest() throws Exception {
+    try (HttpApi secured = start("s3cret-token", HttpApi.MAX_APP_BYTES)) {
+      Answer none = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, null);
+      Answer wrong = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer s3cret-tokeN");
+      Answer basic = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, "Basic s3cret-token");
+      Answer unknownPath = send(secured, "GET", "/nothing", BodyPublishers.noBody(), null, null);
+      Answer right = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer s3cret-token");
+      Answer lowercase = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, "bearer s3cret-token");
+
+      for (Answer refused : List.of(none, wrong, basic, unknownPath)) {
+        assertThat(refused.status()).as(refused.toString()).isEqualTo(401);
+        assertThat(refused.error()).contains("bearer token").contains("TORPOR_TOKEN");
+        assertThat(refused.header("WWW-Authenticate")).isEqualTo("Bearer realm=\"torpor\"");
+      }
+      assertThat(right.status()).as(right.toString()).isEqualTo(200);
+      assertThat(lowercase.status()).as(lowercase.toString()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void unauthorizedRequestChangesNothing() throws Exception {
+    cp.put(running("wf-1", 0));
+    try (HttpApi secured = start("s3cret-token", HttpApi.MAX_APP_BYTES)) {
+      Answer a = send(secured, "POST", "/v1/workflows/wf-1/signals/go", BodyPublishers.ofString("x"), null, "Bearer nope");
+
+      assertThat(a.status()).as(a.toString()).isEqualTo(401);
+    }
+    assertThat(cp.calls()).isEmpty();
+    assertThat(cp.signals()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"0.0.0.0", "192.0.2.10", "::"})
+  void nonLoopbackBindWithoutTokenIsRefusedAtConstruction(String address) {
+    InetSocketAddress bind = new InetSocketAddress(address, 7777);
+    String shown = bind.getAddress().getHostAddress();
+
+    for (String token : new String[] {null, "", "  "}) {
+      assertThatThrownBy(() -> new HttpApi(cp, bind, token))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("binding to " + shown + ":7777 requires a bearer token: pass --token or TORPOR_TOKEN");
+    }
+  }
+
+  @Test
+  void anyAddressWithTokenServesOnlyRequestsCarryingIt() throws Exception {
+    // Bound to every interface, but only ever contacted through loopback.
+    try (HttpApi wide = new HttpApi(cp, new InetSocketAddress("0.0.0.0", 0), "wide-token").start()) {
+      Answer none = send(wide, "GET", "/v1/health", BodyPublishers.noBody(), null, null);
+      Answer right = send(wide, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer wide-token");
+
+      assertThat(none.status()).as(none.toString()).isEqualTo(401);
+      assertThat(right.status()).as(right.toString()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void loopbackWithoutTokenNeedsNone() throws Exception {
+    Answer a = send(api, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer anything");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(200);
+  }
+
+  @Test
+  void portBeforeStartAndStartTwiceAreRefused() throws IOException {
+    HttpApi fresh = new HttpApi(cp, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null);
+
+    assertThatThrownBy(fresh::port).isInstanceOf(IllegalStateException.class).hasMessageContaining("not started");
+    try (HttpApi started = fresh.start()) {
+      assertThat(started.port()).isPositive();
+      assertThatThrownBy(started::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("already started");
+    }
+  }
+}

@@ -1,0 +1,75 @@
+package dev.torpor.scheduler;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What users and operators ask of Torpor: the operations behind the HTTP API and the CLI.
+ * Implementations are thread-safe and durable: whatever a call returned survives a crash of
+ * the server.
+ *
+ * <p>Errors: {@link IllegalArgumentException} for bad input (an id with a '/', a payload over
+ * {@link #MAX_SIGNAL_PAYLOAD}, ...), {@link NotFoundException}, {@link ConflictException};
+ * the message says what was wrong and what to do. A rejected call changes nothing.
+ */
+public interface ControlPlane {
+  /** The largest signal payload accepted: 1 MiB. */
+  int MAX_SIGNAL_PAYLOAD = 1 << 20;
+
+  /** Stores an application jar under its SHA-256 and returns it (idempotent). */
+  String storeApp(InputStream jar) throws IOException;
+
+  /** Submits a workflow: idempotent for the same request and id, a conflict for another. */
+  SubmitResult submit(SubmitRequest request);
+
+  /**
+   * Sends a signal. It is kept until the workflow waits for a signal of that name, and
+   * delivered exactly once, in order per name.
+   *
+   * @throws NotFoundException if no workflow has this id
+   * @throws ConflictException if the workflow has finished
+   */
+  void signal(String workflowId, String name, byte[] payload);
+
+  /** Workflows, newest first, optionally only in one state and/or waiting on TIMER or SIGNAL. */
+  List<WorkflowView> list(Optional<WorkflowState> state, Optional<String> waitingOn, int limit);
+
+  /** @throws NotFoundException if no workflow has this id */
+  WorkflowView status(String workflowId);
+
+  /** @throws NotFoundException if no workflow has this id */
+  List<HistoryEvent> history(String workflowId);
+
+  /**
+   * Cancels a workflow: a pending one never starts, a running one's JVM is killed, a suspended
+   * one is never woken.
+   *
+   * @throws ConflictException if it has already finished
+   */
+  void cancel(String workflowId);
+
+  /**
+   * Wakes a workflow waiting on a timer now.
+   *
+   * @throws ConflictException if it is not suspended on a timer
+   */
+  void wake(String workflowId);
+
+  /**
+   * Up to {@code max} bytes of the workflow's log from {@code offset}.
+   *
+   * @throws NotFoundException if no workflow has this id
+   */
+  LogChunk logs(String workflowId, long offset, int max) throws IOException;
+
+  /**
+   * A piece of a log.
+   *
+   * @param offset where {@code data} starts
+   * @param data the bytes
+   * @param finished whether the workflow has finished (so the log will not grow)
+   */
+  record LogChunk(long offset, byte[] data, boolean finished) {}
+}

@@ -1,0 +1,31 @@
+package dev.torpor.scheduler;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What the control plane asks of a worker. Capacity is reserved first, so that a wake that
+ * finds the worker full stays in Quartz, not in memory.
+ */
+public interface WorkerGateway {
+  /** Takes one JVM slot if the worker has one free. */
+  boolean tryReserve();
+
+  /** Gives back a slot taken by {@link #tryReserve} that was not used. */
+  void release();
+
+  /** Starts a workflow JVM in a reserved slot. */
+  void start(String workflowId, Path appJar, String mainClass, List<String> args, List<String> javaOptions)
+      throws IOException;
+
+  /**
+   * Wakes the workflow waiting on image {@code seq} in a reserved slot, restoring it (from the
+   * store if this worker does not hold it). Asynchronous: failures come back through {@link
+   * WorkerCallbacks#undeliverable}.
+   */
+  void wake(String workflowId, long seq, Wakeup wakeup) throws IOException;
+
+  /** Kills the workflow's JVM if it runs on this worker. */
+  void kill(String workflowId);
+}
