@@ -35,6 +35,7 @@ public final class TorporCommand implements Runnable {
   /** The configured command line, shared by {@code main} and the tests. */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new TorporCommand());
+    cl.setExpandAtFiles(false); // @file means a payload file (torpor signal ID NAME @file), not picocli arguments
     cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
       if (ex instanceof IllegalArgumentException) {
         cmd.getErr().println("torpor: " + ex.getMessage());

@@ -1,0 +1,196 @@
+package dev.torpor.launcher.it;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+
+/**
+ * A real {@code torpor server} process on a free loopback port, with its own data directory,
+ * and the CLI run against it as separate processes, as a user would.
+ */
+final class ServerProcess implements AutoCloseable {
+  record Result(int exitCode, String out, String err) {}
+
+  final Path data;
+  final Path runBase;
+  final int port;
+  private final List<String> extraArgs;
+  private Process process;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  ServerProcess(String... extraArgs) throws IOException {
+    data = Files.createTempDirectory(Path.of("/tmp"), "torpor-srv-");
+    runBase = data.resolve("run");
+    port = freePort();
+    this.extraArgs = List.of(extraArgs);
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  String url() {
+    return "http://127.0.0.1:" + port;
+  }
+
+  ServerProcess start() throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-jar", cliJar(), "server",
+        "--data", data.toString(), "--run-dir", runBase.toString(), "--listen", "127.0.0.1:" + port));
+    cmd.addAll(extraArgs);
+    process = new ProcessBuilder(cmd)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("server.out").toFile()))
+        .redirectError(ProcessBuilder.Redirect.appendTo(data.resolve("server.err").toFile()))
+        .start();
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+      if (!process.isAlive()) {
+        throw new AssertionError("the server exited with " + process.exitValue() + ": " + serverErr());
+      }
+      return healthy();
+    });
+    return this;
+  }
+
+  boolean healthy() {
+    try {
+      int status = http.send(HttpRequest.newBuilder(URI.create(url() + "/v1/health")).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode();
+      return status == 200 || status == 401; // up; a token-protected server answers 401 without one
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  void kill9() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  String serverErr() {
+    try {
+      return Files.readString(data.resolve("server.err"));
+    } catch (IOException e) {
+      return "(no server.err: " + e + ")";
+    }
+  }
+
+  /** Runs {@code torpor ARGS --server URL} and returns what it printed. */
+  Result cli(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(java(), "-jar", cliJar()));
+    cmd.addAll(List.of(args));
+    int dashes = cmd.indexOf("--");
+    cmd.addAll(dashes < 0 ? cmd.size() : dashes, List.of("--server", url()));
+    return exec(cmd);
+  }
+
+  /** Runs {@code torpor ARGS} without adding --server. */
+  Result cliBare(String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(java(), "-jar", cliJar()));
+    cmd.addAll(List.of(args));
+    return exec(cmd);
+  }
+
+  private Result exec(List<String> cmd) throws IOException, InterruptedException {
+    Path out = Files.createTempFile(data, "cli", ".out");
+    Path err = Files.createTempFile(data, "cli", ".err");
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+    pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_"));
+    Process p = pb.start();
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("torpor " + cmd + " did not finish in 120 s");
+    }
+    return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  HttpResponse<String> post(String path, String contentType, byte[] body) throws IOException, InterruptedException {
+    return http.send(HttpRequest.newBuilder(URI.create(url() + path)).header("Content-Type", contentType)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return http.send(HttpRequest.newBuilder(URI.create(url() + path)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Whether any process runs in one of this server's workflow run directories. */
+  boolean anyWorkflowProcess() throws IOException {
+    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+      return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).anyMatch(p -> {
+        try {
+          Path cwd = Files.readSymbolicLink(p.resolve("cwd"));
+          return cwd.startsWith(runBase) && !cwd.equals(runBase);
+        } catch (IOException | SecurityException e) {
+          return false; // gone meanwhile, or a kernel thread
+        }
+      });
+    }
+  }
+
+  static String cliJar() {
+    return System.getProperty("torpor.cli.jar");
+  }
+
+  static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** A jar of the test workflows, as a user's application jar. */
+  static Path workflowJar(Path dir) throws IOException {
+    Path jar = dir.resolve("workflows.jar");
+    Path classes = WorkerHarness.workflowClasses();
+    Path pkg = classes.resolve("dev/torpor/launcher/it/workflows");
+    try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar)); Stream<Path> files = Files.list(pkg)) {
+      for (Path f : files.sorted().toList()) {
+        out.putNextEntry(new JarEntry(classes.relativize(f).toString()));
+        Files.copy(f, out);
+        out.closeEntry();
+      }
+    }
+    return jar;
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      try {
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        process.destroyForcibly();
+      }
+    }
+    // Workflow JVMs still running (a test that failed midway) go with the server.
+    dev.torpor.launcher.server.OrphansForTests.kill(runBase);
+    try (Stream<Path> walk = Files.walk(data)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
