@@ -125,9 +125,11 @@ final class Request {
     if (e instanceof MismatchedInputException m) {
       String field = fieldPath(m);
       if (field.isEmpty()) {
-        return "the JSON body must be a single JSON object: " + firstLine(m.getOriginalMessage());
+        return String.valueOf(m.getOriginalMessage()).startsWith("Trailing token")
+            ? "the JSON body must be one JSON object with nothing after it"
+            : "the JSON body must be a JSON object, such as {\"app\": \"<sha256>\", \"main\": \"com.acme.Main\"}";
       }
-      return "field '" + field + "' has the wrong type" + expected(m) + ": " + firstLine(m.getOriginalMessage());
+      return "field '" + field + "' has the wrong type" + expected(m);
     }
     if (e instanceof JsonMappingException m && !fieldPath(m).isEmpty()) {
       return "field '" + fieldPath(m) + "' is invalid: " + firstLine(m.getOriginalMessage());
@@ -141,10 +143,10 @@ final class Request {
       return "";
     }
     if (List.class.isAssignableFrom(t)) {
-      return " (expected an array of strings)";
+      return ": give an array of strings";
     }
     if (t == String.class) {
-      return " (expected a string)";
+      return ": give a string";
     }
     return "";
   }
@@ -159,7 +161,8 @@ final class Request {
     if (s == null) {
       return "";
     }
-    String line = s.lines().findFirst().orElse("").strip();
+    // Jackson names Java types in backquotes; the client has no use for them.
+    String line = s.lines().findFirst().orElse("").replaceAll(" ?\\(?(bound as |of type )?`[^`]*`\\)?", "").strip();
     return line.length() > 200 ? line.substring(0, 200) + "..." : line;
   }
 

@@ -309,11 +309,12 @@ class HttpApiTest {
     "{\"app\": \"a\", \"main\": \"M\", \"mian\": \"M\"}  | unknown field 'mian' in the JSON body: known fields are app, args, id, javaOptions, main",
     "{\"app\": \"a\"}                                    | field 'main' is required",
     "{\"main\": \"M\"}                                   | field 'app' is required",
-    "{\"app\": \"a\", \"main\": \"M\", \"args\": \"x\"}  | field 'args' has the wrong type (expected an array of strings)",
+    "{\"app\": \"a\", \"main\": \"M\", \"args\": \"x\"}  | field 'args' has the wrong type: give an array of strings",
     "{\"app\": \"a\", \"main\": \"M\", \"args\": [\"x\", null]} | field 'args[1]' is null",
-    "{\"app\": [1], \"main\": \"M\"}                     | field 'app' has the wrong type (expected a string)",
-    "[\"app\"]                                           | the JSON body must be a single JSON object",
-    "{\"app\": \"a\", \"main\": \"M\"} {}                | the JSON body must be a single JSON object",
+    "{\"app\": [1], \"main\": \"M\"}                     | field 'app' has the wrong type: give a string",
+    "[\"app\"]                                           | the JSON body must be a JSON object, such as {",
+    "{\"app\": \"a\", \"main\": \"M\"} {}                | the JSON body must be one JSON object with nothing after it",
+    "{\"app\": \"a\", \"main\": \"M\", \"args\": [[]]} | field 'args[0]' has the wrong type",
     "{\"id\": \"../x\", \"app\": \"a\", \"main\": \"M\"} | invalid workflow id '../x': use 1 to 128 characters",
     "`   `                                               | the request body is empty: send a JSON object"
   })
@@ -321,7 +322,8 @@ class HttpApiTest {
     Answer a = post("/v1/workflows", body);
 
     assertThat(a.status()).as(a.toString()).isEqualTo(400);
-    assertThat(a.error()).as(a.toString()).contains(message).doesNotContain("com.fasterxml").doesNotContain("SubmitBody");
+    assertThat(a.error()).as(a.toString()).contains(message).doesNotContain("com.fasterxml").doesNotContain("SubmitBody")
+        .doesNotContain("java.").doesNotContain("`");
     assertThat(cp.calls()).isEmpty();
   }
 
@@ -618,7 +620,7 @@ class HttpApiTest {
     assertThat(serverLog.toString(StandardCharsets.UTF_8))
         .contains("internal error answering GET /v1/workflows")
         .contains("java.lang.IllegalStateException: secret detail")
-        .contains("at dev.torpor.launcher.http.InMemoryControlPlaneForApiTests");
+        .contains("at dev.torpor.launcher.http.HttpApiTest.unexpectedFailureIs500");
   }
 
   // ---- auth ----
