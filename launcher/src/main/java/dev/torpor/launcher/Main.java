@@ -2,6 +2,7 @@ package dev.torpor.launcher;
 
 import dev.torpor.launcher.cli.TorporCommand;
 import picocli.CommandLine;
+import picocli.CommandLine;
 
 /** The {@code torpor} command. */
 public final class Main {
@@ -12,6 +13,14 @@ public final class Main {
     if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
       System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
     }
-    System.exit(TorporCommand.commandLine().execute(args));
+    CommandLine cl;
+    try {
+      cl = TorporCommand.commandLine();
+    } catch (IllegalArgumentException e) {
+      System.err.println("torpor: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    System.exit(cl.execute(args));
   }
 }

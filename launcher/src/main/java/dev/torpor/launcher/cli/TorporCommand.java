@@ -34,7 +34,24 @@ public final class TorporCommand implements Runnable {
 
   /** The configured command line, shared by {@code main} and the tests. */
   public static CommandLine commandLine() {
+    return commandLine(System.getenv("TORPOR_CONFIG"));
+  }
+
+  /**
+   * The command line, with option defaults from the properties file {@code configFile} (keys are
+   * long option names without dashes) when it is not null.
+   *
+   * @throws IllegalArgumentException if {@code configFile} names no readable file
+   */
+  static CommandLine commandLine(String configFile) {
     CommandLine cl = new CommandLine(new TorporCommand());
+    if (configFile != null && !configFile.isBlank()) {
+      java.io.File f = new java.io.File(configFile);
+      if (!f.isFile() || !f.canRead()) {
+        throw new IllegalArgumentException("TORPOR_CONFIG names " + configFile + ", which is not a readable file");
+      }
+      cl.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(f));
+    }
     cl.setExpandAtFiles(false); // @file means a payload file (torpor signal ID NAME @file), not picocli arguments
     cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
       if (ex instanceof IllegalArgumentException) {

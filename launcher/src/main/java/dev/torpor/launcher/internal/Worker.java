@@ -303,6 +303,11 @@ public final class Worker implements AutoCloseable {
     }
   }
 
+  /** Forgets a workflow that has exited, so that a long-lived worker does not accumulate them. */
+  public void forget(String workflowId) {
+    runs.computeIfPresent(workflowId, (id, run) -> run.state == State.EXITED ? null : run);
+  }
+
   /** Whether the workflow has a live process on this worker. */
   public boolean isAlive(String workflowId) {
     WorkflowRun run = runs.get(workflowId);
@@ -432,6 +437,12 @@ public final class Worker implements AutoCloseable {
         run.seq = seq;
         run.checkpointFailure = null;
         run.state = leaveRunning ? State.WAKING : State.SUSPENDED;
+        if (!leaveRunning && run.control != null) {
+          // Nothing talks to a frozen workflow: its socket (and accept thread) come back with it.
+          run.control.close();
+          run.control = null;
+          run.pump = null;
+        }
         emit(leaveRunning ? Type.CHECKPOINTED : Type.SUSPENDED, run, details);
       }
       if (leaveRunning) {

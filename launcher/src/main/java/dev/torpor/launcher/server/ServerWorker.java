@@ -103,6 +103,7 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
         slots.release();
         int code = ((Number) e.details().get("exitCode")).intValue();
         plane.exited(e.workflowId(), code, code == 0 ? "" : tail(worker.logFile(e.workflowId()), 2000));
+        worker.forget(e.workflowId());
       }
       // SUSPENDED and RESTORE_FAILED reach the plane through waiting() and undeliverable();
       // WAKING is recorded by the plane when it decides the wake.

@@ -51,13 +51,14 @@ final class ServerProcess implements AutoCloseable {
   }
 
   ServerProcess start() throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-jar", cliJar(), "server",
+    List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC", "-jar", cliJar(), "server",
         "--data", data.toString(), "--run-dir", runBase.toString(), "--listen", "127.0.0.1:" + port));
     cmd.addAll(extraArgs);
-    process = new ProcessBuilder(cmd)
+    ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("server.out").toFile()))
-        .redirectError(ProcessBuilder.Redirect.appendTo(data.resolve("server.err").toFile()))
-        .start();
+        .redirectError(ProcessBuilder.Redirect.appendTo(data.resolve("server.err").toFile()));
+    pb.environment().put("MALLOC_ARENA_MAX", "2"); // as the README recommends for the server
+    process = pb.start();
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
       if (!process.isAlive()) {
         throw new AssertionError("the server exited with " + process.exitValue() + ": " + serverErr());
@@ -129,6 +130,10 @@ final class ServerProcess implements AutoCloseable {
   HttpResponse<String> post(String path, String contentType, byte[] body) throws IOException, InterruptedException {
     return http.send(HttpRequest.newBuilder(URI.create(url() + path)).header("Content-Type", contentType)
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  byte[] getBytes(String path) throws IOException, InterruptedException {
+    return http.send(HttpRequest.newBuilder(URI.create(url() + path)).build(), HttpResponse.BodyHandlers.ofByteArray()).body();
   }
 
   HttpResponse<String> get(String path) throws IOException, InterruptedException {
