@@ -11,4 +11,7 @@ fi
 scripts/install-criu.sh
 command -v mvn >/dev/null || { apt-get update -qq && apt-get install -y -qq maven >/dev/null; }
 command -v perl >/dev/null || { apt-get update -qq && apt-get install -y -qq perl-base >/dev/null; }
+# PostgreSQL's server: the tests start their own throw-away clusters on loopback ports.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 exec mvn -B -ntp verify "$@"

@@ -1,0 +1,83 @@
+package dev.torpor.launcher.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real PostgreSQL server from Debian's packages, started as its own process on a free
+ * loopback port with a throw-away data directory (initdb runs as the postgres user, since
+ * PostgreSQL refuses to run as root). {@code scripts/test.sh} installs the package.
+ */
+final class PostgresProcess implements AutoCloseable {
+  final Path dir;
+  final int port;
+  private final Path bin;
+
+  PostgresProcess() throws IOException, InterruptedException {
+    bin = findBin();
+    dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-pg-");
+    port = ServerProcess.freePort();
+    run(List.of("chown", "postgres:postgres", dir.toString()));
+    asPostgres(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-A", "trust", "-U", "postgres",
+        "--no-sync", "-E", "UTF8");
+    asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(),
+        "-w", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off", "start");
+    asPostgres(bin.resolve("psql").toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres",
+        "-c", "CREATE DATABASE torpor");
+  }
+
+  String jdbcUrl() {
+    return "jdbc:postgresql://127.0.0.1:" + port + "/torpor";
+  }
+
+  private static Path findBin() throws IOException {
+    try (Stream<Path> versions = Files.list(Path.of("/usr/lib/postgresql"))) {
+      return versions.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("initdb")))
+          .max(Comparator.comparing(Path::toString))
+          .orElseThrow(() -> new IOException("no PostgreSQL server under /usr/lib/postgresql: run scripts/test.sh,"
+              + " which installs Debian's postgresql package"));
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new IOException("PostgreSQL is not installed: run scripts/test.sh, which installs Debian's postgresql package", e);
+    }
+  }
+
+  private void asPostgres(String... cmd) throws IOException, InterruptedException {
+    List<String> full = new ArrayList<>(List.of("runuser", "-u", "postgres", "--"));
+    full.addAll(List.of(cmd));
+    run(full);
+  }
+
+  private void run(List<String> cmd) throws IOException, InterruptedException {
+    Path out = Files.createTempFile("torpor-pg", ".out");
+    try {
+      Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+      if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new IOException(String.join(" ", cmd) + " failed: " + Files.readString(out));
+      }
+    } finally {
+      Files.deleteIfExists(out);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "immediate", "stop");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while stopping PostgreSQL", e);
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
