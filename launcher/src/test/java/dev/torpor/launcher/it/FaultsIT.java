@@ -106,27 +106,35 @@ class FaultsIT {
 
   @Test
   void garbageOnTheControlSocketIsRefusedAndTheWorkflowIsNotHarmed() throws Exception {
-    String id = h.launch(Approval.class);
-    h.awaitEvent(id, SUSPENDED, 1);
-    Path control = h.worker.runDir(id).resolve(SupervisedRuntime.CONTROL_SOCKET);
-    byte[] valid = validSuspend(id);
-    byte[] wrongVersion = valid.clone();
-    wrongVersion[4] = 9;
-    byte[] hugeLength = valid.clone();
-    hugeLength[6] = 0x7f;
+    // A live JVM waiting in memory (its dump is refused): its control socket is open meanwhile.
+    Path peerSocket = h.data.resolve("peer2.sock");
+    try (ServerSocketChannel peer = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      peer.bind(UnixDomainSocketAddress.of(peerSocket));
+      String id = h.launch(Undumpable.class, peerSocket.toString());
+      try (SocketChannel accepted = peer.accept()) {
+        h.awaitEvent(id, CHECKPOINT_FAILED, 1);
+        Path control = h.worker.runDir(id).resolve(SupervisedRuntime.CONTROL_SOCKET);
+        byte[] valid = validSuspend(id);
+        byte[] wrongVersion = valid.clone();
+        wrongVersion[4] = 9;
+        byte[] hugeLength = valid.clone();
+        hugeLength[6] = 0x7f;
 
-    send(control, "hello, worker\n".getBytes(StandardCharsets.UTF_8));
-    send(control, Arrays.copyOf(valid, valid.length - 3));
-    send(control, wrongVersion);
-    send(control, hugeLength);
-    send(control, valid); // well-formed, but the workflow is frozen: refused by state
+        send(control, "hello, worker\n".getBytes(StandardCharsets.UTF_8));
+        send(control, Arrays.copyOf(valid, valid.length - 3));
+        send(control, wrongVersion);
+        send(control, hugeLength);
+        send(control, valid); // well-formed, but the workflow is waiting, not running: refused by state
 
-    assertThat(h.events(id, SUSPENDED)).hasSize(1);
-    assertThat(h.anyProcessIn(id)).isFalse();
-    h.supervisor.signal(id, "approve", "still fine".getBytes(StandardCharsets.UTF_8));
-    assertThat(h.awaitExit(id)).isZero();
-    assertThat(h.log(id)).contains("approved: still fine name=approve");
-    assertThat(h.events(id, RESTORE_FAILED)).isEmpty();
+        assertThat(h.worker.isAlive(id)).isTrue();
+        assertThat(h.awaitExit(id)).as(h.logText(id)).isZero();
+        assertThat(accepted.isOpen()).isTrue();
+      }
+      assertThat(h.logText(id)).contains("checkpoint ok after closing the peer");
+      assertThat(h.events(id, SUSPENDED)).isEmpty();
+      assertThat(h.events(id, CHECKPOINTED)).as("only the workflow's own checkpoint").hasSize(1);
+      assertThat(h.events(id, RESTORE_FAILED)).isEmpty();
+    }
   }
 
   private static byte[] validSuspend(String id) {
