@@ -17,7 +17,9 @@ port="${TORPOR_QUICKSTART_PORT:-7777}"
 export TORPOR_SERVER="http://127.0.0.1:$port"
 data="$(mktemp -d /tmp/torpor-quickstart.XXXXXX)"
 torpor doctor
-torpor server --data "$data" --run-dir "$data/run" --listen "127.0.0.1:$port" --quiet 2>"$data/server.log" &
+# java directly (not the shell function), so that $! is the server itself and the trap stops it
+java -jar launcher/target/torpor.jar server --data "$data" --run-dir "$data/run" --listen "127.0.0.1:$port" \
+  --quiet >"$data/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 until torpor list >/dev/null 2>&1; do

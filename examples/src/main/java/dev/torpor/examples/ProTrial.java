@@ -21,7 +21,8 @@ public final class ProTrial {
     Duration grace = args.length > 2 ? Duration.ofSeconds(Long.parseLong(args[2])) : Duration.ofDays(3);
 
     Billing.grant(user, "pro");
-    Mail.send(user, "Your " + trial.toDays() + "-day trial has started");
+    String length = trial.toDays() > 0 ? trial.toDays() + "-day" : trial.toSeconds() + "-second";
+    Mail.send(user, "Your " + length + " trial has started");
     Durable.waitFor(trial);
 
     Mail.send(user, "Your trial is over: upgrade within " + grace + " to keep pro");
