@@ -2,7 +2,6 @@ package dev.torpor.internal;
 
 import dev.torpor.Signal;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -77,7 +76,4 @@ public final class LocalRuntime implements DurableRuntime {
     }
   }
 
-  static Duration remaining(Instant deadline) {
-    return Duration.between(Instant.now(), deadline);
-  }
 }

@@ -19,7 +19,11 @@ import java.util.Optional;
  * </ul>
  */
 public interface ImageStore extends AutoCloseable {
-  /** Starts writing an image. An image already committed under the key is an error. */
+  /**
+   * Starts writing an image.
+   *
+   * @throws java.nio.file.FileAlreadyExistsException if an image is already committed under the key
+   */
   ImageUpload begin(ImageKey key) throws IOException;
 
   /** The manifest of a committed image. */

@@ -165,6 +165,7 @@ public final class Worker implements AutoCloseable {
       run.process = p;
       run.pump = new OutputPump(spec.id(), p.getInputStream(), logFile(spec.id()), config.tee());
       run.rootPid = childOf(p, Duration.ofSeconds(10));
+      run.jdk = SystemFacts.jdk(spec.javaHome());
       watchExit(run, p);
       emit(Type.STARTED, run, Map.of("pid", run.rootPid, "main", spec.mainClass()));
     }
@@ -200,6 +201,7 @@ public final class Worker implements AutoCloseable {
     Path runDir = Path.of(m.restore().get("runDir"));
     WorkflowRun run = new WorkflowRun(m.workflowId(), runDir, State.SUSPENDED, m.seq());
     run.wait = waitOf(m);
+    run.jdk = m.jdk();
     if (runs.putIfAbsent(m.workflowId(), run) != null) {
       throw new TorporException("workflow " + m.workflowId() + " is already on this worker");
     }
@@ -222,6 +224,9 @@ public final class Worker implements AutoCloseable {
   }
 
   private static void killProcess(WorkflowRun run) {
+    if (run.rootPid <= 0 && run.process != null) {
+      run.process.toHandle().children().findFirst().ifPresent(h -> run.rootPid = h.pid());
+    }
     if (run.rootPid > 0) {
       ProcessHandle.of(run.rootPid).ifPresent(ProcessHandle::destroyForcibly);
     }
@@ -379,9 +384,12 @@ public final class Worker implements AutoCloseable {
       ImagePacker.deleteTree(dumpDir);
       long root;
       synchronized (run) {
-        // The tree's root is the only child of the launcher (unshare) or of the restore waiter.
-        root = childOf(run.process, Duration.ofSeconds(5));
-        run.rootPid = root;
+        // The tree's root is the only child of the launcher (unshare) or of the restore waiter;
+        // known from the launch, looked up once after a restore.
+        if (run.rootPid <= 0) {
+          run.rootPid = childOf(run.process, Duration.ofSeconds(5));
+        }
+        root = run.rootPid;
       }
       String pipe = Files.readSymbolicLink(Path.of("/proc", Long.toString(root), "fd", "1")).toString();
       long t1 = System.nanoTime();
@@ -463,12 +471,16 @@ public final class Worker implements AutoCloseable {
       WorkflowRun run, Suspend s, long seq, Path dumpDir, String pipe, Map<String, Double> timings, long t2)
       throws IOException {
     ImageKey key = new ImageKey(run.id, seq);
-    if (store.manifest(key).isPresent()) {
+    ImageUpload begun;
+    try {
+      begun = store.begin(key);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
       // Left by a segment that crashed after its commit but before anyone learned of it.
       System.err.println("torpor worker: replacing the orphaned image " + key + " of an earlier attempt");
       store.delete(key);
+      begun = store.begin(key);
     }
-    try (ImageUpload upload = store.begin(key)) {
+    try (ImageUpload upload = begun) {
       ImagePacker.Packed packed = packer.pack(dumpDir, upload.data());
       timings.put("packUpload", millisSince(t2));
       Map<String, String> wait = new LinkedHashMap<>();
@@ -477,7 +489,7 @@ public final class Worker implements AutoCloseable {
       s.signal().ifPresent(n -> wait.put("signal", n));
       ImageManifest m = new ImageManifest(ImageManifest.FORMAT, run.id, seq, Instant.now().toString(),
           packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(),
-          SystemFacts.jdk(javaHomeOf(run)), cpuFlags, wait,
+          run.jdk, cpuFlags, wait,
           Map.of("outputPipe", pipe, "runDir", run.runDir.toString()), timings);
       long t3 = System.nanoTime();
       upload.commit(m);
@@ -588,6 +600,7 @@ public final class Worker implements AutoCloseable {
         run.control = control(run);
       }
       run.process = p;
+      run.rootPid = 0; // the restored root is the waiter's child: looked up when needed
       run.pump = new OutputPump(run.id, p.getInputStream(), logFile(run.id), config.tee());
     }
   }
@@ -707,18 +720,6 @@ public final class Worker implements AutoCloseable {
       Thread.onSpinWait();
     }
     throw new IOException("process " + p.pid() + " started no child within " + timeout);
-  }
-
-  private static Path javaHomeOf(WorkflowRun run) {
-    try {
-      Optional<String> exe = ProcessHandle.of(run.rootPid).flatMap(h -> h.info().command());
-      if (exe.isPresent() && exe.get().endsWith("/bin/java")) {
-        return Path.of(exe.get()).getParent().getParent();
-      }
-    } catch (RuntimeException e) {
-      System.err.println("torpor worker: cannot tell the JDK of " + run.id + ": " + e);
-    }
-    return WorkflowSpec.currentJavaHome();
   }
 
   private static Suspend waitOf(ImageManifest m) {

@@ -38,6 +38,7 @@ final class WorkflowRun {
   Process exitedWhileSuspending;
   boolean killed;
   String lastError;
+  java.util.Map<String, String> jdk;
   java.util.Map<String, Double> wakeTimings;
 
   WorkflowRun(String id, Path runDir, State state, long seq) {
