@@ -455,12 +455,16 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Au
       if ("SIGNAL".equals(waitKind)) {
         Optional<Claimed> s = claimSignal(c, workflowId, signal.orElseThrow(), seq);
         if (s.isPresent()) {
-          history(c, workflowId, "SIGNAL_DELIVERED", seq, Map.of("signal", signal.get(), "inMemory", true));
+          // Due before the dump began: the JVM carries on without freezing, and the history says so.
+          history(c, workflowId, "WAKING", seq, Map.of("reason", WakeReason.SIGNAL.name(), "signal", signal.get(),
+              "inMemory", true, "dueOnArrival", true));
           return Optional.of(new Wakeup(WakeReason.SIGNAL, Optional.of(s.get().signal())));
         }
       }
       if (wakeAt.isPresent() && !wakeAt.get().isAfter(Instant.now())) {
-        return Optional.of(Wakeup.of("SIGNAL".equals(waitKind) ? WakeReason.TIMEOUT : WakeReason.TIMER));
+        WakeReason reason = "SIGNAL".equals(waitKind) ? WakeReason.TIMEOUT : WakeReason.TIMER;
+        history(c, workflowId, "WAKING", seq, Map.of("reason", reason.name(), "inMemory", true, "dueOnArrival", true));
+        return Optional.of(Wakeup.of(reason));
       }
       return Optional.<Wakeup>empty();
     });
