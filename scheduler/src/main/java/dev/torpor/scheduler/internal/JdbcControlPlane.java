@@ -6,6 +6,7 @@ import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
+import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.NotFoundException;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.SubmitResult;
@@ -47,7 +48,7 @@ import java.util.regex.Pattern;
  * runs twice. Signals are rows: pending until a wake claims one (oldest first per name), and
  * claimed by the same transaction that moves the workflow to RUNNING.
  */
-public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, AutoCloseable {
+public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, ImageLedger, AutoCloseable {
   private static final Pattern MAIN_CLASS = Pattern.compile("[A-Za-z_$][A-Za-z0-9_$]*(\\.[A-Za-z_$][A-Za-z0-9_$]*)*");
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
   private static final int MAX_WAKE_FAILURES = 5;
@@ -539,7 +540,53 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Au
   @Override
   public void event(String workflowId, String type, long seq, Map<String, Object> details) {
     sql.tx(c -> {
+      if ("CHECKPOINTED".equals(type)) {
+        // A savepoint: from now on a crash resumes from this image, which wakes as a checkpoint.
+        try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET seq = ?, last_wake_reason = 'CHECKPOINT',"
+            + " last_wake_signal = NULL, image_bytes = COALESCE(?, image_bytes), packed_bytes = COALESCE(?, packed_bytes),"
+            + " updated_at = ? WHERE id = ? AND state = 'RUNNING' AND seq < ?")) {
+          ps.setLong(1, seq);
+          ps.setObject(2, details.get("rawBytes") == null ? null : ((Number) details.get("rawBytes")).longValue(), java.sql.Types.BIGINT);
+          ps.setObject(3, details.get("packedBytes") == null ? null : ((Number) details.get("packedBytes")).longValue(), java.sql.Types.BIGINT);
+          ps.setLong(4, System.currentTimeMillis());
+          ps.setString(5, workflowId);
+          ps.setLong(6, seq);
+          ps.executeUpdate();
+        }
+      }
       history(c, workflowId, type, seq, details);
+      return null;
+    });
+  }
+
+  // ----- image ledger -----
+
+  @Override
+  public List<Finished> finishedHoldingImages(int limit) {
+    return sql.tx(c -> {
+      List<Finished> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, state, seq, updated_at, images_kept FROM torpor_workflow"
+          + " WHERE state IN ('COMPLETED', 'FAILED', 'CANCELLED') AND images_kept <> 'NONE' ORDER BY updated_at LIMIT ?")) {
+        ps.setInt(1, limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(new Finished(rs.getString(1), WorkflowState.valueOf(rs.getString(2)), rs.getLong(3),
+                Instant.ofEpochMilli(rs.getLong(4)), ImagesKept.valueOf(rs.getString(5))));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public void imagesKept(String workflowId, ImagesKept kept) {
+    sql.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET images_kept = ? WHERE id = ?")) {
+        ps.setString(1, kept.name());
+        ps.setString(2, workflowId);
+        ps.executeUpdate();
+      }
       return null;
     });
   }

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
+import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.NotFoundException;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.SubmitResult;
@@ -200,5 +201,42 @@ class JdbcControlPlaneTest {
     assertThat(plane.status("w7").state()).isEqualTo(WorkflowState.CANCELLED);
     assertThat(calls).contains("kill w7").noneMatch(c -> c.startsWith("wake w7"));
     assertThatThrownBy(() -> plane.cancel("w7")).isInstanceOf(ConflictException.class);
+  }
+
+  @Test
+  void aSavepointMovesTheSeqSoARestartedPlaneResumesFromItAsACheckpoint() {
+    submit("w8");
+    await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("start w8"));
+    plane.event("w8", "CHECKPOINTED", 1, Map.of("rawBytes", 100, "packedBytes", 20));
+    plane.event("w8", "CHECKPOINTED", 1, Map.of()); // a duplicate changes nothing
+    assertThat(plane.status("w8").seq()).isEqualTo(1);
+    assertThat(plane.status("w8").packedBytes()).isEqualTo(20L);
+
+    plane.close(); // as if the server died while the workflow ran after its savepoint
+    calls.clear();
+    plane = new JdbcControlPlane(ControlPlaneConfig.embedded(dir, dir.resolve("logs")), "test-" + System.nanoTime(), false);
+    plane.start(gateway);
+    await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("wake w8 1 CHECKPOINT"));
+  }
+
+  @Test
+  void theLedgerListsFinishedWorkflowsHoldingImagesOldestFirst() {
+    submit("f1");
+    submit("f2");
+    submit("live");
+    await().atMost(Duration.ofSeconds(10)).until(() -> calls.containsAll(List.of("start f1", "start f2", "start live")));
+    plane.waiting("f1", 1, "TIMER", Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
+    plane.cancel("f1");
+    plane.exited("f2", 0, "");
+    List<ImageLedger.Finished> finished = plane.finishedHoldingImages(10);
+    assertThat(finished).extracting(ImageLedger.Finished::workflowId).containsExactly("f1", "f2");
+    assertThat(finished.get(0).state()).isEqualTo(WorkflowState.CANCELLED);
+    assertThat(finished.get(0).seq()).isEqualTo(1);
+    assertThat(finished.get(0).kept()).isEqualTo(ImageLedger.ImagesKept.ALL);
+
+    plane.imagesKept("f1", ImageLedger.ImagesKept.LAST);
+    plane.imagesKept("f2", ImageLedger.ImagesKept.NONE);
+    assertThat(plane.finishedHoldingImages(10)).extracting(ImageLedger.Finished::workflowId, ImageLedger.Finished::kept)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("f1", ImageLedger.ImagesKept.LAST));
   }
 }
