@@ -59,6 +59,16 @@ public final class ServerCommand implements Callable<Integer> {
           + " default: ${DEFAULT-VALUE}). Wakes beyond it wait in Quartz.")
   int maxRunning;
 
+  @Option(names = "--image-retention", defaultValue = "${TORPOR_IMAGE_RETENTION:-1d}", converter = DurationConverter.class,
+      description = "How long a finished workflow keeps its last image, e.g. 12h, 7d, 0 (env TORPOR_IMAGE_RETENTION;"
+          + " default: ${DEFAULT-VALUE}). Older images go at once; a live workflow keeps only its newest.")
+  Duration imageRetention;
+
+  @Option(names = "--image-gc-interval", defaultValue = "${TORPOR_IMAGE_GC_INTERVAL:-10m}", converter = DurationConverter.class,
+      description = "How often images are collected (env TORPOR_IMAGE_GC_INTERVAL; default: ${DEFAULT-VALUE});"
+          + " `torpor images gc` collects now.")
+  Duration imageGcInterval;
+
   @Option(names = "--quiet", description = "Do not print workflow events to stderr.")
   boolean quiet;
 
@@ -66,6 +76,9 @@ public final class ServerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (maxRunning < 1) {
       throw new IllegalArgumentException("--max-running must be at least 1, got " + maxRunning);
+    }
+    if (imageGcInterval.isZero()) {
+      throw new IllegalArgumentException("--image-gc-interval must be more than 0");
     }
     InetSocketAddress bind = parseListen(listen);
     CriuEngine criu = CriuEngine.locate();
@@ -76,8 +89,8 @@ public final class ServerCommand implements Callable<Integer> {
     var err = spec.commandLine().getErr();
     ImageStore store = worker.openStore();
     Server server = Server.start(db, store, criu, new Worker.Config(worker.data, worker.runBase, null, Duration.ofSeconds(5)),
-        maxRunning, WorkerOptions.printer(err, quiet), err);
-    HttpApi api = new HttpApi(server.controlPlane(), bind, token == null || token.isBlank() ? null : token);
+        maxRunning, new Server.Retention(imageRetention, imageGcInterval), WorkerOptions.printer(err, quiet), err);
+    HttpApi api = new HttpApi(server.controlPlane(), server.images(), bind, token == null || token.isBlank() ? null : token);
     api.start();
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

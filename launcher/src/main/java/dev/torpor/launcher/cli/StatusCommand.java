@@ -1,5 +1,7 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.launcher.http.Images;
+import dev.torpor.launcher.http.Json;
 import dev.torpor.scheduler.WorkflowView;
 import dev.torpor.storage.ImageKey;
 import picocli.CommandLine.Command;
@@ -25,7 +27,9 @@ public final class StatusCommand extends ApiCommand {
     if (output.json()) {
       printJson(reply);
     } else {
-      out().print(ViewText.status(reply.as(WorkflowView.class)));
+      Images.Summary images = reply.json().has("images")
+          ? Json.mapper().convertValue(reply.json().get("images"), Images.Summary.class) : null;
+      out().print(ViewText.status(reply.as(WorkflowView.class), images));
       out().flush();
     }
     return 0;

@@ -51,6 +51,11 @@ final class ViewText {
 
   /** "key: value" lines of everything that applies, then the waiting thread's stack. */
   static String status(WorkflowView v) {
+    return status(v, null);
+  }
+
+  /** {@code images}: what the store holds of the workflow, or null if the server did not say. */
+  static String status(WorkflowView v, dev.torpor.launcher.http.Images.Summary images) {
     StringBuilder sb = new StringBuilder();
     line(sb, "id", v.id());
     line(sb, "state", v.state());
@@ -63,6 +68,9 @@ final class ViewText {
     line(sb, "next wake", v.wakeAt());
     if (v.imageBytes() != null) {
       line(sb, "image", megabytes(v.imageBytes()) + " raw" + (v.packedBytes() == null ? "" : ", " + megabytes(v.packedBytes()) + " packed"));
+    }
+    if (images != null) {
+      line(sb, "images", images.count() + " in the store, " + megabytes(images.bytes()));
     }
     line(sb, "pending signals", v.pendingSignals());
     line(sb, "exit code", v.exitCode());

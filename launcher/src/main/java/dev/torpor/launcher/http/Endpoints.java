@@ -23,10 +23,12 @@ final class Endpoints {
   static final int MAX_SIGNAL_NAME = 128;
 
   private final ControlPlane cp;
+  private final Images images;
   private final long maxAppBytes;
 
-  Endpoints(ControlPlane cp, long maxAppBytes) {
+  Endpoints(ControlPlane cp, Images images, long maxAppBytes) {
     this.cp = cp;
+    this.images = images;
     this.maxAppBytes = maxAppBytes;
   }
 
@@ -41,7 +43,8 @@ final class Endpoints {
         .add("GET", "/v1/workflows/{id}/logs", this::logs)
         .add("POST", "/v1/workflows/{id}/signals/{name}", this::signal)
         .add("POST", "/v1/workflows/{id}/cancel", this::cancel)
-        .add("POST", "/v1/workflows/{id}/wake", this::wake);
+        .add("POST", "/v1/workflows/{id}/wake", this::wake)
+        .add("POST", "/v1/images/gc", this::collectImages);
   }
 
   private Response health(Request r) {
@@ -104,9 +107,22 @@ final class Endpoints {
     return Response.json(200, cp.list(state, waitingOn, limit));
   }
 
-  private Response status(Request r) {
+  private Response status(Request r) throws IOException {
     r.query();
-    return Response.json(200, cp.status(id(r)));
+    String id = id(r);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> view = Json.mapper().convertValue(cp.status(id), LinkedHashMap.class);
+    view.put("images", images.summary(id));
+    return Response.json(200, view);
+  }
+
+  private Response collectImages(Request r) throws IOException {
+    Map<String, String> q = r.query("dryRun");
+    String dry = q.getOrDefault("dryRun", "false").strip();
+    if (!dry.equals("true") && !dry.equals("false")) {
+      throw new IllegalArgumentException("dryRun must be true or false, got '" + dry + "'");
+    }
+    return Response.json(200, images.collect(Boolean.parseBoolean(dry)));
   }
 
   private Response history(Request r) {

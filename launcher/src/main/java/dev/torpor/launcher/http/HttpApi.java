@@ -62,11 +62,11 @@ public final class HttpApi implements AutoCloseable {
    * @param bearerToken the token clients must send, or null (only allowed on a loopback address)
    * @throws IllegalArgumentException if {@code bind} is not a loopback address and there is no token
    */
-  public HttpApi(ControlPlane cp, InetSocketAddress bind, String bearerToken) {
-    this(cp, bind, bearerToken, MAX_APP_BYTES, System.err);
+  public HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, String bearerToken) {
+    this(cp, images, bind, bearerToken, MAX_APP_BYTES, System.err);
   }
 
-  HttpApi(ControlPlane cp, InetSocketAddress bind, String bearerToken, long maxAppBytes, PrintStream log) {
+  HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, String bearerToken, long maxAppBytes, PrintStream log) {
     Objects.requireNonNull(cp, "cp");
     Objects.requireNonNull(bind, "bind");
     if (bind.isUnresolved()) {
@@ -77,7 +77,7 @@ public final class HttpApi implements AutoCloseable {
       throw new IllegalArgumentException("binding to " + bind.getAddress().getHostAddress() + ":" + bind.getPort()
           + " requires a bearer token: pass --token or TORPOR_TOKEN");
     }
-    this.router = new Endpoints(cp, maxAppBytes).router();
+    this.router = new Endpoints(cp, images, maxAppBytes).router();
     this.bind = bind;
     this.token = hasToken ? new BearerToken(bearerToken) : null;
     this.log = log;

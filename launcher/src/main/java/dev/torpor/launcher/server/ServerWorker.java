@@ -28,11 +28,13 @@ import java.util.function.Consumer;
 public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<WorkflowEvent> {
   private final Semaphore slots;
   private final WorkerCallbacks plane;
+  private final ImageJanitor janitor;
   private volatile Worker worker;
 
-  public ServerWorker(int maxRunning, WorkerCallbacks plane) {
+  public ServerWorker(int maxRunning, WorkerCallbacks plane, ImageJanitor janitor) {
     this.slots = new Semaphore(maxRunning);
     this.plane = plane;
+    this.janitor = janitor;
   }
 
   public void attach(Worker w) {
@@ -84,6 +86,9 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
       slots.release();
     }
     plane.waiting(workflowId, seq, wait.kind().name(), wait.wakeAt(), wait.signal(), inMemory, details);
+    if (!inMemory) {
+      janitor.superseded(workflowId, seq); // only once the registry names the new image
+    }
   }
 
   @Override
@@ -98,7 +103,11 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   public void accept(WorkflowEvent e) {
     switch (e.type()) {
       case STARTED -> plane.event(e.workflowId(), "PROCESS_STARTED", e.seq(), e.details());
-      case CHECKPOINTED, CHECKPOINT_FAILED, RESUMED -> plane.event(e.workflowId(), e.type().name(), e.seq(), e.details());
+      case CHECKPOINTED -> {
+        plane.event(e.workflowId(), e.type().name(), e.seq(), e.details());
+        janitor.superseded(e.workflowId(), e.seq());
+      }
+      case CHECKPOINT_FAILED, RESUMED -> plane.event(e.workflowId(), e.type().name(), e.seq(), e.details());
       case EXITED -> {
         slots.release();
         int code = ((Number) e.details().get("exitCode")).intValue();

@@ -1,13 +1,11 @@
 package dev.torpor.launcher.cli;
 
-import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.running;
-import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.suspended;
-import static org.assertj.core.api.Assertions.assertThat;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.torpor.launcher.http.HttpApi;
 import dev.torpor.launcher.http.InMemoryControlPlaneForApiTests;
 import dev.torpor.launcher.http.Json;
+import dev.torpor.launcher.server.ImageJanitor;
+import dev.torpor.storage.LocalDirectoryImageStore;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -18,6 +16,8 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -29,6 +29,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
+import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.running;
+import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.suspended;
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The API commands run in this JVM against {@link HttpApi} over the in-memory test control plane:
@@ -41,6 +44,9 @@ class ApiCliTest {
   @TempDir Path tmp;
 
   private final InMemoryControlPlaneForApiTests cp = new InMemoryControlPlaneForApiTests();
+  @TempDir Path storeDir;
+  private LocalDirectoryImageStore store;
+  private ImageJanitor images;
   private HttpApi api;
   private String server;
 
@@ -62,7 +68,10 @@ class ApiCliTest {
 
   @BeforeEach
   void start() throws IOException {
-    api = new HttpApi(cp, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null).start();
+    store = new LocalDirectoryImageStore(storeDir);
+    images = new ImageJanitor(store, cp, Duration.ofHours(1), Clock.systemUTC(),
+        new java.io.PrintWriter(java.io.OutputStream.nullOutputStream(), true));
+    api = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null).start();
     server = "http://127.0.0.1:" + api.port();
   }
 
@@ -342,6 +351,39 @@ class ApiCliTest {
   }
 
   @Test
+  void statusCountsTheImagesInTheStoreAndImagesGcDeletesThoseOfFinishedWorkflows() throws IOException {
+    cp.put(suspended("wf-1", "SIGNAL", "approve", WAKE));
+    cp.put(running("old", 0));
+    cp.finish("old", 0); // finished long ago by the test plane's clock: past any retention
+    for (long seq = 1; seq <= 2; seq++) {
+      for (String id : List.of("wf-1", "old")) {
+        byte[] data = dev.torpor.storage.TestManifests.bytes(seq, 1_500_000);
+        dev.torpor.storage.ImageKey key = new dev.torpor.storage.ImageKey(id, seq);
+        try (dev.torpor.storage.ImageUpload up = store.begin(key)) {
+          up.data().write(data);
+          up.commit(dev.torpor.storage.TestManifests.aManifest(key, data));
+        }
+      }
+    }
+
+    assertThat(run("status", "wf-1").out()).contains("images:          2 in the store, 3.0 MB\n");
+    assertThat(run("status", "old", "-o", "json").json().path("images").path("count").asInt()).isEqualTo(2);
+
+    Result dry = exec("images", "gc", "--server", server, "--token=", "--dry-run");
+    assertThat(dry.exitCode()).as(dry.toString()).isZero();
+    assertThat(dry.out()).isEqualTo("would delete 2 image(s), 3.0 MB, of 1 finished workflow(s); kept 0 last image(s),"
+        + " 0.0 MB, until their retention ends\n");
+    assertThat(store.seqs("old")).hasSize(2);
+
+    Result gc = exec("images", "gc", "--server", server, "--token=", "-o", "json");
+    assertThat(gc.exitCode()).as(gc.toString()).isZero();
+    assertThat(gc.json().path("imagesDeleted").asInt()).isEqualTo(2);
+    assertThat(store.seqs("old")).isEmpty();
+    assertThat(store.seqs("wf-1")).as("a live workflow's images are not collected").hasSize(2);
+    assertThat(exec("images").exitCode()).isEqualTo(ExitCodes.USAGE);
+  }
+
+  @Test
   void statusOfUnknownWorkflowIsNotFound() {
     Result r = run("status", "nosuch");
 
@@ -471,7 +513,7 @@ class ApiCliTest {
   @Test
   void aServerWithATokenWantsIt() throws IOException {
     cp.put(running("wf-1", 0));
-    try (HttpApi secured = new HttpApi(cp, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "t0ken").start()) {
+    try (HttpApi secured = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "t0ken").start()) {
       String url = "http://127.0.0.1:" + secured.port();
 
       Result none = exec("status", "wf-1", "--server", url, "--token=");

@@ -1,11 +1,8 @@
 package dev.torpor.launcher.http;
 
-import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.running;
-import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.suspended;
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.torpor.launcher.server.ImageJanitor;
+import dev.torpor.storage.LocalDirectoryImageStore;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -17,11 +14,13 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpRequest.BodyPublisher;
 import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -30,9 +29,14 @@ import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.running;
+import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.suspended;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The HTTP layer over {@link InMemoryControlPlaneForApiTests}: parsing, statuses, JSON shapes, auth, limits. */
 class HttpApiTest {
@@ -40,6 +44,9 @@ class HttpApiTest {
   private static final Instant WAKE = Instant.parse("2030-01-01T00:00:00Z");
 
   private final InMemoryControlPlaneForApiTests cp = new InMemoryControlPlaneForApiTests();
+  @TempDir Path storeDir;
+  private LocalDirectoryImageStore store;
+  private ImageJanitor images;
   private final ByteArrayOutputStream serverLog = new ByteArrayOutputStream();
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5)).build();
@@ -67,6 +74,9 @@ class HttpApiTest {
 
   @BeforeEach
   void start() throws IOException {
+    store = new LocalDirectoryImageStore(storeDir);
+    images = new ImageJanitor(store, cp, Duration.ofHours(1), Clock.systemUTC(),
+        new java.io.PrintWriter(java.io.OutputStream.nullOutputStream(), true));
     api = start(null, HttpApi.MAX_APP_BYTES);
   }
 
@@ -76,7 +86,7 @@ class HttpApiTest {
   }
 
   private HttpApi start(String token, long maxAppBytes) throws IOException {
-    return new HttpApi(cp, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), token, maxAppBytes,
+    return new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), token, maxAppBytes,
         new PrintStream(serverLog, true, StandardCharsets.UTF_8)).start();
   }
 
@@ -664,7 +674,7 @@ class HttpApiTest {
     String shown = bind.getAddress().getHostAddress();
 
     for (String token : new String[] {null, "", "  "}) {
-      assertThatThrownBy(() -> new HttpApi(cp, bind, token))
+      assertThatThrownBy(() -> new HttpApi(cp, images, bind, token))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessage("binding to " + shown + ":7777 requires a bearer token: pass --token or TORPOR_TOKEN");
     }
@@ -673,7 +683,7 @@ class HttpApiTest {
   @Test
   void anyAddressWithTokenServesOnlyRequestsCarryingIt() throws Exception {
     // Bound to every interface, but only ever contacted through loopback.
-    try (HttpApi wide = new HttpApi(cp, new InetSocketAddress("0.0.0.0", 0), "wide-token").start()) {
+    try (HttpApi wide = new HttpApi(cp, images, new InetSocketAddress("0.0.0.0", 0), "wide-token").start()) {
       Answer none = send(wide, "GET", "/v1/health", BodyPublishers.noBody(), null, null);
       Answer right = send(wide, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer wide-token");
 
@@ -691,7 +701,7 @@ class HttpApiTest {
 
   @Test
   void portBeforeStartAndStartTwiceAreRefused() throws IOException {
-    HttpApi fresh = new HttpApi(cp, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null);
+    HttpApi fresh = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null);
 
     assertThatThrownBy(fresh::port).isInstanceOf(IllegalStateException.class).hasMessageContaining("not started");
     try (HttpApi started = fresh.start()) {

@@ -3,6 +3,7 @@ package dev.torpor.launcher.http;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.HistoryEvent;
+import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.NotFoundException;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.SubmitResult;
@@ -32,7 +33,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * workflows); it is NOT a reference for how the durable control plane behaves. Tests drive
  * workflows through its states with {@link #put}, {@link #appendLog} and {@link #finish}.
  */
-public final class InMemoryControlPlaneForApiTests implements ControlPlane {
+public final class InMemoryControlPlaneForApiTests implements ControlPlane, ImageLedger {
   /** One signal as the control plane received it. */
   public record ReceivedSignal(String workflowId, String name, byte[] payload) {}
 
@@ -42,6 +43,7 @@ public final class InMemoryControlPlaneForApiTests implements ControlPlane {
   private final Map<String, ByteArrayOutputStream> logs = new LinkedHashMap<>();
   private final Map<String, List<HistoryEvent>> history = new LinkedHashMap<>();
   private final List<ReceivedSignal> signals = new ArrayList<>();
+  private final Map<String, ImagesKept> imagesKept = new LinkedHashMap<>();
   private final List<String> calls = new ArrayList<>();
   private final Semaphore logReads = new Semaphore(0);
   private final AtomicReference<RuntimeException> failNext = new AtomicReference<>();
@@ -268,5 +270,21 @@ public final class InMemoryControlPlaneForApiTests implements ControlPlane {
 
   private void record(String id, String type, long seq, Map<String, Object> details) {
     history.computeIfAbsent(id, k -> new ArrayList<>()).add(new HistoryEvent(++historyN, id, tick(), type, seq, details));
+  }
+
+  // ---- ImageLedger ----
+
+  @Override
+  public synchronized List<Finished> finishedHoldingImages(int limit) {
+    return views.values().stream()
+        .filter(v -> v.state().isFinal() && imagesKept.getOrDefault(v.id(), ImagesKept.ALL) != ImagesKept.NONE)
+        .map(v -> new Finished(v.id(), v.state(), v.seq(), v.updatedAt(), imagesKept.getOrDefault(v.id(), ImagesKept.ALL)))
+        .limit(limit)
+        .toList();
+  }
+
+  @Override
+  public synchronized void imagesKept(String workflowId, ImagesKept kept) {
+    imagesKept.put(workflowId, kept);
   }
 }

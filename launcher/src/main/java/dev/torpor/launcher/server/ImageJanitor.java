@@ -1,0 +1,173 @@
+package dev.torpor.launcher.server;
+
+import dev.torpor.launcher.http.Images;
+import dev.torpor.scheduler.ImageLedger;
+import dev.torpor.scheduler.ImageLedger.Finished;
+import dev.torpor.scheduler.ImageLedger.ImagesKept;
+import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.ImageManifest;
+import dev.torpor.storage.ImageStore;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Deletes the images nobody will restore again:
+ *
+ * <ul>
+ *   <li>a live workflow's older images, as soon as the registry records a newer one (only the
+ *       newest is ever restored);
+ *   <li>a finished workflow's images but the last, at the next collection after it finished;
+ *   <li>that last image once the retention period has passed since it finished (kept so an
+ *       operator can look into a failure; a retention of zero deletes it at once).
+ * </ul>
+ *
+ * A collection runs every interval and on demand ({@code torpor images gc}). Deleting is
+ * idempotent; what fails is retried at the next collection.
+ */
+public final class ImageJanitor implements Images, AutoCloseable {
+  private static final int BATCH = 10_000;
+
+  private final ImageStore store;
+  private final ImageLedger ledger;
+  private final Duration retention;
+  private final Clock clock;
+  private final PrintWriter err;
+  private final ExecutorService deleter = Executors.newSingleThreadExecutor(r -> daemon(r, "torpor-image-deleter"));
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "torpor-image-gc"));
+
+  public ImageJanitor(ImageStore store, ImageLedger ledger, Duration retention, Clock clock, PrintWriter err) {
+    if (retention.isNegative()) {
+      throw new IllegalArgumentException("the image retention must not be negative, got " + retention);
+    }
+    this.store = store;
+    this.ledger = ledger;
+    this.retention = retention;
+    this.clock = clock;
+    this.err = err;
+  }
+
+  /** Collects every {@code interval}, the first time at once. */
+  public ImageJanitor start(Duration interval) {
+    timer.scheduleWithFixedDelay(() -> {
+      try {
+        Report r = collect(false);
+        if (!r.errors().isEmpty()) {
+          log("image gc: " + r.errors().size() + " image(s) could not be deleted, retried in " + interval + ": " + r.errors().get(0));
+        }
+      } catch (IOException | RuntimeException e) {
+        log("image gc failed, retried in " + interval + ": " + e);
+      }
+    }, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+    return this;
+  }
+
+  /**
+   * The registry now records {@code seq} as the workflow's newest image: deletes its older ones
+   * in the background.
+   */
+  public void superseded(String workflowId, long seq) {
+    deleter.execute(() -> {
+      try {
+        for (long old : store.seqs(workflowId)) {
+          if (old < seq) {
+            store.delete(new ImageKey(workflowId, old));
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        log("could not delete the images of " + workflowId + " older than " + seq + " (the next collection retries): " + e);
+      }
+    });
+  }
+
+  @Override
+  public Summary summary(String workflowId) throws IOException {
+    List<Long> seqs = store.seqs(workflowId);
+    long bytes = 0;
+    int count = 0;
+    for (long seq : seqs) {
+      Optional<ImageManifest> m = store.manifest(new ImageKey(workflowId, seq));
+      if (m.isPresent()) {
+        count++;
+        bytes += m.get().packedBytes();
+      }
+    }
+    return new Summary(count, bytes, seqs.isEmpty() ? 0 : seqs.get(seqs.size() - 1));
+  }
+
+  @Override
+  public synchronized Report collect(boolean dryRun) throws IOException {
+    Instant now = clock.instant();
+    int deleted = 0;
+    int kept = 0;
+    long deletedBytes = 0;
+    long keptBytes = 0;
+    List<String> errors = new ArrayList<>();
+    List<Finished> finished = ledger.finishedHoldingImages(BATCH);
+    for (Finished f : finished) {
+      boolean expired = !now.isBefore(f.finishedAt().plus(retention));
+      if (f.kept() == ImagesKept.LAST && !expired) {
+        continue; // nothing to do until the retention has passed
+      }
+      List<Long> seqs = store.seqs(f.workflowId());
+      long last = seqs.isEmpty() ? -1 : seqs.get(seqs.size() - 1);
+      boolean clean = true;
+      for (long seq : seqs) {
+        ImageKey key = new ImageKey(f.workflowId(), seq);
+        long bytes = store.manifest(key).map(ImageManifest::packedBytes).orElse(0L);
+        if (seq == last && !expired) {
+          kept++;
+          keptBytes += bytes;
+          continue;
+        }
+        try {
+          if (!dryRun) {
+            store.delete(key);
+          }
+          deleted++;
+          deletedBytes += bytes;
+        } catch (IOException | RuntimeException e) {
+          clean = false;
+          errors.add(key + ": " + e.getMessage());
+        }
+      }
+      if (clean && !dryRun) {
+        ledger.imagesKept(f.workflowId(), expired || seqs.isEmpty() ? ImagesKept.NONE : ImagesKept.LAST);
+      }
+    }
+    return new Report(dryRun, finished.size(), deleted, deletedBytes, kept, keptBytes, List.copyOf(errors));
+  }
+
+  private void log(String message) {
+    synchronized (err) {
+      err.println("torpor server: " + message);
+      err.flush();
+    }
+  }
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    deleter.shutdown();
+    try {
+      deleter.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
