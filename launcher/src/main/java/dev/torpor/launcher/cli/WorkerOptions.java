@@ -35,6 +35,20 @@ public final class WorkerOptions {
           + " on every worker that may restore the same images (env TORPOR_RUN_BASE; default: ${DEFAULT-VALUE}).")
   Path runBase;
 
+  @Option(
+      names = "--store-retry",
+      defaultValue = "${TORPOR_STORE_RETRY:-60s}",
+      converter = DurationConverter.class,
+      description = "How long to keep retrying an image commit the store refuses before the workflow is restored"
+          + " from its local dump and waits in memory, not durable until its next wait (env TORPOR_STORE_RETRY;"
+          + " default: ${DEFAULT-VALUE}).")
+  java.time.Duration storeRetry;
+
+  /** The worker configuration these options describe. */
+  Worker.Config workerConfig(OutputStream tee) {
+    return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry);
+  }
+
   ImageStore openStore() throws IOException {
     return new LocalDirectoryImageStore(store != null ? store : data.resolve("store"));
   }
@@ -43,8 +57,7 @@ public final class WorkerOptions {
   Worker worker(ImageStore imageStore, InMemorySupervisor supervisor, OutputStream tee, Consumer<WorkflowEvent> events)
       throws IOException {
     CriuEngine criu = CriuEngine.locate();
-    Worker w = new Worker(new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)),
-        imageStore, criu, supervisor, events);
+    Worker w = new Worker(workerConfig(tee), imageStore, criu, supervisor, events);
     supervisor.attach(w);
     return w;
   }

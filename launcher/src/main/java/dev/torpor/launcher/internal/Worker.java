@@ -81,10 +81,22 @@ public final class Worker implements AutoCloseable {
    * @param syncTimeout how long to wait for output before a dump to reach the log
    * @param scratchDir where dumps are written and images unpacked for a restore; a tmpfs
    *     saves a disk write and read of every image
+   * @param commitRetry how long to keep retrying an image commit the store refuses (it is down,
+   *     throttling, unreachable) before the workflow is restored from its local dump and waits
+   *     in memory instead
    */
-  public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchDir) {
+  public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchDir,
+      Duration commitRetry) {
+    /** The default of {@link #commitRetry}. */
+    public static final Duration DEFAULT_COMMIT_RETRY = Duration.ofSeconds(60);
+
     public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
-      this(dataDir, runBase, tee, syncTimeout, defaultScratch(dataDir));
+      this(dataDir, runBase, tee, syncTimeout, defaultScratch(dataDir), DEFAULT_COMMIT_RETRY);
+    }
+
+    /** This configuration with another commit retry window. */
+    public Config withCommitRetry(Duration window) {
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, window);
     }
 
     public Config(Path dataDir, Path runBase) {
@@ -422,7 +434,7 @@ public final class Worker implements AutoCloseable {
       ImageManifest manifest;
       long t2 = System.nanoTime();
       try {
-        manifest = commit(run, s, seq, dumpDir, pipe, timings, t2);
+        manifest = commitWithRetry(run, s, seq, dumpDir, pipe, timings, t2);
       } catch (IOException | RuntimeException e) {
         recoverUncommitted(run, s, dumpDir, pipe, leaveRunning, e);
         return;
@@ -467,6 +479,34 @@ public final class Worker implements AutoCloseable {
     }
   }
 
+  /**
+   * Commits the image, retrying with backoff while the store refuses it, for up to the
+   * configured window: the dump directory is the workflow's only copy meanwhile.
+   */
+  private ImageManifest commitWithRetry(
+      WorkflowRun run, Suspend s, long seq, Path dumpDir, String pipe, Map<String, Double> timings, long t2)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + config.commitRetry().toNanos();
+    long backoffMillis = 250;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        ImageManifest m = commit(run, s, seq, dumpDir, pipe, timings, t2);
+        if (attempt > 1) {
+          System.err.println("torpor worker: workflow " + run.id + ": image " + seq + " committed at attempt " + attempt);
+        }
+        return m;
+      } catch (IOException e) {
+        if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
+          throw e;
+        }
+        System.err.println("torpor worker: workflow " + run.id + ": image commit attempt " + attempt + " to "
+            + store.describe() + " failed (" + e.getMessage() + "); retrying in " + backoffMillis + " ms");
+        Thread.sleep(backoffMillis);
+        backoffMillis = Math.min(backoffMillis * 2, 5_000);
+      }
+    }
+  }
+
   private ImageManifest commit(
       WorkflowRun run, Suspend s, long seq, Path dumpDir, String pipe, Map<String, Double> timings, long t2)
       throws IOException {
@@ -503,7 +543,8 @@ public final class Worker implements AutoCloseable {
    * the only copy of the workflow: restore it from there and keep the wait in memory.
    */
   private void recoverUncommitted(WorkflowRun run, Suspend s, Path dumpDir, String pipe, boolean leaveRunning, Exception e) {
-    String why = "image commit to " + store.describe() + " failed: " + e.getMessage();
+    String why = "image commit to " + store.describe() + " failed"
+        + (e instanceof IOException ? " for " + config.commitRetry().toSeconds() + " s" : "") + ": " + e.getMessage();
     if (leaveRunning) {
       try {
         ImagePacker.deleteTree(dumpDir);

@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -30,6 +32,7 @@ final class ServerProcess implements AutoCloseable {
   final Path runBase;
   final int port;
   private final List<String> extraArgs;
+  private final Map<String, String> env = new LinkedHashMap<>();
   private Process process;
   private final HttpClient http = HttpClient.newHttpClient();
 
@@ -50,15 +53,37 @@ final class ServerProcess implements AutoCloseable {
     return "http://127.0.0.1:" + port;
   }
 
-  ServerProcess start() throws IOException {
+  /** Environment for the server process (e.g. AWS credentials, the image key). */
+  ServerProcess env(String name, String value) {
+    env.put(name, value);
+    return this;
+  }
+
+  private Process launch() throws IOException {
     List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC", "-jar", cliJar(), "server",
         "--data", data.toString(), "--run-dir", runBase.toString(), "--listen", "127.0.0.1:" + port));
     cmd.addAll(extraArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("server.out").toFile()))
         .redirectError(ProcessBuilder.Redirect.appendTo(data.resolve("server.err").toFile()));
+    pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_") || k.startsWith("AWS_"));
     pb.environment().put("MALLOC_ARENA_MAX", "2"); // as the README recommends for the server
-    process = pb.start();
+    pb.environment().putAll(env);
+    return pb.start();
+  }
+
+  /** Starts a server that must refuse to start; returns its exit code and stderr. */
+  Result startRefused() throws IOException, InterruptedException {
+    Process p = launch();
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("the server did not refuse to start in 60 s; it said: " + serverErr());
+    }
+    return new Result(p.exitValue(), "", serverErr());
+  }
+
+  ServerProcess start() throws IOException {
+    process = launch();
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
       if (!process.isAlive()) {
         throw new AssertionError("the server exited with " + process.exitValue() + ": " + serverErr());
