@@ -26,6 +26,13 @@ import java.util.Map;
  *     clash with {@link Object#wait()})
  * @param restore what the engine needs to restore it (e.g. the stdout pipe's inode)
  * @param timingsMillis how long each phase took (freeze+dump, pack+upload, ...)
+ * @param encryption how the packed data is encrypted, or null when it is not: {@code scheme}
+ *     ({@code "AES256_GCM_HKDF_1MB"}) and {@code keyId}, the id of the image key that encrypted it
+ *     and that made {@code mac} (never the key itself). {@code sha256} and {@code packedBytes} are
+ *     then of the ciphertext, the bytes as stored
+ * @param mac hex HMAC-SHA256 of the manifest's {@linkplain ManifestJson#toCanonicalJson canonical
+ *     form}, under a key derived from the image key named by {@code encryption.keyId}; null when
+ *     the writer had no image key. See {@code dev.torpor.storage.crypto.ManifestAuth}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -43,7 +50,9 @@ public record ImageManifest(
     List<String> cpuFlags,
     @JsonProperty("wait") Map<String, String> waitFor,
     Map<String, String> restore,
-    Map<String, Double> timingsMillis) {
+    Map<String, Double> timingsMillis,
+    Map<String, String> encryption,
+    String mac) {
 
   /** The only manifest format this version of Torpor reads and writes. */
   public static final int FORMAT = 1;
@@ -55,5 +64,11 @@ public record ImageManifest(
    */
   public ImageKey key() {
     return new ImageKey(workflowId, seq);
+  }
+
+  /** A copy of this manifest with {@code mac} replaced (null removes it). */
+  public ImageManifest withMac(String mac) {
+    return new ImageManifest(format, workflowId, seq, createdAt, sha256, rawBytes, packedBytes,
+        compression, engine, jdk, cpuFlags, waitFor, restore, timingsMillis, encryption, mac);
   }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.core.io.JsonEOFException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,6 +15,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -40,6 +42,12 @@ public final class ManifestJson {
           .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
           .build();
 
+  /** Compact, every object's keys in order: the form a manifest's mac covers. */
+  private static final ObjectMapper CANONICAL =
+      JsonMapper.builder().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build();
+
+  private static final TypeReference<Map<String, Object>> TREE = new TypeReference<>() {};
+
   private ManifestJson() {}
 
   /**
@@ -54,6 +62,28 @@ public final class ManifestJson {
       return MAPPER.writeValueAsBytes(manifest);
     } catch (JsonProcessingException e) {
       throw new UncheckedIOException("cannot write the manifest of image " + describeKey(manifest), e);
+    }
+  }
+
+  /**
+   * The bytes a manifest's {@link ImageManifest#mac() mac} covers: the manifest without its
+   * {@code mac}, as compact UTF-8 JSON (no white space), the keys of every object, nested ones
+   * too, in ascending order, null values left out, lists in their order. Two manifests with equal
+   * values give equal bytes whatever the order of their maps, and a manifest read back from its
+   * JSON gives the bytes it gave before it was written.
+   *
+   * @throws UncheckedIOException if Jackson fails, which a record of strings, numbers, lists and
+   *     maps never makes it do
+   */
+  public static byte[] toCanonicalJson(ImageManifest manifest) {
+    Objects.requireNonNull(manifest, "manifest");
+    try {
+      // Through a tree of maps, so the order is the keys' and not the record's or Jackson's.
+      Map<String, Object> tree = CANONICAL.convertValue(manifest.withMac(null), TREE);
+      return CANONICAL.writeValueAsBytes(tree);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(
+          "cannot write the canonical form of the manifest of image " + describeKey(manifest), e);
     }
   }
 
@@ -103,7 +133,9 @@ public final class ManifestJson {
 
   /**
    * Checks the rules every stored manifest keeps: the current format, a valid workflow id, a seq
-   * from 1, a sha256 of 64 lowercase hex characters and sizes from 0.
+   * from 1, a sha256 of 64 lowercase hex characters, sizes from 0, and if present an {@code
+   * encryption} naming its {@code scheme} and {@code keyId} and a {@code mac} of 64 lowercase hex
+   * characters. Whether the scheme is known and the mac right is for the reader's keys to say.
    *
    * @param where which manifest this is, for the error message
    * @throws CorruptManifestException naming the first key that breaks a rule
@@ -131,6 +163,20 @@ public final class ManifestJson {
     }
     checkSize("rawBytes", manifest.rawBytes(), where);
     checkSize("packedBytes", manifest.packedBytes(), where);
+    if (manifest.encryption() != null) {
+      for (String entry : List.of("scheme", "keyId")) {
+        String value = manifest.encryption().get(entry);
+        if (value == null || value.isBlank()) {
+          throw new CorruptManifestException(
+              where, "key 'encryption." + entry + "' is missing; an encrypted image names its scheme and keyId");
+        }
+      }
+    }
+    if (manifest.mac() != null && !SHA256.matcher(manifest.mac()).matches()) {
+      throw new CorruptManifestException(
+          where,
+          "key 'mac' must be 64 lowercase hex characters (an HMAC-SHA256), found " + quoted(manifest.mac()));
+    }
   }
 
   private static JsonNode readTree(byte[] json, String where) throws CorruptManifestException {

@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
@@ -54,7 +56,8 @@ class ManifestJsonTest {
   @Test
   void roundTripsAMinimalManifestAndOmitsNulls() throws Exception {
     ImageManifest minimal =
-        new ImageManifest(ImageManifest.FORMAT, "wf", 1, null, "0".repeat(64), 0, 0, null, null, null, null, null, null, null);
+        new ImageManifest(
+            ImageManifest.FORMAT, "wf", 1, null, "0".repeat(64), 0, 0, null, null, null, null, null, null, null, null, null);
 
     assertThat(text(minimal)).doesNotContain("null");
     assertThat(ManifestJson.fromJson(ManifestJson.toJson(minimal))).isEqualTo(minimal);
@@ -163,6 +166,76 @@ class ManifestJsonTest {
         .hasMessageContaining("key 'packedBytes' must be >= 0, found -1");
     assertCorrupt(ManifestJson.toJson(manifestFor(key, none).rawBytes(-5).build()))
         .hasMessageContaining("key 'rawBytes' must be >= 0, found -5");
+  }
+
+  @Test
+  void roundTripsEncryptionAndMac() throws Exception {
+    ImageManifest sealed =
+        manifestFor(key, bytes(1, 10))
+            .encryption(Map.of("scheme", "AES256_GCM_HKDF_1MB", "keyId", "0123456789abcdef"))
+            .mac("ab".repeat(32))
+            .build();
+
+    assertThat(text(sealed)).contains("\"encryption\" : {").contains("\"mac\" : \"" + "ab".repeat(32) + "\"");
+    assertThat(ManifestJson.fromJson(ManifestJson.toJson(sealed), WHERE)).isEqualTo(sealed);
+    assertThat(text(manifest)).doesNotContain("encryption").doesNotContain("mac");
+  }
+
+  @Test
+  void anEncryptionWithoutSchemeOrKeyIdIsCorrupt() {
+    byte[] none = new byte[0];
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, none).encryption(Map.of("keyId", "0123456789abcdef")).build()))
+        .hasMessageContaining("key 'encryption.scheme' is missing");
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, none).encryption(Map.of("scheme", "X", "keyId", " ")).build()))
+        .hasMessageContaining("key 'encryption.keyId' is missing");
+  }
+
+  @Test
+  void aBadMacIsCorrupt() {
+    for (String bad : new String[] {"AB".repeat(32), "ab".repeat(31), "", "zz".repeat(32)}) {
+      assertCorrupt(ManifestJson.toJson(manifestFor(key, new byte[0]).mac(bad).build()))
+          .hasMessageContaining("key 'mac' must be 64 lowercase hex characters");
+    }
+  }
+
+  @Test
+  void theCanonicalFormIsCompactSortedAndLeavesOutTheMac() {
+    ImageManifest signed = manifestFor(key, bytes(1, 10)).mac("ab".repeat(32)).build();
+
+    String canonical = new String(ManifestJson.toCanonicalJson(signed), StandardCharsets.UTF_8);
+
+    assertThat(canonical)
+        .startsWith("{\"compression\":\"tar+zstd\",\"cpuFlags\":[\"sse4_2\",\"avx2\"],\"createdAt\":")
+        .contains("\"jdk\":{\"home\":\"/opt/jdk-17\",\"vendor\":\"Eclipse Adoptium\",\"version\":\"17.0.15\"}")
+        .contains("\"timingsMillis\":{\"freezeAndDump\":41.5,\"packAndUpload\":12.25}")
+        .contains("\"wait\":{\"kind\":\"timer\",\"wakeAt\":")
+        .doesNotContain("mac")
+        .doesNotContain("null")
+        .doesNotContain("\" :")
+        .doesNotContain(", ")
+        .doesNotContain("\n");
+    assertThat(ManifestJson.toCanonicalJson(signed)).isEqualTo(ManifestJson.toCanonicalJson(signed.withMac(null)));
+  }
+
+  @Test
+  void theCanonicalFormDoesNotDependOnMapOrderOrOnAJsonRoundTrip() throws Exception {
+    Map<String, String> ab = new LinkedHashMap<>();
+    ab.put("kind", "signal");
+    ab.put("signal", "apprové ✓");
+    Map<String, String> ba = new LinkedHashMap<>();
+    ba.put("signal", "apprové ✓");
+    ba.put("kind", "signal");
+    ImageManifest one = manifestFor(key, bytes(1, 10)).waitFor(ab).build();
+    ImageManifest other = manifestFor(key, bytes(1, 10)).waitFor(ba).build();
+
+    assertThat(ManifestJson.toJson(one)).isNotEqualTo(ManifestJson.toJson(other));
+    assertThat(ManifestJson.toCanonicalJson(one)).isEqualTo(ManifestJson.toCanonicalJson(other));
+    assertThat(ManifestJson.toCanonicalJson(ManifestJson.fromJson(ManifestJson.toJson(one))))
+        .isEqualTo(ManifestJson.toCanonicalJson(one));
+    assertThat(ManifestJson.toCanonicalJson(manifestFor(key, bytes(1, 10)).waitFor(Map.of("kind", "signal")).build()))
+        .as("a changed value changes the canonical form")
+        .isNotEqualTo(ManifestJson.toCanonicalJson(one));
+    assertThat(List.of(one, other)).allSatisfy(m -> ManifestJson.validate(m, WHERE));
   }
 
   @Test

@@ -68,6 +68,8 @@ public final class TestManifests {
     private long rawBytes;
     private long packedBytes;
     private Map<String, String> waitFor = Map.of("kind", "timer", "wakeAt", "2025-01-03T00:00:00Z");
+    private Map<String, String> encryption;
+    private String mac;
 
     private Builder(ImageKey key, byte[] data) {
       this.workflowId = key.workflowId();
@@ -117,6 +119,18 @@ public final class TestManifests {
       return this;
     }
 
+    /** How the data is encrypted ({@code scheme}, {@code keyId}); null (the default) for plain data. */
+    public Builder encryption(Map<String, String> encryption) {
+      this.encryption = encryption;
+      return this;
+    }
+
+    /** The manifest's mac; null (the default) for an unsigned manifest. */
+    public Builder mac(String mac) {
+      this.mac = mac;
+      return this;
+    }
+
     public ImageManifest build() {
       Map<String, Double> timings = new LinkedHashMap<>();
       timings.put("freezeAndDump", 41.5);
@@ -135,7 +149,9 @@ public final class TestManifests {
           List.of("sse4_2", "avx2"),
           waitFor,
           Map.of("stdoutInode", "123456"),
-          timings);
+          timings,
+          encryption,
+          mac);
     }
   }
 }

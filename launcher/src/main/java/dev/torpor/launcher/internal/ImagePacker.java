@@ -3,6 +3,8 @@ package dev.torpor.launcher.internal;
 import com.github.luben.zstd.ZstdInputStream;
 import com.github.luben.zstd.ZstdOutputStream;
 import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.crypto.ImageCipher;
+import dev.torpor.storage.crypto.UnknownImageKeyException;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,28 +19,74 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
- * Packs a directory of image files into one stream (tar, then zstd) while hashing it, and
- * unpacks such a stream, refusing it unless its SHA-256 matches the manifest. Unpacking checks
- * the hash of every byte before it reports success, and leaves no directory behind on failure.
+ * Packs a directory of image files into one stream (tar, then zstd, then, with image keys,
+ * encryption) while hashing it, and unpacks such a stream, refusing it unless its SHA-256 matches
+ * the manifest and, when encrypted, every segment authenticates. The SHA-256 and size are of the
+ * bytes as stored (the ciphertext of an encrypted image), so {@code sha256sum} of a downloaded
+ * object matches its manifest. Unpacking checks the hash of every byte before it reports
+ * success, and leaves no directory behind on failure.
  */
 public final class ImagePacker {
   private final int level;
+  private final ImageCipher cipher; // null: images are written in the clear
 
-  /** @param level the zstd level; 1 is fast and packs a JVM image about five to one */
+  /** A packer that writes images in the clear; see {@link #ImagePacker(int, Optional)}. */
   public ImagePacker(int level) {
-    this.level = level;
+    this(level, Optional.empty());
   }
 
-  /** What packing produced. */
-  public record Packed(long rawBytes, long packedBytes, String sha256) {}
+  /**
+   * @param level the zstd level; 1 is fast and packs a JVM image about five to one
+   * @param cipher encrypts new images, and decrypts encrypted ones; without it images are
+   *     written in the clear and encrypted ones cannot be unpacked
+   */
+  public ImagePacker(int level, Optional<ImageCipher> cipher) {
+    this.level = level;
+    this.cipher = cipher.orElse(null);
+  }
 
-  /** Packs the regular files of {@code dir} (a flat directory, as CRIU writes) into {@code out}. */
+  /**
+   * What packing produced.
+   *
+   * @param rawBytes the size of the image files
+   * @param packedBytes the size of the bytes written, as stored
+   * @param sha256 hex SHA-256 of the bytes written, as stored
+   * @param encryption what the manifest records of the encryption ({@link ImageCipher#encryption()}),
+   *     or null if the data is not encrypted
+   */
+  public record Packed(long rawBytes, long packedBytes, String sha256, Map<String, String> encryption) {}
+
+  /**
+   * Packs the regular files of {@code dir} (a flat directory, as CRIU writes) into {@code out},
+   * in the clear.
+   *
+   * @throws IllegalStateException if this packer encrypts: use {@link #pack(ImageKey, Path,
+   *     OutputStream)}, which binds the ciphertext to its image
+   */
   public Packed pack(Path dir, OutputStream out) throws IOException {
+    if (cipher != null) {
+      throw new IllegalStateException("this packer encrypts: pack(ImageKey, Path, OutputStream) names the image");
+    }
+    return pack(null, dir, out);
+  }
+
+  /**
+   * Packs the regular files of {@code dir} (a flat directory, as CRIU writes) into {@code out} as
+   * the data of image {@code key}: encrypted for it if this packer has a cipher. {@code out} is
+   * flushed, not closed.
+   */
+  public Packed pack(ImageKey key, Path dir, OutputStream out) throws IOException {
+    if (cipher != null) {
+      Objects.requireNonNull(key, "key");
+    }
     MessageDigest sha = sha256();
     CountingStream counted = new CountingStream(out);
     long raw = 0;
@@ -47,7 +95,9 @@ public final class ImagePacker {
       ds.forEach(files::add);
     }
     files.sort(null);
-    ZstdOutputStream zstd = new ZstdOutputStream(new DigestOutputStream(counted, sha), level);
+    OutputStream stored = new DigestOutputStream(counted, sha);
+    OutputStream sealed = cipher == null ? stored : cipher.encrypt(stored, key);
+    ZstdOutputStream zstd = new ZstdOutputStream(sealed, level);
     zstd.setWorkers(2);
     try (TarArchiveOutputStream tar = new TarArchiveOutputStream(zstd)) {
       tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
@@ -62,28 +112,51 @@ public final class ImagePacker {
         tar.closeArchiveEntry();
       }
       tar.finish();
-    }
-    return new Packed(raw, counted.count, HexFormat.of().formatHex(sha.digest()));
+    } // closing the tar closes zstd, which closes the cipher: it writes the last segment
+    return new Packed(raw, counted.count, HexFormat.of().formatHex(sha.digest()),
+        cipher == null ? null : cipher.encryption());
+  }
+
+  /** Same as {@link #unpack(ImageKey, InputStream, Path, String, Map)} for an image in the clear. */
+  public long unpack(ImageKey key, InputStream in, Path dir, String expectedSha256) throws IOException {
+    return unpack(key, in, dir, expectedSha256, null);
   }
 
   /**
-   * Unpacks {@code in} into the new directory {@code dir}, then checks the SHA-256 of every
-   * byte read against {@code expectedSha256}.
+   * Unpacks {@code in}, the stored data of image {@code key}, into the new directory {@code dir},
+   * then checks the SHA-256 of every byte read against {@code expectedSha256}. An encrypted image
+   * ({@code encryption} from its manifest, null for one in the clear) is decrypted on the way,
+   * and refused if any segment fails to authenticate or the data was cut short.
    *
-   * @throws ImageCorruptException if the data does not match (dir is removed)
+   * @return the size of the image files
+   * @throws ImageCorruptException if the data does not match, does not decrypt, or is not an
+   *     image (dir is removed)
+   * @throws UnknownImageKeyException if the image was encrypted with a key this packer lacks, or
+   *     this packer has no keys (checked before dir is created)
+   * @throws IOException if the image is encrypted with a scheme this version does not read
+   *     (checked before dir is created)
    */
-  public long unpack(ImageKey key, InputStream in, Path dir, String expectedSha256) throws IOException {
+  public long unpack(ImageKey key, InputStream in, Path dir, String expectedSha256, Map<String, String> encryption)
+      throws IOException {
     MessageDigest sha = sha256();
     DigestInputStream digested = new DigestInputStream(in, sha);
-    long raw = 0;
-    Files.createDirectories(dir);
-    String problem = null;
     // The shield keeps closing the tar stream from closing `digested`, which must still be drained.
     InputStream shield = new java.io.FilterInputStream(digested) {
       @Override
       public void close() {}
     };
-    try (TarArchiveInputStream tar = new TarArchiveInputStream(new ZstdInputStream(shield))) {
+    InputStream plain = shield;
+    if (encryption != null) {
+      if (cipher == null) {
+        ImageCipher.requireKnownScheme(key, encryption);
+        throw new UnknownImageKeyException(key, encryption.get("keyId"), List.of());
+      }
+      plain = cipher.decrypt(shield, key, encryption);
+    }
+    long raw = 0;
+    Files.createDirectories(dir);
+    String problem = null;
+    try (TarArchiveInputStream tar = new TarArchiveInputStream(new ZstdInputStream(plain))) {
       TarArchiveEntry e;
       while ((e = tar.getNextEntry()) != null) {
         String name = e.getName();
@@ -92,6 +165,10 @@ public final class ImagePacker {
           break;
         }
         raw += Files.copy(tar, dir.resolve(name));
+      }
+      if (problem == null) {
+        // Read to the end: the last segment of an encrypted image authenticates only there.
+        plain.transferTo(OutputStream.nullOutputStream());
       }
     } catch (IOException | RuntimeException e) {
       problem = "cannot unpack: " + e.getMessage();

@@ -530,7 +530,7 @@ public final class Worker implements AutoCloseable {
       ImageManifest m = new ImageManifest(ImageManifest.FORMAT, run.id, seq, Instant.now().toString(),
           packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(),
           run.jdk, cpuFlags, wait,
-          Map.of("outputPipe", pipe, "runDir", run.runDir.toString()), timings);
+          Map.of("outputPipe", pipe, "runDir", run.runDir.toString()), timings, null, null);
       long t3 = System.nanoTime();
       upload.commit(m);
       timings.put("commit", millisSince(t3));
