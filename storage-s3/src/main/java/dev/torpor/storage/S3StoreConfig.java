@@ -22,7 +22,8 @@ import java.util.regex.Pattern;
  * @param prefix the folder in the bucket holding the store, without leading or trailing '/';
  *     empty for the bucket's root
  * @param region the region; empty: the SDK's default chain (AWS_REGION, the profile, the instance
- *     metadata), else us-east-1 when an endpoint is set
+ *     metadata, which takes a few seconds to give up off EC2), else us-east-1 when an endpoint is
+ *     set
  * @param endpoint an S3-compatible server to use instead of AWS (MinIO, Ceph, S3Proxy...)
  * @param pathStyle address objects as {@code endpoint/bucket/key} rather than {@code
  *     bucket.endpoint/key}; most S3-compatible servers want it
@@ -51,9 +52,12 @@ public record S3StoreConfig(
   public static final int MIN_PART_SIZE = 5 << 20;
   /** The largest part this store buffers; parts are held in memory. */
   public static final int MAX_PART_SIZE = 1 << 30;
+  /** 8 MiB: an upload holds up to 40 MiB with the default parallelism. */
   public static final int DEFAULT_PART_SIZE = 8 << 20;
+  /** Parts (or ranges) of one image in flight at once, by default. */
   public static final int DEFAULT_PARALLELISM = 4;
   public static final int MAX_PARALLELISM = 64;
+  /** Tries per S3 request, by default: the first and five retries. */
   public static final int DEFAULT_MAX_ATTEMPTS = 6;
   public static final int MAX_ATTEMPTS = 20;
 
