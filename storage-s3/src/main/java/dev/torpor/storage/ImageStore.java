@@ -39,6 +39,13 @@ public interface ImageStore extends AutoCloseable {
   /** The seqs of a workflow's committed images, ascending. */
   List<Long> seqs(String workflowId) throws IOException;
 
+  /**
+   * The ids of every workflow with at least one committed image, sorted; for garbage collection.
+   * Data without a manifest (an upload that never committed) does not count. Lists the whole
+   * store, so it may take a while on a large one.
+   */
+  List<String> workflowIds() throws IOException;
+
   /** The manifest of a workflow's newest committed image. */
   default Optional<ImageManifest> latest(String workflowId) throws IOException {
     List<Long> seqs = seqs(workflowId);

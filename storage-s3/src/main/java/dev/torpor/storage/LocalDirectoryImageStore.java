@@ -41,6 +41,9 @@ public final class LocalDirectoryImageStore implements ImageStore {
   /** The folder under the root for files being written; never a valid workflow folder. */
   static final String TMP_DIR = ".tmp";
 
+  /** The folder under the root holding every workflow's folder. */
+  private static final String IMAGES_DIR = "images";
+
   private static final System.Logger LOG =
       System.getLogger(LocalDirectoryImageStore.class.getName());
   private static final int LOCK_STRIPES = 64;
@@ -152,6 +155,32 @@ public final class LocalDirectoryImageStore implements ImageStore {
     }
     Collections.sort(seqs);
     return Collections.unmodifiableList(seqs);
+  }
+
+  @Override
+  public List<String> workflowIds() throws IOException {
+    List<String> ids = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(IMAGES_DIR))) {
+      for (Path entry : entries) {
+        String name = entry.getFileName().toString();
+        if (isWorkflowId(name) && Files.isDirectory(entry) && !seqs(name).isEmpty()) {
+          ids.add(name);
+        }
+      }
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+    Collections.sort(ids);
+    return Collections.unmodifiableList(ids);
+  }
+
+  private static boolean isWorkflowId(String name) {
+    try {
+      ImageKey.checkWorkflowId(name);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false; // a stray folder: not one of ours
+    }
   }
 
   @Override

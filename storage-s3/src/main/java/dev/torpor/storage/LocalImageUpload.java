@@ -1,5 +1,6 @@
 package dev.torpor.storage;
 
+import dev.torpor.storage.UploadChecks.State;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,13 +17,6 @@ import java.nio.file.StandardOpenOption;
  */
 final class LocalImageUpload implements ImageUpload {
   private static final System.Logger LOG = System.getLogger(LocalImageUpload.class.getName());
-
-  private enum State {
-    OPEN,
-    COMMITTED,
-    FAILED,
-    ABORTED
-  }
 
   private final LocalDirectoryImageStore store;
   private final ImageKey key;
@@ -65,7 +59,7 @@ final class LocalImageUpload implements ImageUpload {
   @Override
   public synchronized void commit(ImageManifest manifest) throws IOException {
     checkCommittable();
-    checkManifest(manifest);
+    UploadChecks.checkManifest(key, manifest, written);
     state = State.FAILED; // one attempt: until it succeeds, a failure discards the upload
     try {
       buffered.flush();
@@ -88,42 +82,8 @@ final class LocalImageUpload implements ImageUpload {
   }
 
   private void checkCommittable() {
-    switch (state) {
-      case COMMITTED:
-        throw new IllegalStateException(
-            "image " + key + " is already committed: an upload commits once; begin a new upload"
-                + " with the next seq for a new image");
-      case FAILED:
-        throw new IllegalStateException(
-            "an earlier commit of image " + key + " failed and its data was discarded; begin the"
-                + " upload again");
-      case ABORTED:
-        throw new IllegalStateException(
-            "the upload of image " + key + " was closed (aborted) before its commit; begin it again");
-      default:
-        break;
-    }
-  }
-
-  private void checkManifest(ImageManifest manifest) {
-    if (manifest == null) {
-      throw new IllegalArgumentException("commit of image " + key + " needs a manifest, got null");
-    }
-    if (!key.workflowId().equals(manifest.workflowId()) || key.seq() != manifest.seq()) {
-      throw new IllegalArgumentException(
-          "the manifest describes image " + manifest.workflowId() + "#" + manifest.seq()
-              + " but this upload writes " + key + "; build the manifest for " + key);
-    }
-    try {
-      ManifestJson.validate(manifest, "for image " + key + " (being committed)");
-    } catch (CorruptManifestException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
-    if (manifest.packedBytes() != written) {
-      throw new IllegalArgumentException(
-          "the manifest of image " + key + " says packedBytes=" + manifest.packedBytes() + " but "
-              + written + " bytes were written to the upload; set packedBytes to the size of the"
-              + " data written");
+    if (state != State.OPEN) {
+      throw UploadChecks.notCommittable(key, state);
     }
   }
 

@@ -282,6 +282,39 @@ public abstract class ImageStoreContractTest {
   }
 
   @Test
+  void workflowIdsListsEveryWorkflowWithACommittedImageSorted() throws IOException {
+    String first = newWorkflowId("ids-b");
+    String second = newWorkflowId("ids-a");
+    String uncommitted = newWorkflowId("ids-uncommitted");
+    String deleted = newWorkflowId("ids-deleted");
+    String aborted = newWorkflowId("ids-aborted");
+    put(new ImageKey(first, 1), bytes(1, 100));
+    put(new ImageKey(first, 2), bytes(2, 100));
+    put(new ImageKey(second, 7), bytes(7, 100));
+    put(new ImageKey(deleted, 1), bytes(1, 100));
+    store.delete(new ImageKey(deleted, 1));
+    try (ImageUpload upload = store.begin(new ImageKey(aborted, 1))) {
+      upload.data().write(bytes(1, 100));
+    }
+    try (ImageUpload upload = store.begin(new ImageKey(uncommitted, 1))) {
+      upload.data().write(bytes(1, 100));
+      upload.data().flush();
+
+      // The store may be shared with other tests: only our workflows are known.
+      assertThat(store.workflowIds())
+          .isSorted()
+          .doesNotHaveDuplicates()
+          .contains(first, second)
+          .doesNotContain(uncommitted, deleted, aborted);
+    }
+    store.delete(new ImageKey(first, 1));
+    assertThat(store.workflowIds()).contains(first, second); // seq 2 is left
+
+    store.delete(new ImageKey(first, 2));
+    assertThat(store.workflowIds()).contains(second).doesNotContain(first);
+  }
+
+  @Test
   void concurrentWritersOfDifferentWorkflowsAllCommit() throws Exception {
     int writers = writerThreads();
     int images = imagesPerWriter();

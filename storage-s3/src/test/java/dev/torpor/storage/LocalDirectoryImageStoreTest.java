@@ -176,6 +176,24 @@ class LocalDirectoryImageStoreTest extends ImageStoreContractTest {
   }
 
   @Test
+  void workflowIdsIgnoresStrayFilesAndFoldersWithoutAManifest() throws IOException {
+    put(new ImageKey("kept", 1), bytes(1, 100));
+    Path images = root.resolve("images");
+    writeFile(images.resolve("data-only").resolve("00000000000000000001.tar.zst"), new byte[] {1});
+    writeFile(images.resolve("stray-name").resolve("notes.txt"), new byte[] {1});
+    writeFile(images.resolve("..hidden").resolve("00000000000000000001.manifest.json"), new byte[] {1});
+    writeFile(images.resolve("a-file"), new byte[] {1});
+    Files.createDirectories(images.resolve("empty"));
+
+    assertThat(store.workflowIds()).containsExactly("kept");
+  }
+
+  @Test
+  void workflowIdsOfAnEmptyStoreIsEmpty() throws IOException {
+    assertThat(store.workflowIds()).isEmpty();
+  }
+
+  @Test
   void deleteRemovesTheManifestBeforeTheData() throws IOException {
     ImageKey key = new ImageKey("delete-order", 1);
     put(key, bytes(1, 100));
