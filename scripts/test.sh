@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Torpor test on this machine: installs what the tests need (CRIU >= 4.2) when it
-# is missing, then builds and runs the unit tests (*Test) and the real-process tests (*IT),
+# Runs every Torpor test on this machine: installs what the tests need when it is missing
+# (CRIU >= 4.2, PostgreSQL, the AWS CLI), then builds and runs the unit tests (*Test) and the real-process tests (*IT),
 # which start real JVMs and checkpoint them with real CRIU. Needs root (CRIU does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,4 +14,8 @@ command -v perl >/dev/null || { apt-get update -qq && apt-get install -y -qq per
 # PostgreSQL's server: the tests start their own throw-away clusters on loopback ports.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+# The AWS CLI (Debian's awscli, at /usr/bin/aws) reads the images the S3 tests write, as any
+# S3 tool would. The S3-compatible server itself (S3Proxy) comes from Maven Central with the build.
+[ -x /usr/bin/aws ] || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq awscli >/dev/null; }
 exec mvn -B -ntp verify "$@"

@@ -15,13 +15,33 @@ import picocli.CommandLine.Spec;
     name = "images",
     mixinStandardHelpOptions = true,
     description = "Checkpoint images in the server's store. `torpor status ID` shows one workflow's count and size.",
-    subcommands = ImagesCommand.Gc.class)
+    subcommands = {ImagesCommand.Gc.class, ImagesCommand.Keygen.class})
 public final class ImagesCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() {
-    throw new ParameterException(spec.commandLine(), "name a subcommand: gc");
+    throw new ParameterException(spec.commandLine(), "name a subcommand: gc or keygen");
+  }
+
+  /** Prints a new image key. */
+  @Command(
+      name = "keygen",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Prints a new random image key (base64, 32 bytes) for --image-key-file. To rotate, put the new key on the",
+        "first line of the file and keep the old ones below it until no image written under them is left:",
+        "  torpor images keygen > keys && chmod 600 keys"
+      })
+  public static final class Keygen implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      spec.commandLine().getOut().println(dev.torpor.storage.crypto.ImageKeyring.generate());
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
   }
 
   /** Deletes images nobody will restore. */

@@ -49,7 +49,8 @@ public final class ResumeCommand implements Callable<Integer> {
     PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true);
     try (ImageStore store = worker.openStore();
         InMemorySupervisor supervisor = new InMemorySupervisor();
-        Worker w = worker.worker(store, supervisor, quiet ? null : out, WorkerOptions.printer(spec.commandLine().getErr(), quiet))) {
+        Worker w = worker.worker(store, supervisor, quiet ? null : out, WorkerOptions.printer(spec.commandLine().getErr(), quiet),
+            spec.commandLine().getErr())) {
       long seq = w.adopt(id);
       Suspend wait = w.waitOf(id).orElseThrow();
       if (wait.kind() == WaitKind.SIGNAL && wait.wakeAt().isEmpty()

@@ -85,7 +85,7 @@ public final class RunCommand implements Callable<Integer> {
           if (e.type() == WorkflowEvent.Type.SUSPENDED) {
             suspended.complete(e);
           }
-        })) {
+        }, spec.commandLine().getErr())) {
       for (SignalOption s : parsed) {
         supervisor.signal(workflowId, s.name(), s.payload());
       }

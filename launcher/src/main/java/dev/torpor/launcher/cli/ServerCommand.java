@@ -88,7 +88,7 @@ public final class ServerCommand implements Callable<Integer> {
         : new ControlPlaneConfig(dbUrl, dbUser, dbPassword, worker.data, logs, 4, Duration.ofSeconds(5));
     var err = spec.commandLine().getErr();
     ImageStore store = worker.openStore();
-    Server server = Server.start(db, store, criu, worker.workerConfig(null),
+    Server server = Server.start(db, store, criu, worker.workerConfig(null, err),
         maxRunning, new Server.Retention(imageRetention, imageGcInterval), WorkerOptions.printer(err, quiet), err);
     HttpApi api = new HttpApi(server.controlPlane(), server.images(), bind, token == null || token.isBlank() ? null : token);
     api.start();

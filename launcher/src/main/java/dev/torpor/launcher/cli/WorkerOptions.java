@@ -6,15 +6,24 @@ import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.storage.ImageStore;
 import dev.torpor.storage.LocalDirectoryImageStore;
+import dev.torpor.storage.S3ImageStore;
+import dev.torpor.storage.S3StoreConfig;
+import dev.torpor.storage.crypto.ImageKeyring;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
-/** Where an embedded worker keeps its data, shared by the commands that run one. */
+/** Where an embedded worker keeps its data and images, shared by the commands that run one. */
 public final class WorkerOptions {
+  /** The environment variable that may hold the image keys (instead of a key file). */
+  static final String KEYS_ENV = "TORPOR_IMAGE_KEYS";
+
   @Option(
       names = "--data",
       defaultValue = "${TORPOR_DATA:-${sys:user.home}/.torpor}",
@@ -25,8 +34,47 @@ public final class WorkerOptions {
   @Option(
       names = "--store",
       defaultValue = "${TORPOR_STORE}",
-      description = "Directory of the local image store (env TORPOR_STORE; default: <data>/store).")
-  Path store;
+      description = "Where images go: a directory, or s3://BUCKET[/PREFIX] for S3 or an S3-compatible server"
+          + " (credentials from the AWS SDK's chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, instance"
+          + " role) (env TORPOR_STORE; default: <data>/store).")
+  String store;
+
+  @Option(names = "--s3-endpoint", defaultValue = "${TORPOR_S3_ENDPOINT}",
+      description = "Endpoint of an S3-compatible server, e.g. http://127.0.0.1:9000 (env TORPOR_S3_ENDPOINT;"
+          + " default: AWS S3).")
+  String s3Endpoint;
+
+  @Option(names = "--s3-region", defaultValue = "${TORPOR_S3_REGION}",
+      description = "Region of the bucket (env TORPOR_S3_REGION; default: the SDK's region chain, else us-east-1"
+          + " with --s3-endpoint).")
+  String s3Region;
+
+  @Option(names = "--s3-path-style", defaultValue = "${TORPOR_S3_PATH_STYLE}", arity = "1",
+      description = "true for path-style addressing (env TORPOR_S3_PATH_STYLE; default: true with --s3-endpoint).")
+  String s3PathStyle;
+
+  @Option(names = "--s3-sse", defaultValue = "${TORPOR_S3_SSE}",
+      description = "Server-side encryption: none, s3 (SSE-S3) or kms (SSE-KMS) (env TORPOR_S3_SSE; default: none).")
+  String s3Sse;
+
+  @Option(names = "--s3-kms-key-id", defaultValue = "${TORPOR_S3_KMS_KEY_ID}",
+      description = "KMS key for --s3-sse kms (env TORPOR_S3_KMS_KEY_ID; default: the bucket's AWS-managed key).")
+  String s3KmsKeyId;
+
+  @Option(names = "--s3-part-size", defaultValue = "${TORPOR_S3_PART_SIZE}",
+      description = "Multipart part size, e.g. 8MiB (env TORPOR_S3_PART_SIZE; default: 8MiB, at least 5MiB).")
+  String s3PartSize;
+
+  @Option(names = "--s3-parallelism", defaultValue = "${TORPOR_S3_PARALLELISM}",
+      description = "Parts uploaded and ranges downloaded at once per image (env TORPOR_S3_PARALLELISM; default: 4).")
+  String s3Parallelism;
+
+  @Option(names = "--image-key-file", defaultValue = "${TORPOR_IMAGE_KEY_FILE}",
+      description = "Encrypt images (AES-256-GCM) and sign their manifests with the keys in this file: one base64"
+          + " 32-byte key per line, the first one current, the others kept to read older images; make one with"
+          + " `torpor images keygen`. The environment variable TORPOR_IMAGE_KEYS may hold the keys instead"
+          + " (env TORPOR_IMAGE_KEY_FILE; default: no encryption).")
+  Path imageKeyFile;
 
   @Option(
       names = "--run-dir",
@@ -44,20 +92,61 @@ public final class WorkerOptions {
           + " default: ${DEFAULT-VALUE}).")
   java.time.Duration storeRetry;
 
-  /** The worker configuration these options describe. */
-  Worker.Config workerConfig(OutputStream tee) {
-    return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry);
+  /** The worker configuration these options describe; loads the image keys, if any. */
+  Worker.Config workerConfig(OutputStream tee, PrintWriter err) throws IOException {
+    return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry)
+        .withKeys(keyring(err));
   }
 
+  private Optional<ImageKeyring> keyring(PrintWriter err) throws IOException {
+    String fromEnv = System.getenv(KEYS_ENV);
+    if (imageKeyFile != null && fromEnv != null && !fromEnv.isBlank()) {
+      throw new IllegalArgumentException("both --image-key-file (or TORPOR_IMAGE_KEY_FILE) and " + KEYS_ENV
+          + " are set: keep one source of image keys");
+    }
+    Optional<ImageKeyring> keys = imageKeyFile != null ? Optional.of(ImageKeyring.fromFile(imageKeyFile))
+        : fromEnv != null && !fromEnv.isBlank() ? Optional.of(ImageKeyring.fromEnvironmentValue(KEYS_ENV, fromEnv))
+        : Optional.empty();
+    keys.flatMap(ImageKeyring::warning).ifPresent(w -> {
+      err.println("torpor: warning: " + w);
+      err.flush();
+    });
+    return keys;
+  }
+
+  /** Opens the image store and checks that it works (an S3 bucket is reached and written at once). */
   ImageStore openStore() throws IOException {
-    return new LocalDirectoryImageStore(store != null ? store : data.resolve("store"));
+    if (store != null && store.startsWith("s3:")) {
+      Map<String, String> options = new LinkedHashMap<>();
+      put(options, "endpoint", s3Endpoint);
+      put(options, "region", s3Region);
+      put(options, "pathStyle", s3PathStyle);
+      put(options, "sse", s3Sse);
+      put(options, "kmsKeyId", s3KmsKeyId);
+      put(options, "partSize", s3PartSize);
+      put(options, "parallelism", s3Parallelism);
+      return S3ImageStore.open(S3StoreConfig.parse(store, options));
+    }
+    for (String s3Only : new String[] {s3Endpoint, s3Region, s3PathStyle, s3Sse, s3KmsKeyId, s3PartSize, s3Parallelism}) {
+      if (s3Only != null && !s3Only.isBlank()) {
+        throw new IllegalArgumentException("an --s3-* option is set but --store is not an s3:// URI: set"
+            + " --store s3://BUCKET[/PREFIX] or drop the --s3-* options");
+      }
+    }
+    return new LocalDirectoryImageStore(store != null && !store.isBlank() ? Path.of(store) : data.resolve("store"));
+  }
+
+  private static void put(Map<String, String> options, String key, String value) {
+    if (value != null && !value.isBlank()) {
+      options.put(key, value.strip());
+    }
   }
 
   /** A worker with CRIU, the local store and an in-memory supervisor. */
-  Worker worker(ImageStore imageStore, InMemorySupervisor supervisor, OutputStream tee, Consumer<WorkflowEvent> events)
-      throws IOException {
+  Worker worker(ImageStore imageStore, InMemorySupervisor supervisor, OutputStream tee, Consumer<WorkflowEvent> events,
+      PrintWriter err) throws IOException {
     CriuEngine criu = CriuEngine.locate();
-    Worker w = new Worker(workerConfig(tee), imageStore, criu, supervisor, events);
+    Worker w = new Worker(workerConfig(tee, err), imageStore, criu, supervisor, events);
     supervisor.attach(w);
     return w;
   }

@@ -17,6 +17,9 @@ import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.ImageStore;
 import dev.torpor.storage.ImageUpload;
+import dev.torpor.storage.crypto.ImageCipher;
+import dev.torpor.storage.crypto.ImageKeyring;
+import dev.torpor.storage.crypto.ManifestAuth;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -61,7 +64,8 @@ public final class Worker implements AutoCloseable {
   private final CheckpointEngine engine;
   private final Supervisor supervisor;
   private final Consumer<WorkflowEvent> events;
-  private final ImagePacker packer = new ImagePacker(1);
+  private final ImagePacker packer;
+  private final Optional<ManifestAuth> auth;
   private final Map<String, WorkflowRun> runs = new ConcurrentHashMap<>();
   private final ExecutorService tasks = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "torpor-worker");
@@ -84,19 +88,26 @@ public final class Worker implements AutoCloseable {
    * @param commitRetry how long to keep retrying an image commit the store refuses (it is down,
    *     throttling, unreachable) before the workflow is restored from its local dump and waits
    *     in memory instead
+   * @param keys the image keys: when present, every image is encrypted under the current key
+   *     and its manifest signed, and only signed manifests are restored
    */
   public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchDir,
-      Duration commitRetry) {
+      Duration commitRetry, Optional<ImageKeyring> keys) {
     /** The default of {@link #commitRetry}. */
     public static final Duration DEFAULT_COMMIT_RETRY = Duration.ofSeconds(60);
 
     public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
-      this(dataDir, runBase, tee, syncTimeout, defaultScratch(dataDir), DEFAULT_COMMIT_RETRY);
+      this(dataDir, runBase, tee, syncTimeout, defaultScratch(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty());
     }
 
     /** This configuration with another commit retry window. */
     public Config withCommitRetry(Duration window) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, window);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, window, keys);
+    }
+
+    /** This configuration with image encryption and manifest signing under {@code keyring} (if present). */
+    public Config withKeys(Optional<ImageKeyring> keyring) {
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, commitRetry, keyring);
     }
 
     public Config(Path dataDir, Path runBase) {
@@ -119,6 +130,8 @@ public final class Worker implements AutoCloseable {
       Config config, ImageStore store, CheckpointEngine engine, Supervisor supervisor, Consumer<WorkflowEvent> events)
       throws IOException {
     this.config = config;
+    this.packer = new ImagePacker(1, config.keys().map(ImageCipher::new));
+    this.auth = config.keys().map(ManifestAuth::new);
     this.store = store;
     this.engine = engine;
     this.supervisor = supervisor;
@@ -190,7 +203,7 @@ public final class Worker implements AutoCloseable {
   public long adopt(String workflowId) throws IOException {
     ImageManifest m = store.latest(workflowId)
         .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no committed image in " + store.describe()));
-    return adopt(m);
+    return adopt(trusted(m, m.key()));
   }
 
   /**
@@ -204,9 +217,23 @@ public final class Worker implements AutoCloseable {
       return;
     }
     runs.remove(workflowId);
-    ImageManifest m = store.manifest(new ImageKey(workflowId, seq))
+    ImageKey key = new ImageKey(workflowId, seq);
+    ImageManifest m = store.manifest(key)
         .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no image " + seq + " in " + store.describe()));
-    adopt(m);
+    adopt(trusted(m, key));
+  }
+
+  /**
+   * The manifest, once it is known to describe {@code key} and, with keys configured, to be
+   * signed by one of them (so a swapped or forged manifest cannot point a restore elsewhere).
+   */
+  private ImageManifest trusted(ImageManifest m, ImageKey key) throws IOException {
+    if (auth.isPresent()) {
+      auth.get().verify(m, key);
+    } else if (!m.key().equals(key)) {
+      throw new IOException("the manifest stored as image " + key + " describes image " + m.key() + ": refusing it");
+    }
+    return m;
   }
 
   private long adopt(ImageManifest m) {
@@ -521,7 +548,7 @@ public final class Worker implements AutoCloseable {
       begun = store.begin(key);
     }
     try (ImageUpload upload = begun) {
-      ImagePacker.Packed packed = packer.pack(dumpDir, upload.data());
+      ImagePacker.Packed packed = packer.pack(key, dumpDir, upload.data());
       timings.put("packUpload", millisSince(t2));
       Map<String, String> wait = new LinkedHashMap<>();
       wait.put("kind", s.kind().name());
@@ -530,7 +557,10 @@ public final class Worker implements AutoCloseable {
       ImageManifest m = new ImageManifest(ImageManifest.FORMAT, run.id, seq, Instant.now().toString(),
           packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(),
           run.jdk, cpuFlags, wait,
-          Map.of("outputPipe", pipe, "runDir", run.runDir.toString()), timings, null, null);
+          Map.of("outputPipe", pipe, "runDir", run.runDir.toString()), timings, packed.encryption(), null);
+      if (auth.isPresent()) {
+        m = auth.get().sign(m);
+      }
       long t3 = System.nanoTime();
       upload.commit(m);
       timings.put("commit", millisSince(t3));
@@ -594,12 +624,12 @@ public final class Worker implements AutoCloseable {
     ImageKey key = new ImageKey(run.id, run.seq);
     Map<String, Double> details = new LinkedHashMap<>();
     try {
-      ImageManifest m = store.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key));
+      ImageManifest m = trusted(store.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key)), key);
       long t0 = System.nanoTime();
       Path dir = config.scratchDir().resolve("restore").resolve(run.id).resolve(Long.toString(run.seq));
       ImagePacker.deleteTree(dir);
       try (InputStream in = store.openData(key)) {
-        packer.unpack(key, in, dir, m.sha256());
+        packer.unpack(key, in, dir, m.sha256(), m.encryption());
       }
       details.put("fetchVerifyUnpack", millisSince(t0));
       long t1 = System.nanoTime();

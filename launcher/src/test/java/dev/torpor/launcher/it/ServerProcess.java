@@ -31,7 +31,7 @@ final class ServerProcess implements AutoCloseable {
   final Path data;
   final Path runBase;
   final int port;
-  private final List<String> extraArgs;
+  private List<String> extraArgs;
   private final Map<String, String> env = new LinkedHashMap<>();
   private Process process;
   private final HttpClient http = HttpClient.newHttpClient();
@@ -51,6 +51,12 @@ final class ServerProcess implements AutoCloseable {
 
   String url() {
     return "http://127.0.0.1:" + port;
+  }
+
+  /** Replaces the extra arguments for the next {@link #start()} (same data directory and port). */
+  ServerProcess args(String... newArgs) {
+    this.extraArgs = List.of(newArgs);
+    return this;
   }
 
   /** Environment for the server process (e.g. AWS credentials, the image key). */

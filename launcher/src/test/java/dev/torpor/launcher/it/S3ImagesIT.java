@@ -1,0 +1,214 @@
+package dev.torpor.launcher.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.torpor.launcher.internal.Worker;
+import dev.torpor.launcher.it.ServerProcess.Result;
+import dev.torpor.launcher.it.workflows.Sleeper;
+import dev.torpor.launcher.it.workflows.TwoSameSignals;
+import dev.torpor.storage.S3ProxyProcess;
+import dev.torpor.storage.crypto.ImageKeyring;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code torpor server} with its images in S3: a real S3-compatible server (S3Proxy) as its own
+ * process, signed requests over HTTP, the AWS CLI reading what Torpor wrote, and the faults a
+ * bucket brings (outage, corruption, wrong credentials or keys).
+ */
+class S3ImagesIT {
+  private static final String BUCKET = "torpor-images";
+  private static final String AWS = "/usr/bin/aws";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static S3ProxyProcess s3;
+  private static Path keys;
+  private static Path jar;
+
+  @BeforeAll
+  static void startS3() throws IOException {
+    s3 = S3ProxyProcess.launch();
+    s3.createBucket(BUCKET);
+    Path dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-s3it-");
+    keys = dir.resolve("image.keys");
+    Files.writeString(keys, ImageKeyring.generate() + "\n");
+    Files.setPosixFilePermissions(keys, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    jar = ServerProcess.workflowJar(dir);
+  }
+
+  @AfterAll
+  static void stopS3() {
+    if (s3 != null) {
+      s3.close();
+    }
+  }
+
+  /** A server whose store is {@code s3://torpor-images/<prefix>}, with S3Proxy's credentials. */
+  private static ServerProcess server(String prefix, String... extra) throws IOException {
+    return new ServerProcess(s3Args(prefix, extra))
+        .env("AWS_ACCESS_KEY_ID", s3.accessKey())
+        .env("AWS_SECRET_ACCESS_KEY", s3.secretKey());
+  }
+
+  private static String[] s3Args(String prefix, String... extra) {
+    List<String> args = new ArrayList<>(List.of("--quiet", "--store", "s3://" + BUCKET + "/" + prefix,
+        "--s3-endpoint", s3.endpoint().toString(), "--s3-region", "us-east-1"));
+    args.addAll(List.of(extra));
+    return args.toArray(String[]::new);
+  }
+
+  private static Result aws(String... args) throws IOException, InterruptedException {
+    assertThat(Path.of(AWS)).as("the AWS CLI (Debian's awscli; scripts/test.sh installs it)").isExecutable();
+    List<String> cmd = new ArrayList<>(List.of(AWS, "--endpoint-url", s3.endpoint().toString(), "--region", "us-east-1",
+        "--no-cli-pager"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().put("AWS_ACCESS_KEY_ID", s3.accessKey());
+    pb.environment().put("AWS_SECRET_ACCESS_KEY", s3.secretKey());
+    pb.environment().put("AWS_CONFIG_FILE", "/dev/null");
+    pb.environment().put("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    Path out = Files.createTempFile("aws", ".out");
+    Path err = Files.createTempFile("aws", ".err");
+    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("aws " + List.of(args) + " finished").isTrue();
+    return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+  }
+
+  private static void awaitState(ServerProcess server, String id, String state) {
+    await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).until(() -> {
+      JsonNode s = JSON.readTree(server.cli("status", id, "--output", "json").out());
+      return state.equals(s.path("state").asText());
+    });
+  }
+
+  private static long historyCount(ServerProcess server, String id, String type) throws Exception {
+    JsonNode h = JSON.readTree(server.get("/v1/workflows/" + id + "/history").body());
+    long n = 0;
+    for (JsonNode e : h) {
+      n += type.equals(e.path("type").asText()) ? 1 : 0;
+    }
+    return n;
+  }
+
+  private static String history(ServerProcess server, String id) throws Exception {
+    return server.get("/v1/workflows/" + id + "/history").body();
+  }
+
+  /** The object S3Proxy keeps on disk for a key of the bucket. */
+  private static Path objectFile(String key) {
+    return s3.basedir().resolve(BUCKET).resolve(key);
+  }
+
+  private static String sha256(Path file) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (Files.exists(dir)) {
+      try (Stream<Path> walk = Files.walk(dir)) {
+        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+
+  @Test
+  void encryptedImagesAreOrdinaryS3ObjectsAndResumeOnAWorkerWithNoLocalCopy() throws Exception {
+    try (ServerProcess server = server("e2e", "--image-key-file", keys.toString())) {
+      server.start();
+      assertThat(server.cli("submit", "--jar", jar.toString(), "--main", TwoSameSignals.class.getName(), "--id", "steps")
+          .exitCode()).isZero();
+      awaitState(server, "steps", "SUSPENDED");
+
+      // The AWS CLI sees ordinary objects: the data and, beside it, the manifest naming its SHA-256.
+      String prefix = "e2e/images/steps/" + String.format("%020d", 1);
+      Result ls = aws("s3", "ls", "--recursive", "s3://" + BUCKET + "/e2e/images/steps/");
+      assertThat(ls.exitCode()).as(ls.err()).isZero();
+      assertThat(ls.out()).contains(prefix + ".tar.zst").contains(prefix + ".manifest.json");
+      Path down = Files.createTempDirectory(server.data, "aws-");
+      assertThat(aws("s3", "cp", "--only-show-errors", "s3://" + BUCKET + "/" + prefix + ".tar.zst",
+          down.resolve("data").toString()).exitCode()).isZero();
+      assertThat(aws("s3", "cp", "--only-show-errors", "s3://" + BUCKET + "/" + prefix + ".manifest.json",
+          down.resolve("manifest.json").toString()).exitCode()).isZero();
+      JsonNode manifest = JSON.readTree(down.resolve("manifest.json").toFile());
+      assertThat(manifest.path("sha256").asText()).isEqualTo(sha256(down.resolve("data")));
+      assertThat(manifest.path("packedBytes").asLong()).isEqualTo(Files.size(down.resolve("data")));
+      assertThat(manifest.path("encryption").path("scheme").asText()).isEqualTo("AES256_GCM_HKDF_1MB");
+      assertThat(manifest.path("encryption").path("keyId").asText()).isEqualTo(ImageKeyring.fromFile(keys).currentKeyId());
+      assertThat(manifest.path("mac").asText()).hasSize(64);
+      byte[] head = Arrays.copyOf(Files.readAllBytes(down.resolve("data")), 4);
+      assertThat(head).as("ciphertext, not a zstd frame").isNotEqualTo(new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd});
+
+      // A worker with no local copy: the server dies, its scratch space goes, nothing is in <data>.
+      server.kill9();
+      deleteTree(Worker.Config.defaultScratch(server.data));
+      assertThat(server.data.resolve("store")).doesNotExist();
+      server.start();
+      assertThat(server.cli("signal", "steps", "step", "one").exitCode()).isZero();
+      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250))
+          .until(() -> historyCount(server, "steps", "SUSPENDED") == 2);
+      assertThat(server.cli("signal", "steps", "step", "two").exitCode()).isZero();
+      awaitState(server, "steps", "COMPLETED");
+      assertThat(server.cli("logs", "steps").out()).isEqualTo("first: one\nsecond: two\n");
+      assertThat(historyCount(server, "steps", "RESUMED")).isEqualTo(2);
+      Result status = server.cli("status", "steps");
+      assertThat(status.out()).as(status.out()).contains("images:          1 in the store");
+    }
+  }
+
+  @Test
+  void anImageUnderAnUnknownKeyIsRefusedClearlyAndResumesOnceTheKeyIsBack() throws Exception {
+    String current = Files.readString(keys).strip();
+    String newer = ImageKeyring.generate();
+    Path onlyNewer = keys.resolveSibling("newer.keys");
+    Path rotated = keys.resolveSibling("rotated.keys");
+    Files.writeString(onlyNewer, newer + "\n");
+    Files.writeString(rotated, "# the current key first, then the ones older images need\n" + newer + "\n" + current + "\n");
+    for (Path f : List.of(onlyNewer, rotated)) {
+      Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    }
+    try (ServerProcess server = server("rotate", "--image-key-file", keys.toString())) {
+      server.start();
+      assertThat(server.cli("submit", "--jar", jar.toString(), "--main", TwoSameSignals.class.getName(), "--id", "keyed")
+          .exitCode()).isZero();
+      awaitState(server, "keyed", "SUSPENDED");
+      server.kill9();
+
+      // Restarted with another key only: the wake is refused, naming the key the image needs.
+      server.args(s3Args("rotate", "--image-key-file", onlyNewer.toString())).start();
+      assertThat(server.cli("signal", "keyed", "step", "one").exitCode()).isZero();
+      await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "keyed", "RESTORE_FAILED") >= 1);
+      String refused = history(server, "keyed");
+      String state = server.get("/v1/workflows/keyed").body();
+      server.kill9(); // before the retries run out
+      assertThat(refused).contains(ImageKeyring.fromFile(keys).currentKeyId()).containsIgnoringCase("key");
+      assertThat(state).contains("\"state\":\"SUSPENDED\"");
+
+      // Rotated: the newer key writes, the older one still reads.
+      server.args(s3Args("rotate", "--image-key-file", rotated.toString())).start();
+      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250))
+          .until(() -> historyCount(server, "keyed", "SUSPENDED") == 2);
+      assertThat(server.cli("signal", "keyed", "step", "two").exitCode()).isZero();
+      awaitState(server, "keyed", "COMPLETED");
+      assertThat(server.cli("logs", "keyed").out()).isEqualTo("first: one\nsecond: two\n");
+      JsonNode h = JSON.readTree(history(server, "keyed"));
+      assertThat(h.toString()).contains(ImageKeyring.fromFile(rotated).currentKeyId());
+    }
+  }
+}
