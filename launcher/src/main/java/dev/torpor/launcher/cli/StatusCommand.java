@@ -1,5 +1,6 @@
 package dev.torpor.launcher.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.torpor.launcher.http.Images;
 import dev.torpor.launcher.http.Json;
 import dev.torpor.scheduler.WorkflowView;
@@ -27,9 +28,13 @@ public final class StatusCommand extends ApiCommand {
     if (output.json()) {
       printJson(reply);
     } else {
-      Images.Summary images = reply.json().has("images")
-          ? Json.mapper().convertValue(reply.json().get("images"), Images.Summary.class) : null;
+      JsonNode json = reply.json();
+      Images.Summary images = json.path("images").isObject()
+          ? Json.mapper().convertValue(json.get("images"), Images.Summary.class) : null;
       out().print(ViewText.status(reply.as(WorkflowView.class), images));
+      if (json.hasNonNull("imagesError")) {
+        out().println("images:          unknown: " + json.get("imagesError").asText());
+      }
       out().flush();
     }
     return 0;

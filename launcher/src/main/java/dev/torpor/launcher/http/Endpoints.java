@@ -112,7 +112,13 @@ final class Endpoints {
     String id = id(r);
     @SuppressWarnings("unchecked")
     Map<String, Object> view = Json.mapper().convertValue(cp.status(id), LinkedHashMap.class);
-    view.put("images", images.summary(id));
+    try {
+      view.put("images", images.summary(id));
+    } catch (IOException | RuntimeException e) {
+      // The registry answers even when the image store does not: say so instead of failing.
+      view.put("images", null);
+      view.put("imagesError", "the image store did not answer: " + e.getMessage());
+    }
     return Response.json(200, view);
   }
 

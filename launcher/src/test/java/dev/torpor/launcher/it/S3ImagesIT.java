@@ -211,4 +211,100 @@ class S3ImagesIT {
       assertThat(h.toString()).contains(ImageKeyring.fromFile(rotated).currentKeyId());
     }
   }
+
+  @Test
+  void anS3OutageDuringTheUploadIsRiddenOutAndNoImageIsLost() throws Exception {
+    try (ServerProcess server = server("outage", "--store-retry", "120s")) {
+      server.start();
+      s3.stop();
+      try {
+        assertThat(server.cli("submit", "--jar", jar.toString(), "--main", Sleeper.class.getName(), "--id", "outage",
+            "--", "3").exitCode()).isZero();
+        // The commit is refused and retried while S3 is down; the JVM is frozen, its dump kept.
+        await().atMost(Duration.ofSeconds(60)).until(() -> server.serverErr().contains("image commit attempt 2"));
+        assertThat(server.get("/v1/workflows/outage").body()).contains("\"state\":\"RUNNING\"");
+      } finally {
+        s3.start();
+      }
+      awaitState(server, "outage", "COMPLETED");
+      assertThat(historyCount(server, "outage", "SUSPENDED")).isEqualTo(1);
+      assertThat(historyCount(server, "outage", "WAITING_IN_MEMORY")).isZero();
+      assertThat(server.cli("logs", "outage").out()).isEqualTo("sleeping 3 s\nwoke\n");
+    }
+  }
+
+  @Test
+  void anOutageLongerThanTheRetryIsHonouredInMemoryAndRecorded() throws Exception {
+    try (ServerProcess server = server("outage-long", "--store-retry", "2s")) {
+      server.start();
+      s3.stop();
+      try {
+        assertThat(server.cli("submit", "--jar", jar.toString(), "--main", Sleeper.class.getName(), "--id", "in-memory",
+            "--", "4").exitCode()).isZero();
+        await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "in-memory", "WAITING_IN_MEMORY") == 1);
+        assertThat(history(server, "in-memory")).contains("image commit to s3://" + BUCKET + "/outage-long");
+        awaitState(server, "in-memory", "COMPLETED");
+      } finally {
+        s3.start();
+      }
+      // The workflow's own log says so too (the agent's warning on its stderr).
+      assertThat(server.cli("logs", "in-memory").out()).startsWith("sleeping 4 s\n")
+          .contains("checkpoint failed, the wait was kept in memory: image commit to s3://" + BUCKET)
+          .endsWith("woke\n");
+      assertThat(historyCount(server, "in-memory", "SUSPENDED")).isZero();
+    }
+  }
+
+  @Test
+  void aCorruptOrTruncatedImageIsRefusedAndTheWorkflowStaysResumable() throws Exception {
+    try (ServerProcess server = server("corrupt", "--image-key-file", keys.toString())) {
+      server.start();
+      assertThat(server.cli("submit", "--jar", jar.toString(), "--main", TwoSameSignals.class.getName(), "--id", "flip")
+          .exitCode()).isZero();
+      awaitState(server, "flip", "SUSPENDED");
+      Path object = objectFile("corrupt/images/flip/" + String.format("%020d", 1) + ".tar.zst");
+      byte[] good = Files.readAllBytes(object);
+
+      Files.write(object, Arrays.copyOf(good, good.length - 1000)); // truncated
+      assertThat(server.cli("signal", "flip", "step", "one").exitCode()).isZero();
+      await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "flip", "RESTORE_FAILED") >= 1);
+
+      byte[] flipped = good.clone();
+      flipped[flipped.length / 2] ^= 0x10; // one bit
+      Files.write(object, flipped);
+      long before = historyCount(server, "flip", "RESTORE_FAILED");
+      await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "flip", "RESTORE_FAILED") > before);
+      assertThat(server.get("/v1/workflows/flip").body()).contains("\"state\":\"SUSPENDED\"");
+      assertThat(historyCount(server, "flip", "RESUMED")).as("nothing corrupt was restored").isZero();
+
+      Files.write(object, good); // the good image is back (say, from the bucket's versioning)
+      await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250))
+          .until(() -> historyCount(server, "flip", "SUSPENDED") == 2);
+      assertThat(server.cli("signal", "flip", "step", "two").exitCode()).isZero();
+      awaitState(server, "flip", "COMPLETED");
+      assertThat(server.cli("logs", "flip").out()).isEqualTo("first: one\nsecond: two\n");
+    }
+  }
+
+  @Test
+  void wrongCredentialsOrAMissingBucketStopTheServerAtStartWithAClearMessage() throws Exception {
+    try (ServerProcess badKey = new ServerProcess(s3Args("x"))
+        .env("AWS_ACCESS_KEY_ID", "nobody").env("AWS_SECRET_ACCESS_KEY", "wrong")) {
+      Result r = badKey.startRefused();
+      assertThat(r.exitCode()).as(r.err()).isNotZero();
+      assertThat(r.err()).contains("credentials").contains(BUCKET).contains("AWS_ACCESS_KEY_ID");
+    }
+    try (ServerProcess noBucket = new ServerProcess("--quiet", "--store", "s3://no-such-bucket/x", "--s3-endpoint",
+        s3.endpoint().toString(), "--s3-region", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", s3.accessKey()).env("AWS_SECRET_ACCESS_KEY", s3.secretKey())) {
+      Result r = noBucket.startRefused();
+      assertThat(r.exitCode()).as(r.err()).isNotZero();
+      assertThat(r.err()).contains("no-such-bucket").contains("does not exist");
+    }
+    try (ServerProcess badStore = new ServerProcess("--quiet", "--store", "s3://", "--s3-region", "us-east-1")) {
+      Result r = badStore.startRefused();
+      assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
+      assertThat(r.err()).contains("s3://");
+    }
+  }
 }
