@@ -182,6 +182,35 @@ class CliTest {
   }
 
   @Test
+  void storeOptionsAreCheckedBeforeAnythingRuns() throws Exception {
+    Result s3OptionWithoutS3 = run(runArgs("--s3-endpoint", "http://127.0.0.1:9"));
+    assertThat(s3OptionWithoutS3.exitCode()).as(s3OptionWithoutS3.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(s3OptionWithoutS3.err()).contains("--store is not an s3:// URI");
+
+    Result badUri = run("resume", "--id", "x", "--data", tmp.resolve("data").toString(), "--store", "s3://Bad_Bucket",
+        "--run-dir", tmp.resolve("run").toString());
+    assertThat(badUri.exitCode()).as(badUri.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(badUri.err()).contains("Bad_Bucket");
+
+    java.nio.file.Path keyFile = tmp.resolve("keys");
+    java.nio.file.Files.writeString(keyFile, "not a key\n");
+    Result badKey = run(runArgs("--image-key-file", keyFile.toString()));
+    assertThat(badKey.exitCode()).as(badKey.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(badKey.err()).contains(keyFile.toString()).contains("line 1");
+
+    Result retry = run(runArgs("--store-retry", "soon"));
+    assertThat(retry.exitCode()).as(retry.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(retry.err()).contains("'soon' is not a duration");
+  }
+
+  @Test
+  void keygenPrintsAKeyTheKeyringReads() {
+    Result r = run("images", "keygen");
+    assertThat(r.exitCode()).as(r.toString()).isZero();
+    assertThat(dev.torpor.storage.crypto.ImageKeyring.fromEnvironmentValue("TEST", r.out()).keyIds()).hasSize(1);
+  }
+
+  @Test
   void resumeRefusesInvalidId() {
     Result r = run("resume", "--id", "../x", "--data", tmp.resolve("data").toString(),
         "--run-dir", tmp.resolve("run").toString());
