@@ -8,7 +8,9 @@ import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.launcher.internal.WorkflowEvent.Type;
 import dev.torpor.launcher.internal.WorkflowSpec;
 import dev.torpor.storage.ImageKey;
-import dev.torpor.storage.LocalDirectoryImageStore;
+import dev.torpor.storage.ImageStore;
+import dev.torpor.storage.crypto.ImageCipher;
+import dev.torpor.storage.crypto.ImageKeyring;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
@@ -35,21 +37,28 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * The snapshot benchmark (issue #2): runs the {@link Cycles} workflow on an embedded worker
- * built as {@code torpor run} builds it (CRIU, a local image store, an in-memory supervisor),
+ * The snapshot benchmark (issues #2 and #4): runs the {@link Cycles} workflow on an embedded
+ * worker built as {@code torpor run} builds it (CRIU, an image store, an in-memory supervisor),
  * and reports the median and p95 of suspend and resume latency and image sizes, where the
  * time goes, and how that compares with the targets.
  *
- * <p>Usage: {@code java -jar bench/target/torpor-bench.jar [cycles] [repeats] [markdown-out]}.
- * Needs root and CRIU, like {@code torpor run}. Exits 0 when every run completed with the
- * workflow's state intact (whether or not the targets are met), 1 otherwise, 2 on bad usage.
+ * <p>Usage: {@code java -jar bench/target/torpor-bench.jar [cycles] [repeats] [markdown-out]
+ * [--s3 | --stores=LIST] [--no-throughput]}. By default the image store is a local directory.
+ * {@code --s3} runs the same workflow on three stores in one command: the local directory, S3
+ * and S3 with image encryption ({@link StoreVariant}), each with its own worker, taking turns run
+ * by run, and compares them side by side ({@link StoreComparison}); S3 is S3Proxy, a real
+ * S3-compatible server started on this machine ({@link BenchStores}). Needs root and CRIU, like
+ * {@code torpor run}. Exits 0 when every run completed with the workflow's state intact (whether
+ * or not the targets are met), 1 otherwise, 2 on bad usage.
  */
 public final class SnapshotBenchmark {
   /** Cycles at the start of each run left out of the statistics: a fresh JVM, a cold worker. */
@@ -57,10 +66,21 @@ public final class SnapshotBenchmark {
 
   static final double SUSPEND_TARGET_MS = 150;
   static final double RESUME_TARGET_MS = 150;
+  /** Issue #4's targets through the S3 store, against a local S3-compatible server. */
+  static final double S3_SUSPEND_TARGET_MS = 250;
+  static final double S3_RESUME_TARGET_MS = 250;
+  /** Issue #4: encryption may add at most this share to the S3 suspend and resume p50. */
+  static final double ENCRYPTION_OVERHEAD_TARGET = 0.15;
   /** 8 MB, in the decimal megabytes that {@code torpor} prints. */
   static final double PACKED_TARGET_BYTES = 8e6;
 
-  static final String USAGE = "usage: java -jar torpor-bench.jar [cycles (default 25)] [repeats (default 1)] [markdown-out]";
+  static final String USAGE = String.join("\n",
+      "usage: java -jar torpor-bench.jar [cycles (default 25)] [repeats (default 1)] [markdown-out]"
+          + " [--s3 | --stores=LIST]",
+      "  --s3            run on the local store, S3 and S3 with image encryption (= --stores=local,s3,s3+encrypted);",
+      "                  S3 is S3Proxy, started on 127.0.0.1 from s3proxy/s3proxy.jar beside this jar",
+      "                  (or -Dtorpor.s3proxy.jar=PATH)",
+      "  --stores=LIST   the image stores, comma-separated: local, local+encrypted, s3, s3+encrypted (default: local)");
 
   private static final String EMBEDDED_WORKFLOW_JAR = "/dev/torpor/bench/workflow/torpor-examples.jar";
   private static final Pattern CYCLE_LINE =
@@ -70,13 +90,14 @@ public final class SnapshotBenchmark {
   static final String S_AGENT = "agent: wait call → SUSPEND taken up by the worker";
   static final String S_SYNC = "sync: output drained to the log";
   static final String S_DUMP = "dump: criu dump";
-  static final String S_PACK = "packUpload: tar+zstd into the store";
-  static final String S_COMMIT = "commit: manifest published";
+  static final String S_PACK = "packUpload: tar+zstd (+encrypt) into the store's upload";
+  static final String S_COMMIT = "commit: data made durable, manifest published";
   static final String S_OTHER = "worker, untimed: dump dir removed, pipe closed";
-  static final String R_FETCH = "fetchVerifyUnpack";
+  static final String R_FETCH = "fetchVerifyUnpack: read, SHA-256 (+decrypt), unzstd, untar";
   static final String R_RESTORE = "restoreDeliver: criu restore until its wake socket accepts the wake";
   static final String R_HOOKS = "afterRestore hooks";
-  static final String R_UNTIMED = "untimed: rest of criu restore (memory), restored JVM reads the wake, RESUMED hand-off";
+  static final String R_UNTIMED =
+      "untimed: manifest read, rest of criu restore (memory), restored JVM reads the wake, RESUMED hand-off";
 
   /** One wait of one run. Latencies in ms; NaN where not known. */
   record Sample(
@@ -94,17 +115,36 @@ public final class SnapshotBenchmark {
       Map<String, Double> resumePhases,
       Optional<DumpStats> criu) {}
 
-  record Options(int cycles, int repeats, Path markdown) {
+  /**
+   * @param stores the image stores, each run on in turn
+   * @param args the arguments as given, for the report's command line
+   */
+  record Options(int cycles, int repeats, Path markdown, List<StoreVariant> stores, List<String> args) {
     static Options parse(String[] args) {
-      if (args.length > 3) {
+      List<String> positional = new ArrayList<>();
+      List<StoreVariant> stores = null;
+      for (String a : args) {
+        if (a.equals("--s3") || a.startsWith("--stores=")) {
+          if (stores != null) {
+            throw new IllegalArgumentException("give --s3 or --stores=LIST once\n" + USAGE);
+          }
+          stores = a.equals("--s3") ? StoreVariant.WITH_S3 : StoreVariant.parseList(a.substring("--stores=".length()));
+        } else if (a.startsWith("-")) {
+          throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
+        } else {
+          positional.add(a);
+        }
+      }
+      if (positional.size() > 3) {
         throw new IllegalArgumentException("too many arguments\n" + USAGE);
       }
-      int cycles = args.length > 0 ? positive(args[0], "cycles") : 25;
-      int repeats = args.length > 1 ? positive(args[1], "repeats") : 1;
+      int cycles = positional.size() > 0 ? positive(positional.get(0), "cycles") : 25;
+      int repeats = positional.size() > 1 ? positive(positional.get(1), "repeats") : 1;
       if (cycles <= WARM_UP) {
         throw new IllegalArgumentException("cycles must exceed the " + WARM_UP + " warm-up cycles: " + cycles + "\n" + USAGE);
       }
-      return new Options(cycles, repeats, args.length > 2 ? Path.of(args[2]) : null);
+      return new Options(cycles, repeats, positional.size() > 2 ? Path.of(positional.get(2)) : null,
+          stores == null ? List.of(StoreVariant.LOCAL) : stores, List.of(args));
     }
 
     private static int positive(String s, String what) {
@@ -153,40 +193,32 @@ public final class SnapshotBenchmark {
     CriuEngine criu = CriuEngine.locate();
     Path data = Files.createTempDirectory(Path.of("/tmp"), "torpor-bench-");
     Path runBase = Files.createTempDirectory(Path.of("/tmp"), "tb"); // short: unix socket paths live under it
-    List<Sample> samples = new ArrayList<>();
+    List<Lane> lanes = new ArrayList<>();
     boolean complete = false;
-    try {
+    try (BenchStores stores = new BenchStores(data.resolve("stores"))) {
       Path workflowJar = workflowClassPath(data);
-      log("data dir " + data + ", run dir base " + runBase + ", workflow class path " + workflowJar);
-      try (LocalDirectoryImageStore store = new LocalDirectoryImageStore(data.resolve("store"));
-          InMemorySupervisor supervisor = new InMemorySupervisor();
-          Worker worker = new Worker(new Worker.Config(data, runBase, null, Duration.ofSeconds(5)),
-              store, criu, supervisor, this::onEvent)) {
-        supervisor.attach(worker);
+      log("data dir " + data + ", run dir base " + runBase + ", workflow class path " + workflowJar + ", stores "
+          + options.stores());
+      try {
+        for (StoreVariant v : options.stores()) {
+          lanes.add(Lane.open(v, stores, data.resolve(v.slug()), runBase, criu, this::onEvent));
+        }
         complete = true;
+        // The stores take turns, run by run, so that a slow spell of the machine hits each alike.
         for (int r = 1; r <= options.repeats() && complete; r++) {
-          String id = "bench-" + r + "-" + Long.toString(System.currentTimeMillis(), 36);
-          restoreFailures.put(id, new CompletableFuture<>());
-          worker.start(new WorkflowSpec(id, List.of(workflowJar), Cycles.class.getName(),
-              List.of(Integer.toString(options.cycles())), List.of(), WorkflowSpec.currentJavaHome()));
-          log("run " + r + "/" + options.repeats() + ": workflow " + id + " started, " + options.cycles() + " cycles");
-          complete = awaitRun(worker, id);
-          List<String> output = Files.readAllLines(worker.logFile(id), StandardCharsets.UTF_8);
-          List<Sample> got = samples(r, id, output);
-          readCriuStats(store, id, got);
-          samples.addAll(got);
-          if (got.size() != options.cycles()) {
-            problems.add("run " + r + ": " + got.size() + " of " + options.cycles() + " cycles observed");
-            complete = false;
-          }
-          if (output.stream().noneMatch(l -> l.startsWith("state intact after"))) {
-            problems.add("run " + r + ": the workflow did not report its state intact (log: " + worker.logFile(id) + ")");
-            complete = false;
+          for (Lane lane : lanes) {
+            complete = complete && runOnce(lane, r, workflowJar, lanes.size() == 1);
           }
         }
+      } finally {
+        lanes.forEach(Lane::close);
       }
       Map<String, String> machine = machine(criu, data);
-      String report = report(samples);
+      machine.putAll(stores.describe());
+      String report = lanes.size() == 1
+          ? report(lanes.get(0).samples, lanes.get(0).variant)
+          : StoreComparison.report(lanes.stream().collect(Collectors.toMap(
+              l -> l.variant, l -> l.samples, (a, b) -> a, LinkedHashMap::new)), options.cycles(), options.repeats());
       System.out.println();
       System.out.println("Machine:");
       System.out.println();
@@ -194,7 +226,7 @@ public final class SnapshotBenchmark {
       System.out.println();
       System.out.println(report);
       if (options.markdown() != null) {
-        appendMarkdown(options.markdown(), report, machine);
+        appendMarkdown(options.markdown(), title(), report, machine);
         log("appended the results to " + options.markdown().toAbsolutePath());
       }
     } finally {
@@ -204,6 +236,9 @@ public final class SnapshotBenchmark {
       if (complete && !Boolean.getBoolean("torpor.bench.keep")) {
         deleteTree(data);
         deleteTree(runBase);
+        for (Lane lane : lanes) {
+          deleteTree(lane.scratch); // each worker's dump and unpack space, in /dev/shm
+        }
       } else {
         log("kept " + data + " and " + runBase + " for inspection");
       }
@@ -212,7 +247,94 @@ public final class SnapshotBenchmark {
     return complete && problems.isEmpty() ? 0 : 1;
   }
 
+  /** The section's title: which stores it covers. */
+  private String title() {
+    List<StoreVariant> stores = options.stores();
+    if (stores.equals(List.of(StoreVariant.LOCAL))) {
+      return "Snapshot benchmark";
+    }
+    List<String> names = stores.stream().map(StoreVariant::label).toList();
+    String list = names.size() == 1 ? names.get(0)
+        : String.join(", ", names.subList(0, names.size() - 1)) + " and " + names.get(names.size() - 1);
+    return "Snapshot benchmark on the " + list + " image store" + (names.size() == 1 ? "" : "s");
+  }
+
   // ----- running -----
+
+  /** One store under test with its own worker, and the samples of its runs. */
+  private static final class Lane implements AutoCloseable {
+    final StoreVariant variant;
+    final ImageStore store;
+    final Optional<ImageCipher> cipher;
+    final InMemorySupervisor supervisor;
+    final Worker worker;
+    final Path scratch;
+    final List<Sample> samples = new ArrayList<>();
+
+    private Lane(StoreVariant variant, ImageStore store, Optional<ImageCipher> cipher, InMemorySupervisor supervisor,
+        Worker worker, Path scratch) {
+      this.variant = variant;
+      this.store = store;
+      this.cipher = cipher;
+      this.supervisor = supervisor;
+      this.worker = worker;
+      this.scratch = scratch;
+    }
+
+    /** A worker as {@code torpor run} builds one, on a new store of {@code variant}; its data in {@code data}. */
+    static Lane open(StoreVariant variant, BenchStores stores, Path data, Path runBase, CriuEngine criu,
+        Consumer<WorkflowEvent> events) throws IOException {
+      ImageStore store = stores.open(variant, variant.slug());
+      Optional<ImageKeyring> keys = stores.keys(variant);
+      InMemorySupervisor supervisor = new InMemorySupervisor();
+      try {
+        Worker.Config config = new Worker.Config(data, runBase, null, Duration.ofSeconds(5)).withKeys(keys);
+        Worker worker = new Worker(config, store, criu, supervisor, events);
+        supervisor.attach(worker);
+        return new Lane(variant, store, keys.map(ImageCipher::new), supervisor, worker, config.scratchDir());
+      } catch (IOException | RuntimeException e) {
+        supervisor.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() {
+      worker.close();
+      supervisor.close();
+    }
+  }
+
+  /**
+   * Runs the workflow once on {@code lane} and adds its samples; false if it did not complete
+   * with its state intact. With {@code criuStats}, reads CRIU's own stats back out of each image.
+   */
+  private boolean runOnce(Lane lane, int r, Path workflowJar, boolean criuStats)
+      throws IOException, InterruptedException {
+    String id = "bench-" + lane.variant.slug() + "-" + r + "-" + Long.toString(System.currentTimeMillis(), 36);
+    restoreFailures.put(id, new CompletableFuture<>());
+    lane.worker.start(new WorkflowSpec(id, List.of(workflowJar), Cycles.class.getName(),
+        List.of(Integer.toString(options.cycles())), List.of(), WorkflowSpec.currentJavaHome()));
+    log("run " + r + "/" + options.repeats() + " on " + lane.variant + ": workflow " + id + " started, "
+        + options.cycles() + " cycles");
+    boolean complete = awaitRun(lane.worker, id);
+    List<String> output = Files.readAllLines(lane.worker.logFile(id), StandardCharsets.UTF_8);
+    List<Sample> got = samples(r, id, output);
+    if (criuStats) {
+      readCriuStats(lane, id, got);
+    }
+    lane.samples.addAll(got);
+    if (got.size() != options.cycles()) {
+      problems.add(lane.variant + " run " + r + ": " + got.size() + " of " + options.cycles() + " cycles observed");
+      complete = false;
+    }
+    if (output.stream().noneMatch(l -> l.startsWith("state intact after"))) {
+      problems.add(lane.variant + " run " + r + ": the workflow did not report its state intact (log: "
+          + lane.worker.logFile(id) + ")");
+      complete = false;
+    }
+    return complete;
+  }
 
   private void onEvent(WorkflowEvent e) {
     events.add(e);
@@ -282,7 +404,7 @@ public final class SnapshotBenchmark {
     }
   }
 
-  private static Path codeSource(Class<?> c) throws IOException {
+  static Path codeSource(Class<?> c) throws IOException {
     CodeSource cs = c.getProtectionDomain().getCodeSource();
     if (cs == null || cs.getLocation() == null) {
       throw new IOException("cannot tell where " + c.getName() + " was loaded from");
@@ -369,13 +491,17 @@ public final class SnapshotBenchmark {
         sp, rp, Optional.empty());
   }
 
-  private void readCriuStats(LocalDirectoryImageStore store, String id, List<Sample> got) {
+  private void readCriuStats(Lane lane, String id, List<Sample> got) {
     for (int i = 0; i < got.size(); i++) {
       Sample s = got.get(i);
       if (!s.dumped() || s.cycle() <= WARM_UP) {
         continue;
       }
-      try (InputStream in = store.openData(new ImageKey(id, s.seq()))) {
+      ImageKey key = new ImageKey(id, s.seq());
+      try (InputStream stored = lane.store.openData(key);
+          InputStream in = lane.cipher.isPresent()
+              ? lane.cipher.get().decrypt(stored, key, lane.store.manifest(key).orElseThrow().encryption())
+              : stored) {
         Optional<DumpStats> d = DumpStats.fromPackedImage(in);
         got.set(i, new Sample(s.run(), s.cycle(), true, s.seq(), s.suspendMillis(), s.workerSuspendMillis(),
             s.resumeMillis(), s.workerResumeMillis(), s.rawBytes(), s.packedBytes(), s.suspendPhases(),
@@ -388,8 +514,21 @@ public final class SnapshotBenchmark {
 
   // ----- report -----
 
-  private String report(List<Sample> all) {
-    List<Sample> measured = all.stream().filter(s -> s.dumped() && s.cycle() > WARM_UP).toList();
+  /** Samples that count: dumped, after the warm-up cycles. */
+  static List<Sample> measured(List<Sample> all) {
+    return all.stream().filter(s -> s.dumped() && s.cycle() > WARM_UP).toList();
+  }
+
+  /** The suspend and resume p50 targets of a store, ms: issue #2's for the local one, issue #4's for S3. */
+  static double[] targets(StoreVariant store) {
+    return store.s3() ? new double[] {S3_SUSPEND_TARGET_MS, S3_RESUME_TARGET_MS}
+        : new double[] {SUSPEND_TARGET_MS, RESUME_TARGET_MS};
+  }
+
+  private String report(List<Sample> all, StoreVariant store) {
+    List<Sample> measured = measured(all);
+    double suspendTarget = targets(store)[0];
+    double resumeTarget = targets(store)[1];
     long inMemory = all.stream().filter(s -> !s.dumped()).count();
     StringBuilder out = new StringBuilder();
     out.append(String.format(Locale.ROOT,
@@ -409,9 +548,9 @@ public final class SnapshotBenchmark {
     Stats packed = stats(measured, s -> s.packedBytes() / 1e6);
     Table t = new Table("metric", "median", "p95", "min", "max", "target");
     t.row("suspend latency, ms (wait call → image committed, process gone)", ms(suspend.median()), ms(suspend.p95()),
-        ms(suspend.min()), ms(suspend.max()), "p50 ≤ " + ms(SUSPEND_TARGET_MS));
+        ms(suspend.min()), ms(suspend.max()), "p50 ≤ " + ms(suspendTarget));
     t.row("resume latency, ms (wake sent → first statement after the wait)", ms(resume.median()), ms(resume.p95()),
-        ms(resume.min()), ms(resume.max()), "p50 ≤ " + ms(RESUME_TARGET_MS));
+        ms(resume.min()), ms(resume.max()), "p50 ≤ " + ms(resumeTarget));
     t.row("raw image, MB", mb(raw.median()), mb(raw.p95()), mb(raw.min()), mb(raw.max()), "");
     t.row("packed image, MB (tar+zstd)", mb(packed.median()), mb(packed.p95()), mb(packed.min()), mb(packed.max()),
         "≤ " + mb(PACKED_TARGET_BYTES / 1e6));
@@ -454,8 +593,8 @@ public final class SnapshotBenchmark {
     }
 
     out.append("Targets (2-core machine):\n\n");
-    out.append(verdict("suspend p50", suspend.median(), SUSPEND_TARGET_MS, "ms", sPhases)).append('\n');
-    out.append(verdict("resume p50", resume.median(), RESUME_TARGET_MS, "ms", rPhases)).append('\n');
+    out.append(verdict("suspend p50", suspend.median(), suspendTarget, "ms", sPhases)).append('\n');
+    out.append(verdict("resume p50", resume.median(), resumeTarget, "ms", rPhases)).append('\n');
     double packedTargetMb = PACKED_TARGET_BYTES / 1e6;
     if (packed.p95() <= packedTargetMb) {
       out.append(String.format(Locale.ROOT, "- packed image p95 %s MB ≤ %s MB: met (max %s MB)%n",
@@ -477,7 +616,7 @@ public final class SnapshotBenchmark {
     return out.toString();
   }
 
-  private static String verdict(String what, double value, double target, String unit, Map<String, Stats> phases) {
+  static String verdict(String what, double value, double target, String unit, Map<String, Stats> phases) {
     if (value <= target) {
       return String.format(Locale.ROOT, "- %s %s %s ≤ %s %s: met", what, ms(value), unit, ms(target), unit);
     }
@@ -497,7 +636,7 @@ public final class SnapshotBenchmark {
     return s.toString();
   }
 
-  private static Map<String, Stats> phases(List<Sample> samples, Function<Sample, Map<String, Double>> of) {
+  static Map<String, Stats> phases(List<Sample> samples, Function<Sample, Map<String, Double>> of) {
     Map<String, List<Double>> values = new LinkedHashMap<>();
     for (Sample s : samples) {
       of.apply(s).forEach((k, v) -> values.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
@@ -518,20 +657,20 @@ public final class SnapshotBenchmark {
     t.row(label, ms(s.median()), ms(s.p95()), pct(s.median() / dump));
   }
 
-  private static Stats stats(List<Sample> samples, ToDoubleFunction<Sample> f) {
+  static Stats stats(List<Sample> samples, ToDoubleFunction<Sample> f) {
     return Stats.of(samples.stream().map(s -> f.applyAsDouble(s)).toList());
   }
 
   // ----- Markdown file -----
 
-  private void appendMarkdown(Path file, String report, Map<String, String> machine) throws IOException {
+  private void appendMarkdown(Path file, String title, String report, Map<String, String> machine) throws IOException {
     String date = ZonedDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ISO_OFFSET_DATE_TIME);
     StringBuilder md = new StringBuilder();
-    md.append("\n## Snapshot benchmark, ").append(date, 0, 10).append("\n\n");
+    md.append("\n## ").append(title).append(", ").append(date, 0, 10).append("\n\n");
     md.append("Machine:\n\n");
     machine.forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
-    md.append("\nCommand: `java -jar bench/target/torpor-bench.jar ").append(options.cycles()).append(' ')
-        .append(options.repeats()).append(' ').append(file).append("`\n\n");
+    md.append("\nCommand: `java -jar bench/target/torpor-bench.jar ").append(String.join(" ", options.args()))
+        .append("`\n\n");
     md.append(report);
     if (file.toAbsolutePath().getParent() != null) {
       Files.createDirectories(file.toAbsolutePath().getParent());
@@ -575,7 +714,7 @@ public final class SnapshotBenchmark {
   }
 
   /** The type and device of the mount that holds {@code dir}, from /proc/self/mounts. */
-  private static Optional<String> filesystemOf(Path dir) {
+  static Optional<String> filesystemOf(Path dir) {
     try (Stream<String> lines = Files.lines(Path.of("/proc/self/mounts"))) {
       String abs = dir.toAbsolutePath().toString();
       return lines.map(l -> l.split(" "))
