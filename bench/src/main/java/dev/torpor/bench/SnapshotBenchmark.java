@@ -56,8 +56,9 @@ import java.util.stream.Stream;
  * {@code --s3} runs the same workflow on three stores in one command: the local directory, S3
  * and S3 with image encryption ({@link StoreVariant}), each with its own worker, taking turns run
  * by run, and compares them side by side ({@link StoreComparison}); S3 is S3Proxy, a real
- * S3-compatible server started on this machine ({@link BenchStores}). Needs root and CRIU, like
- * {@code torpor run}. Exits 0 when every run completed with the workflow's state intact (whether
+ * S3-compatible server started on this machine ({@link BenchStores}). Whenever a store encrypts,
+ * the cipher is warmed up first, and what a cold one costs is reported ({@link CipherWarmUp}).
+ * Needs root and CRIU, like {@code torpor run}. Exits 0 when every run completed with the workflow's state intact (whether
  * or not the targets are met), 1 otherwise, 2 on bad usage.
  */
 public final class SnapshotBenchmark {
@@ -199,6 +200,11 @@ public final class SnapshotBenchmark {
       Path workflowJar = workflowClassPath(data);
       log("data dir " + data + ", run dir base " + runBase + ", workflow class path " + workflowJar + ", stores "
           + options.stores());
+      // First, in a JVM that has not encrypted anything yet: what a cold cipher costs, and a warm one after.
+      Optional<CipherWarmUp.Result> warmUp = Optional.empty();
+      if (options.stores().stream().anyMatch(StoreVariant::encrypted)) {
+        warmUp = Optional.of(CipherWarmUp.run(stores.cipher(StoreVariant.S3_ENCRYPTED).orElseThrow()));
+      }
       try {
         for (StoreVariant v : options.stores()) {
           lanes.add(Lane.open(v, stores, data.resolve(v.slug()), runBase, criu, this::onEvent));
@@ -219,6 +225,11 @@ public final class SnapshotBenchmark {
           ? report(lanes.get(0).samples, lanes.get(0).variant)
           : StoreComparison.report(lanes.stream().collect(Collectors.toMap(
               l -> l.variant, l -> l.samples, (a, b) -> a, LinkedHashMap::new)), options.cycles(), options.repeats());
+      if (warmUp.isPresent()) {
+        double imageMb = lanes.stream().filter(l -> l.variant.encrypted())
+            .map(l -> stats(measured(l.samples), s -> s.packedBytes() / 1e6).median()).findFirst().orElse(Double.NaN);
+        report = warmUp.get().describe(imageMb) + "\n\n" + report;
+      }
       System.out.println();
       System.out.println("Machine:");
       System.out.println();
