@@ -58,8 +58,10 @@ import java.util.stream.Stream;
  * by run, and compares them side by side ({@link StoreComparison}); S3 is S3Proxy, a real
  * S3-compatible server started on this machine ({@link BenchStores}). Whenever a store encrypts,
  * the cipher is warmed up first, and what a cold one costs is reported ({@link CipherWarmUp}).
- * Needs root and CRIU, like {@code torpor run}. Exits 0 when every run completed with the workflow's state intact (whether
- * or not the targets are met), 1 otherwise, 2 on bad usage.
+ * Whenever an S3 store is chosen, the stores' upload and download throughput is measured next
+ * ({@link StoreThroughput}), unless {@code --no-throughput}. Needs root and CRIU, like {@code
+ * torpor run}. Exits 0 when every run completed with the workflow's state intact (whether or not
+ * the targets are met), 1 otherwise, 2 on bad usage.
  */
 public final class SnapshotBenchmark {
   /** Cycles at the start of each run left out of the statistics: a fresh JVM, a cold worker. */
@@ -77,11 +79,12 @@ public final class SnapshotBenchmark {
 
   static final String USAGE = String.join("\n",
       "usage: java -jar torpor-bench.jar [cycles (default 25)] [repeats (default 1)] [markdown-out]"
-          + " [--s3 | --stores=LIST]",
+          + " [--s3 | --stores=LIST] [--no-throughput]",
       "  --s3            run on the local store, S3 and S3 with image encryption (= --stores=local,s3,s3+encrypted);",
       "                  S3 is S3Proxy, started on 127.0.0.1 from s3proxy/s3proxy.jar beside this jar",
       "                  (or -Dtorpor.s3proxy.jar=PATH)",
-      "  --stores=LIST   the image stores, comma-separated: local, local+encrypted, s3, s3+encrypted (default: local)");
+      "  --stores=LIST   the image stores, comma-separated: local, local+encrypted, s3, s3+encrypted (default: local)",
+      "  --no-throughput skip the upload and download throughput, measured whenever an S3 store is chosen");
 
   private static final String EMBEDDED_WORKFLOW_JAR = "/dev/torpor/bench/workflow/torpor-examples.jar";
   private static final Pattern CYCLE_LINE =
@@ -118,18 +121,23 @@ public final class SnapshotBenchmark {
 
   /**
    * @param stores the image stores, each run on in turn
+   * @param throughput whether to measure the stores' upload and download throughput first
    * @param args the arguments as given, for the report's command line
    */
-  record Options(int cycles, int repeats, Path markdown, List<StoreVariant> stores, List<String> args) {
+  record Options(int cycles, int repeats, Path markdown, List<StoreVariant> stores, boolean throughput,
+      List<String> args) {
     static Options parse(String[] args) {
       List<String> positional = new ArrayList<>();
       List<StoreVariant> stores = null;
+      boolean noThroughput = false;
       for (String a : args) {
         if (a.equals("--s3") || a.startsWith("--stores=")) {
           if (stores != null) {
             throw new IllegalArgumentException("give --s3 or --stores=LIST once\n" + USAGE);
           }
           stores = a.equals("--s3") ? StoreVariant.WITH_S3 : StoreVariant.parseList(a.substring("--stores=".length()));
+        } else if (a.equals("--no-throughput")) {
+          noThroughput = true;
         } else if (a.startsWith("-")) {
           throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
         } else {
@@ -144,8 +152,10 @@ public final class SnapshotBenchmark {
       if (cycles <= WARM_UP) {
         throw new IllegalArgumentException("cycles must exceed the " + WARM_UP + " warm-up cycles: " + cycles + "\n" + USAGE);
       }
-      return new Options(cycles, repeats, positional.size() > 2 ? Path.of(positional.get(2)) : null,
-          stores == null ? List.of(StoreVariant.LOCAL) : stores, List.of(args));
+      List<StoreVariant> chosen = stores == null ? List.of(StoreVariant.LOCAL) : stores;
+      boolean throughput = !noThroughput && chosen.stream().anyMatch(StoreVariant::s3);
+      return new Options(cycles, repeats, positional.size() > 2 ? Path.of(positional.get(2)) : null, chosen,
+          throughput, List.of(args));
     }
 
     private static int positive(String s, String what) {
@@ -202,9 +212,10 @@ public final class SnapshotBenchmark {
           + options.stores());
       // First, in a JVM that has not encrypted anything yet: what a cold cipher costs, and a warm one after.
       Optional<CipherWarmUp.Result> warmUp = Optional.empty();
-      if (options.stores().stream().anyMatch(StoreVariant::encrypted)) {
+      if (options.throughput() || options.stores().stream().anyMatch(StoreVariant::encrypted)) {
         warmUp = Optional.of(CipherWarmUp.run(stores.cipher(StoreVariant.S3_ENCRYPTED).orElseThrow()));
       }
+      String throughput = options.throughput() ? throughput(stores) : null;
       try {
         for (StoreVariant v : options.stores()) {
           lanes.add(Lane.open(v, stores, data.resolve(v.slug()), runBase, criu, this::onEvent));
@@ -229,6 +240,9 @@ public final class SnapshotBenchmark {
         double imageMb = lanes.stream().filter(l -> l.variant.encrypted())
             .map(l -> stats(measured(l.samples), s -> s.packedBytes() / 1e6).median()).findFirst().orElse(Double.NaN);
         report = warmUp.get().describe(imageMb) + "\n\n" + report;
+      }
+      if (throughput != null) {
+        report += "\n### Store throughput: upload and download\n\n" + throughput;
       }
       System.out.println();
       System.out.println("Machine:");
@@ -345,6 +359,23 @@ public final class SnapshotBenchmark {
       complete = false;
     }
     return complete;
+  }
+
+  /**
+   * The throughput part: the cipher alone, then the local directory and S3, each in the clear
+   * and encrypted, on a directory and a prefix of their own.
+   */
+  private String throughput(BenchStores stores) throws IOException {
+    ImageCipher cipher = stores.cipher(StoreVariant.S3_ENCRYPTED).orElseThrow();
+    ImageStore local = stores.open(StoreVariant.LOCAL, "throughput");
+    ImageStore s3 = stores.open(StoreVariant.S3, "throughput");
+    List<StoreThroughput.Target> targets = List.of(
+        StoreThroughput.cipherAlone(cipher),
+        new StoreThroughput.Target("local directory", Optional.of(local), Optional.empty()),
+        new StoreThroughput.Target("local directory", Optional.of(local), Optional.of(cipher)),
+        new StoreThroughput.Target("S3 (S3Proxy)", Optional.of(s3), Optional.empty()),
+        new StoreThroughput.Target("S3 (S3Proxy)", Optional.of(s3), Optional.of(cipher)));
+    return new StoreThroughput(problems).run(targets);
   }
 
   private void onEvent(WorkflowEvent e) {
