@@ -208,7 +208,8 @@ final class StoreComparison {
     return (v >= 0 ? "+" : "") + ms(v);
   }
 
+  /** A signed share to 0.1%: an overhead near zero may come out either side of it. */
   private static String signedPct(double v) {
-    return (v >= 0 ? "+" : "") + pct(v);
+    return Double.isNaN(v) ? "–" : String.format(Locale.ROOT, "%+.1f%%", v * 100);
   }
 }
