@@ -83,6 +83,14 @@ class ImageCipherTest {
   }
 
   @Test
+  void aWarmUpIsBoundedAndLeavesTheCipherAsItWas() throws IOException {
+    assertThat(cipher.warmUp(32)).isPositive(); // at most two 16 MiB passes each way
+    byte[] plain = "after the warm-up".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(decrypt(cipher, IMAGE, cipher.encryption(), encrypt(cipher, IMAGE, plain))).isEqualTo(plain);
+    assertThat(cipher.encryption().get("keyId")).isEqualTo(keyId(1));
+  }
+
+  @Test
   void writesTheSchemeAndCurrentKeyIdForTheManifest() {
     assertThat(cipher.encryption()).containsExactlyInAnyOrderEntriesOf(
         Map.of("scheme", "AES256_GCM_HKDF_1MB", "keyId", keyId(1)));
