@@ -648,6 +648,10 @@ public final class Worker implements AutoCloseable {
     Map<String, Double> details = new LinkedHashMap<>();
     try {
       ImageManifest m = trusted(store.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key)), key);
+      Optional<String> incompatible = ImageCompatibility.problem(m, cpuFlags);
+      if (incompatible.isPresent()) {
+        throw new IOException("declined image " + key + ": " + incompatible.get());
+      }
       long t0 = System.nanoTime();
       Path dir = config.scratchDir().resolve("restore").resolve(run.id).resolve(Long.toString(run.seq));
       ImagePacker.deleteTree(dir);
