@@ -16,13 +16,9 @@ import dev.torpor.launcher.internal.WorkflowRun.State;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.ImageStore;
-import dev.torpor.storage.ImageUpload;
-import dev.torpor.storage.crypto.ImageCipher;
 import dev.torpor.storage.crypto.ImageKeyring;
-import dev.torpor.storage.crypto.ManifestAuth;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -60,14 +56,10 @@ public final class Worker implements AutoCloseable {
   private static final int MAX_SOCKET_PATH = 107;
 
   private final Config config;
-  private final ImageStore store;
   private final CheckpointEngine engine;
   private final Supervisor supervisor;
   private final Consumer<WorkflowEvent> events;
-  /** The most the cipher warm-up encrypts and decrypts; JDK 17's cold phase is about 300 MiB. */
-  private static final int WARM_UP_MIB = 1024;
-  private final ImagePacker packer;
-  private final Optional<ManifestAuth> auth;
+  private final ImageIo images;
   private final Map<String, WorkflowRun> runs = new ConcurrentHashMap<>();
   private final ExecutorService tasks = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "torpor-worker");
@@ -75,7 +67,6 @@ public final class Worker implements AutoCloseable {
     return t;
   });
   private final List<Path> agentJars;
-  private final List<String> cpuFlags = SystemFacts.cpuFlags();
 
   /**
    * How a worker is set up.
@@ -132,11 +123,8 @@ public final class Worker implements AutoCloseable {
       Config config, ImageStore store, CheckpointEngine engine, Supervisor supervisor, Consumer<WorkflowEvent> events)
       throws IOException {
     this.config = config;
-    Optional<ImageCipher> cipher = config.keys().map(ImageCipher::new);
-    this.packer = new ImagePacker(1, cipher);
-    this.auth = config.keys().map(ManifestAuth::new);
-    cipher.ifPresent(this::warmUpInBackground);
-    this.store = store;
+    this.images = new ImageIo(store, config.keys(), config.commitRetry(), engine);
+    images.warmUpInBackground();
     this.engine = engine;
     this.supervisor = supervisor;
     this.events = events;
@@ -201,32 +189,13 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * Compiles the image cipher before the first images need it (see the benchmarks: a cold JDK
-   * 17 AES-GCM adds about 80 ms to each suspend and resume of a 5 MB image), on a background
-   * thread of low priority.
-   */
-  private void warmUpInBackground(ImageCipher cipher) {
-    Thread t = new Thread(() -> {
-      try {
-        Duration took = cipher.warmUp(WARM_UP_MIB);
-        System.err.println("torpor worker: image cipher warmed up in " + took.toMillis() + " ms");
-      } catch (IOException | RuntimeException e) {
-        System.err.println("torpor worker: image cipher warm-up failed (images are still encrypted): " + e);
-      }
-    }, "torpor-cipher-warm-up");
-    t.setDaemon(true);
-    t.setPriority(Thread.MIN_PRIORITY);
-    t.start();
-  }
-
-  /**
    * Takes charge of a workflow whose newest image is in the store (started or last held by
    * another worker), as frozen. A {@link #wake} then restores it here.
    */
   public long adopt(String workflowId) throws IOException {
-    ImageManifest m = store.latest(workflowId)
-        .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no committed image in " + store.describe()));
-    return adopt(trusted(m, m.key()));
+    ImageManifest m = images.latest(workflowId)
+        .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no committed image in " + images.describe()));
+    return adopt(m);
   }
 
   /**
@@ -241,22 +210,9 @@ public final class Worker implements AutoCloseable {
     }
     runs.remove(workflowId);
     ImageKey key = new ImageKey(workflowId, seq);
-    ImageManifest m = store.manifest(key)
-        .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no image " + seq + " in " + store.describe()));
-    adopt(trusted(m, key));
-  }
-
-  /**
-   * The manifest, once it is known to describe {@code key} and, with keys configured, to be
-   * signed by one of them (so a swapped or forged manifest cannot point a restore elsewhere).
-   */
-  private ImageManifest trusted(ImageManifest m, ImageKey key) throws IOException {
-    if (auth.isPresent()) {
-      auth.get().verify(m, key);
-    } else if (!m.key().equals(key)) {
-      throw new IOException("the manifest stored as image " + key + " describes image " + m.key() + ": refusing it");
-    }
-    return m;
+    ImageManifest m = images.manifest(key)
+        .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no image " + seq + " in " + images.describe()));
+    adopt(m);
   }
 
   private long adopt(ImageManifest m) {
@@ -484,7 +440,8 @@ public final class Worker implements AutoCloseable {
       ImageManifest manifest;
       long t2 = System.nanoTime();
       try {
-        manifest = commitWithRetry(run, s, seq, dumpDir, pipe, timings, t2);
+        manifest = images.commit(new ImageIo.Facts(new ImageKey(run.id, seq), s, run.jdk, pipe, run.runDir),
+            dumpDir, timings, t2);
       } catch (IOException | RuntimeException e) {
         recoverUncommitted(run, s, dumpDir, pipe, leaveRunning, e);
         return;
@@ -530,74 +487,12 @@ public final class Worker implements AutoCloseable {
   }
 
   /**
-   * Commits the image, retrying with backoff while the store refuses it, for up to the
-   * configured window: the dump directory is the workflow's only copy meanwhile.
-   */
-  private ImageManifest commitWithRetry(
-      WorkflowRun run, Suspend s, long seq, Path dumpDir, String pipe, Map<String, Double> timings, long t2)
-      throws IOException, InterruptedException {
-    long deadline = System.nanoTime() + config.commitRetry().toNanos();
-    long backoffMillis = 250;
-    for (int attempt = 1; ; attempt++) {
-      try {
-        ImageManifest m = commit(run, s, seq, dumpDir, pipe, timings, t2);
-        if (attempt > 1) {
-          System.err.println("torpor worker: workflow " + run.id + ": image " + seq + " committed at attempt " + attempt);
-        }
-        return m;
-      } catch (IOException e) {
-        if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
-          throw e;
-        }
-        System.err.println("torpor worker: workflow " + run.id + ": image commit attempt " + attempt + " to "
-            + store.describe() + " failed (" + e.getMessage() + "); retrying in " + backoffMillis + " ms");
-        Thread.sleep(backoffMillis);
-        backoffMillis = Math.min(backoffMillis * 2, 5_000);
-      }
-    }
-  }
-
-  private ImageManifest commit(
-      WorkflowRun run, Suspend s, long seq, Path dumpDir, String pipe, Map<String, Double> timings, long t2)
-      throws IOException {
-    ImageKey key = new ImageKey(run.id, seq);
-    ImageUpload begun;
-    try {
-      begun = store.begin(key);
-    } catch (java.nio.file.FileAlreadyExistsException e) {
-      // Left by a segment that crashed after its commit but before anyone learned of it.
-      System.err.println("torpor worker: replacing the orphaned image " + key + " of an earlier attempt");
-      store.delete(key);
-      begun = store.begin(key);
-    }
-    try (ImageUpload upload = begun) {
-      ImagePacker.Packed packed = packer.pack(key, dumpDir, upload.data());
-      timings.put("packUpload", millisSince(t2));
-      Map<String, String> wait = new LinkedHashMap<>();
-      wait.put("kind", s.kind().name());
-      s.wakeAt().ifPresent(w -> wait.put("wakeAt", w.toString()));
-      s.signal().ifPresent(n -> wait.put("signal", n));
-      ImageManifest m = new ImageManifest(ImageManifest.FORMAT, run.id, seq, Instant.now().toString(),
-          packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(),
-          run.jdk, cpuFlags, wait,
-          Map.of("outputPipe", pipe, "runDir", run.runDir.toString()), timings, packed.encryption(), null);
-      if (auth.isPresent()) {
-        m = auth.get().sign(m);
-      }
-      long t3 = System.nanoTime();
-      upload.commit(m);
-      timings.put("commit", millisSince(t3));
-      return m;
-    }
-  }
-
-  /**
    * The image could not be committed. If the dump killed the process, the dump directory is
    * the only copy of the workflow: restore it from there and keep the wait in memory.
    */
   private void recoverUncommitted(WorkflowRun run, Suspend s, Path dumpDir, String pipe, boolean leaveRunning, Exception e) {
-    String why = "image commit to " + store.describe() + " failed"
-        + (e instanceof IOException ? " for " + config.commitRetry().toSeconds() + " s" : "") + ": " + e.getMessage();
+    String why = "image commit to " + images.describe() + " failed"
+        + (e instanceof IOException ? " for " + images.commitRetry().toSeconds() + " s" : "") + ": " + e.getMessage();
     if (leaveRunning) {
       try {
         ImagePacker.deleteTree(dumpDir);
@@ -647,17 +542,10 @@ public final class Worker implements AutoCloseable {
     ImageKey key = new ImageKey(run.id, run.seq);
     Map<String, Double> details = new LinkedHashMap<>();
     try {
-      ImageManifest m = trusted(store.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key)), key);
-      Optional<String> incompatible = ImageCompatibility.problem(m, cpuFlags);
-      if (incompatible.isPresent()) {
-        throw new IOException("declined image " + key + ": " + incompatible.get());
-      }
+      ImageManifest m = images.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key));
       long t0 = System.nanoTime();
       Path dir = config.scratchDir().resolve("restore").resolve(run.id).resolve(Long.toString(run.seq));
-      ImagePacker.deleteTree(dir);
-      try (InputStream in = store.openData(key)) {
-        packer.unpack(key, in, dir, m.sha256(), m.encryption());
-      }
+      images.fetch(m, dir);
       details.put("fetchVerifyUnpack", millisSince(t0));
       long t1 = System.nanoTime();
       relaunchFromDump(run, dir, m.restore().get("outputPipe"));

@@ -1,0 +1,191 @@
+package dev.torpor.launcher.internal;
+
+import dev.torpor.internal.protocol.Suspend;
+import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.ImageManifest;
+import dev.torpor.storage.ImageStore;
+import dev.torpor.storage.ImageUpload;
+import dev.torpor.storage.crypto.ImageCipher;
+import dev.torpor.storage.crypto.ImageKeyring;
+import dev.torpor.storage.crypto.ManifestAuth;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The worker's side of the image store. Committing: pack (tar, zstd), encrypt and sign when
+ * there are keys, upload, write the manifest last, and retry while the store refuses. Fetching:
+ * trust the manifest (it names the image asked for and, with keys, carries a valid MAC), check
+ * that this machine can restore it, then download, decrypt, verify and unpack it.
+ */
+final class ImageIo {
+  /** The most the cipher warm-up encrypts and decrypts; JDK 17's cold phase is about 300 MiB. */
+  private static final int WARM_UP_MIB = 1024;
+
+  private final ImageStore store;
+  private final ImagePacker packer;
+  private final Optional<ImageCipher> cipher;
+  private final Optional<ManifestAuth> auth;
+  private final Duration commitRetry;
+  private final CheckpointEngine engine;
+  private final List<String> cpuFlags = SystemFacts.cpuFlags();
+
+  ImageIo(ImageStore store, Optional<ImageKeyring> keys, Duration commitRetry, CheckpointEngine engine) {
+    this.store = store;
+    this.cipher = keys.map(ImageCipher::new);
+    this.packer = new ImagePacker(1, cipher);
+    this.auth = keys.map(ManifestAuth::new);
+    this.commitRetry = commitRetry;
+    this.engine = engine;
+  }
+
+  /**
+   * What an image's manifest records besides the image itself.
+   *
+   * @param key the image
+   * @param request what the workflow asked to wait for
+   * @param jdk the dumped JVM's JDK (vendor, version, home)
+   * @param outputPipe the JVM's stdout pipe, which a restore replaces
+   * @param runDir the run directory, which a restore needs at the same path
+   */
+  record Facts(ImageKey key, Suspend request, Map<String, String> jdk, String outputPipe, Path runDir) {}
+
+  String describe() {
+    return store.describe();
+  }
+
+  Duration commitRetry() {
+    return commitRetry;
+  }
+
+  /**
+   * Compiles the image cipher, if any, before the first images need it (a cold JDK 17 AES-GCM
+   * adds about 80 ms to each suspend and resume of a 5 MB image), on a background thread.
+   */
+  void warmUpInBackground() {
+    cipher.ifPresent(c -> {
+      Thread t = new Thread(() -> {
+        try {
+          System.err.println("torpor worker: image cipher warmed up in " + c.warmUp(WARM_UP_MIB).toMillis() + " ms");
+        } catch (IOException | RuntimeException e) {
+          System.err.println("torpor worker: image cipher warm-up failed (images are still encrypted): " + e);
+        }
+      }, "torpor-cipher-warm-up");
+      t.setDaemon(true);
+      t.setPriority(Thread.MIN_PRIORITY);
+      t.start();
+    });
+  }
+
+  /**
+   * Commits the dump in {@code dumpDir} as image {@code facts.key()}, retrying with backoff while
+   * the store refuses it, for up to the commit retry window: the dump directory is the
+   * workflow's only copy meanwhile. Adds {@code packUpload} and {@code commit} to {@code timings}.
+   */
+  ImageManifest commit(Facts facts, Path dumpDir, Map<String, Double> timings, long t0)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + commitRetry.toNanos();
+    long backoffMillis = 250;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        ImageManifest m = commitOnce(facts, dumpDir, timings, t0);
+        if (attempt > 1) {
+          System.err.println("torpor worker: image " + facts.key() + " committed at attempt " + attempt);
+        }
+        return m;
+      } catch (IOException e) {
+        if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
+          throw e;
+        }
+        System.err.println("torpor worker: image commit attempt " + attempt + " of " + facts.key() + " to "
+            + store.describe() + " failed (" + e.getMessage() + "); retrying in " + backoffMillis + " ms");
+        Thread.sleep(backoffMillis);
+        backoffMillis = Math.min(backoffMillis * 2, 5_000);
+      }
+    }
+  }
+
+  private ImageManifest commitOnce(Facts facts, Path dumpDir, Map<String, Double> timings, long t0) throws IOException {
+    ImageKey key = facts.key();
+    ImageUpload begun;
+    try {
+      begun = store.begin(key);
+    } catch (FileAlreadyExistsException e) {
+      // Left by a segment that crashed after its commit but before anyone learned of it.
+      System.err.println("torpor worker: replacing the orphaned image " + key + " of an earlier attempt");
+      store.delete(key);
+      begun = store.begin(key);
+    }
+    try (ImageUpload upload = begun) {
+      ImagePacker.Packed packed = packer.pack(key, dumpDir, upload.data());
+      timings.put("packUpload", millisSince(t0));
+      Suspend s = facts.request();
+      Map<String, String> wait = new LinkedHashMap<>();
+      wait.put("kind", s.kind().name());
+      s.wakeAt().ifPresent(w -> wait.put("wakeAt", w.toString()));
+      s.signal().ifPresent(n -> wait.put("signal", n));
+      ImageManifest m = new ImageManifest(ImageManifest.FORMAT, key.workflowId(), key.seq(), Instant.now().toString(),
+          packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(), facts.jdk(),
+          cpuFlags, wait, Map.of("outputPipe", facts.outputPipe(), "runDir", facts.runDir().toString()), timings,
+          packed.encryption(), null);
+      if (auth.isPresent()) {
+        m = auth.get().sign(m);
+      }
+      long t1 = System.nanoTime();
+      upload.commit(m);
+      timings.put("commit", millisSince(t1));
+      return m;
+    }
+  }
+
+  /** The trusted manifest of image {@code key}, if committed. */
+  Optional<ImageManifest> manifest(ImageKey key) throws IOException {
+    Optional<ImageManifest> m = store.manifest(key);
+    return m.isPresent() ? Optional.of(trusted(m.get(), key)) : Optional.empty();
+  }
+
+  /** The trusted manifest of the workflow's newest image, if any. */
+  Optional<ImageManifest> latest(String workflowId) throws IOException {
+    Optional<ImageManifest> m = store.latest(workflowId);
+    return m.isPresent() ? Optional.of(trusted(m.get(), m.get().key())) : Optional.empty();
+  }
+
+  /**
+   * The manifest, once it is known to describe {@code key} and, with keys configured, to be
+   * signed by one of them (so a swapped or forged manifest cannot point a restore elsewhere).
+   */
+  private ImageManifest trusted(ImageManifest m, ImageKey key) throws IOException {
+    if (auth.isPresent()) {
+      auth.get().verify(m, key);
+    } else if (!m.key().equals(key)) {
+      throw new IOException("the manifest stored as image " + key + " describes image " + m.key() + ": refusing it");
+    }
+    return m;
+  }
+
+  /**
+   * Fetches the image {@code m} describes into the new directory {@code dir}: declines it if this
+   * machine cannot restore it, and leaves nothing behind unless every byte verified.
+   */
+  void fetch(ImageManifest m, Path dir) throws IOException {
+    Optional<String> incompatible = ImageCompatibility.problem(m, cpuFlags);
+    if (incompatible.isPresent()) {
+      throw new IOException("declined image " + m.key() + ": " + incompatible.get());
+    }
+    ImagePacker.deleteTree(dir);
+    try (InputStream in = store.openData(m.key())) {
+      packer.unpack(m.key(), in, dir, m.sha256(), m.encryption());
+    }
+  }
+
+  private static double millisSince(long t0) {
+    return (System.nanoTime() - t0) / 1e6;
+  }
+}
