@@ -866,7 +866,7 @@ public final class ControlPlaneBenchmark {
 
   /** Blocks allocated, in bytes, as {@code du -s -B1} counts them; -1 if du is not there. */
   private static long allocated(Path dir) {
-    return command("du", "-s", "-B1", dir.toString()).map(s -> s.split("\\s+")[0]).map(s -> {
+    return SnapshotBenchmark.command(60, "du", "-s", "-B1", dir.toString()).map(s -> s.split("\\s+")[0]).map(s -> {
       try {
         return Long.parseLong(s);
       } catch (NumberFormatException e) {
@@ -896,7 +896,7 @@ public final class ControlPlaneBenchmark {
   }
 
   private static long clockTicksPerSecond() {
-    return command("getconf", "CLK_TCK").map(s -> {
+    return SnapshotBenchmark.command(60, "getconf", "CLK_TCK").map(s -> {
       try {
         return Long.parseLong(s.strip());
       } catch (NumberFormatException e) {
@@ -982,20 +982,9 @@ public final class ControlPlaneBenchmark {
     }
     for (Path dir : new Path[] {benchDir, runBase}) {
       try {
-        deleteTree(dir);
+        SnapshotBenchmark.deleteTree(dir);
       } catch (IOException | RuntimeException e) {
         log("could not delete " + dir + ": " + e);
-      }
-    }
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (dir == null || !Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
       }
     }
   }
@@ -1004,19 +993,6 @@ public final class ControlPlaneBenchmark {
 
   private static long ceilToSecond(long ms) {
     return Math.floorDiv(ms + 999, 1000) * 1000;
-  }
-
-  private static Optional<String> command(String... cmd) {
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-      return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0 && !out.isEmpty() ? Optional.of(out) : Optional.empty();
-    } catch (IOException e) {
-      return Optional.empty();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return Optional.empty();
-    }
   }
 
   private static void log(String msg) {

@@ -735,10 +735,16 @@ public final class SnapshotBenchmark {
   }
 
   private static Optional<String> command(String... cmd) {
+    return command(10, cmd);
+  }
+
+  /** What {@code cmd} printed, if it exited 0 within {@code timeoutSeconds} and printed something. */
+  static Optional<String> command(long timeoutSeconds, String... cmd) {
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0 && !out.isEmpty() ? Optional.of(out) : Optional.empty();
+      return p.waitFor(timeoutSeconds, TimeUnit.SECONDS) && p.exitValue() == 0 && !out.isEmpty()
+          ? Optional.of(out) : Optional.empty();
     } catch (IOException e) {
       return Optional.empty();
     } catch (InterruptedException e) {
@@ -852,8 +858,9 @@ public final class SnapshotBenchmark {
     System.err.println("torpor-bench: " + msg);
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
+  /** Deletes {@code dir} and everything under it, if it exists. */
+  static void deleteTree(Path dir) throws IOException {
+    if (dir == null || !Files.exists(dir)) {
       return;
     }
     try (Stream<Path> walk = Files.walk(dir)) {

@@ -162,25 +162,9 @@ final class StoreThroughput {
   /** Encrypts {@code size} bytes of the source into memory; returns a stream of the ciphertext. */
   private InputStream sealInMemory(ImageCipher cipher, ImageKey key, int size) throws IOException {
     byte[] out = new byte[size + (size >> 20) * 64 + 4096]; // room for the header and one tag per segment
-    Counting sink = new Counting(new OutputStream() {
-      private int at;
-
-      @Override
-      public void write(int b) {
-        out[at++] = (byte) b;
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) {
-        System.arraycopy(b, off, out, at, len);
-        at += len;
-      }
-    });
-    try (OutputStream enc = cipher.encrypt(sink, key)) {
-      write(enc, size);
-    }
-    return new ByteArrayInputStream(out, 0, (int) sink.count);
+    return new ByteArrayInputStream(out, 0, CipherWarmUp.seal(cipher, key, source, size, out));
   }
+
 
   private void write(OutputStream out, int size) throws IOException {
     for (int off = 0; off < size; off += CHUNK) {
@@ -308,12 +292,11 @@ final class StoreThroughput {
   }
 
   /** Counts what passes on to the store's stream, and never closes it: the store's commit does. */
-  private static final class Counting extends OutputStream {
-    private final OutputStream out;
+  private static final class Counting extends java.io.FilterOutputStream {
     long count;
 
     Counting(OutputStream out) {
-      this.out = out;
+      super(out);
     }
 
     @Override
@@ -329,13 +312,9 @@ final class StoreThroughput {
     }
 
     @Override
-    public void flush() throws IOException {
-      out.flush();
-    }
-
-    @Override
     public void close() throws IOException {
-      out.flush();
+      flush();
     }
   }
+
 }

@@ -2,7 +2,6 @@ package dev.torpor.launcher;
 
 import dev.torpor.launcher.cli.TorporCommand;
 import picocli.CommandLine;
-import picocli.CommandLine;
 
 /** The {@code torpor} command. */
 public final class Main {

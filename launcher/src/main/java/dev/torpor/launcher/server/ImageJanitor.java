@@ -72,19 +72,20 @@ public final class ImageJanitor implements Images, AutoCloseable {
   }
 
   /**
-   * The registry now records {@code seq} as the workflow's newest image: deletes its older ones
-   * in the background.
+   * The registry now records {@code seq} as the workflow's newest image: deletes the one before
+   * it in the background. Seqs go up by one per commit and each commit supersedes the one
+   * before, so no listing is needed; an image whose deletion failed is collected with the rest
+   * once the workflow finishes.
    */
   public void superseded(String workflowId, long seq) {
+    if (seq <= 1) {
+      return;
+    }
     deleter.execute(() -> {
       try {
-        for (long old : store.seqs(workflowId)) {
-          if (old < seq) {
-            store.delete(new ImageKey(workflowId, old));
-          }
-        }
+        store.delete(new ImageKey(workflowId, seq - 1));
       } catch (IOException | RuntimeException e) {
-        log("could not delete the images of " + workflowId + " older than " + seq + " (the next collection retries): " + e);
+        log("could not delete image " + (seq - 1) + " of " + workflowId + " (collected when it finishes): " + e);
       }
     });
   }

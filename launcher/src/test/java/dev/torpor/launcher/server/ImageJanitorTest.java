@@ -106,11 +106,11 @@ class ImageJanitorTest {
   @Test
   void aLiveWorkflowKeepsOnlyItsNewestImage() throws IOException {
     running("live");
-    for (long seq = 1; seq <= 3; seq++) {
-      commit("live", seq, 100);
-    }
     try (ImageJanitor j = janitor(Duration.ofDays(1), Instant.now())) {
-      j.superseded("live", 3);
+      for (long seq = 1; seq <= 3; seq++) { // each commit, then the registry records it
+        commit("live", seq, 100);
+        j.superseded("live", seq);
+      }
       await().atMost(Duration.ofSeconds(10)).until(() -> store.seqs("live").equals(List.of(3L)));
       assertThat(j.summary("live")).isEqualTo(new Images.Summary(1, 100, 3));
       assertThat(j.collect(false).imagesDeleted()).as("a live workflow is not collected").isZero();

@@ -489,8 +489,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         ps.setObject(4, wakeAt.map(Instant::toEpochMilli).orElse(null), java.sql.Types.BIGINT);
         ps.setBoolean(5, inMemory);
         ps.setString(6, (String) details.get("stack"));
-        ps.setObject(7, details.get("rawBytes") == null ? null : ((Number) details.get("rawBytes")).longValue(), java.sql.Types.BIGINT);
-        ps.setObject(8, details.get("packedBytes") == null ? null : ((Number) details.get("packedBytes")).longValue(), java.sql.Types.BIGINT);
+        ps.setObject(7, longOrNull(details, "rawBytes"), java.sql.Types.BIGINT);
+        ps.setObject(8, longOrNull(details, "packedBytes"), java.sql.Types.BIGINT);
         ps.setLong(9, System.currentTimeMillis());
         ps.setString(10, workflowId);
         ps.executeUpdate();
@@ -546,8 +546,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
             + " last_wake_signal = NULL, image_bytes = COALESCE(?, image_bytes), packed_bytes = COALESCE(?, packed_bytes),"
             + " updated_at = ? WHERE id = ? AND state = 'RUNNING' AND seq < ?")) {
           ps.setLong(1, seq);
-          ps.setObject(2, details.get("rawBytes") == null ? null : ((Number) details.get("rawBytes")).longValue(), java.sql.Types.BIGINT);
-          ps.setObject(3, details.get("packedBytes") == null ? null : ((Number) details.get("packedBytes")).longValue(), java.sql.Types.BIGINT);
+          ps.setObject(2, longOrNull(details, "rawBytes"), java.sql.Types.BIGINT);
+          ps.setObject(3, longOrNull(details, "packedBytes"), java.sql.Types.BIGINT);
           ps.setLong(4, System.currentTimeMillis());
           ps.setString(5, workflowId);
           ps.setLong(6, seq);
@@ -780,6 +780,12 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         waiting && wakeAt != null ? Instant.ofEpochMilli(wakeAt) : null, waiting && rs.getBoolean(10),
         waiting ? rs.getString(11) : null, rs.getObject(12, Long.class), rs.getObject(13, Long.class),
         pendingSignals, exit, rs.getString(15), Instant.ofEpochMilli(rs.getLong(16)), Instant.ofEpochMilli(rs.getLong(17)));
+  }
+
+  /** A numeric detail of a worker event as a long, or null if absent. */
+  private static Long longOrNull(Map<String, Object> details, String key) {
+    Object v = details.get(key);
+    return v == null ? null : ((Number) v).longValue();
   }
 
   private static String quote(String s) {
