@@ -23,12 +23,17 @@ public record ImageKey(String workflowId, long seq) {
     }
   }
 
+  /** Whether {@code id} is a valid workflow id (a stray name in a store is not one of ours). */
+  public static boolean isWorkflowId(String id) {
+    return id != null && WORKFLOW_ID.matcher(id).matches() && !id.contains("..");
+  }
+
   /**
    * Throws {@link IllegalArgumentException} with a message that says what is allowed unless
    * {@code id} is a valid workflow id.
    */
   public static String checkWorkflowId(String id) {
-    if (id == null || !WORKFLOW_ID.matcher(id).matches() || id.contains("..")) {
+    if (!isWorkflowId(id)) {
       throw new IllegalArgumentException(
           "invalid workflow id '" + id + "': use 1 to 128 characters from A-Z a-z 0-9 . _ -,"
               + " starting with a letter or digit, without '..'");

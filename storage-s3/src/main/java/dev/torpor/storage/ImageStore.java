@@ -26,7 +26,12 @@ public interface ImageStore extends AutoCloseable {
    */
   ImageUpload begin(ImageKey key) throws IOException;
 
-  /** The manifest of a committed image. */
+  /**
+   * The manifest of a committed image.
+   *
+   * @throws CorruptManifestException if the stored manifest cannot be read or describes another
+   *     image than {@code key}
+   */
   Optional<ImageManifest> manifest(ImageKey key) throws IOException;
 
   /**

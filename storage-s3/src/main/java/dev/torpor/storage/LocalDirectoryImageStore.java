@@ -163,7 +163,7 @@ public final class LocalDirectoryImageStore implements ImageStore {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(IMAGES_DIR))) {
       for (Path entry : entries) {
         String name = entry.getFileName().toString();
-        if (isWorkflowId(name) && Files.isDirectory(entry) && !seqs(name).isEmpty()) {
+        if (ImageKey.isWorkflowId(name) && Files.isDirectory(entry) && !seqs(name).isEmpty()) {
           ids.add(name);
         }
       }
@@ -174,14 +174,6 @@ public final class LocalDirectoryImageStore implements ImageStore {
     return Collections.unmodifiableList(ids);
   }
 
-  private static boolean isWorkflowId(String name) {
-    try {
-      ImageKey.checkWorkflowId(name);
-      return true;
-    } catch (IllegalArgumentException e) {
-      return false; // a stray folder: not one of ours
-    }
-  }
 
   @Override
   public void delete(ImageKey key) throws IOException {

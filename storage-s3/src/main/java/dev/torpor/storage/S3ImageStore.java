@@ -207,7 +207,7 @@ public final class S3ImageStore implements ImageStore {
       int slash = rest.indexOf('/');
       if (slash > 0 && ImageKey.seqOfManifestName(rest.substring(slash + 1)) > 0) {
         String id = rest.substring(0, slash);
-        if (ImageKey.WORKFLOW_ID.matcher(id).matches() && !id.contains("..")) {
+        if (ImageKey.isWorkflowId(id)) {
           ids.add(id);
         }
       }
@@ -311,35 +311,23 @@ public final class S3ImageStore implements ImageStore {
 
   /** A PutObject of the store's bucket, with its server-side encryption. */
   PutObjectRequest putRequest(String objectKey, String contentType) {
-    PutObjectRequest.Builder put =
-        PutObjectRequest.builder().bucket(config.bucket()).key(objectKey).contentType(contentType);
-    switch (config.serverSideEncryption()) {
-      case S3 -> put.serverSideEncryption(ServerSideEncryption.AES256);
-      case KMS -> {
-        put.serverSideEncryption(ServerSideEncryption.AWS_KMS);
-        config.kmsKeyId().ifPresent(put::ssekmsKeyId);
-      }
-      case NONE -> {}
-    }
-    return put.build();
+    return PutObjectRequest.builder().bucket(config.bucket()).key(objectKey).contentType(contentType)
+        .serverSideEncryption(sse()).ssekmsKeyId(config.kmsKeyId().orElse(null)).build();
   }
 
   /** A CreateMultipartUpload of the store's bucket, with its server-side encryption. */
   CreateMultipartUploadRequest multipartRequest(String objectKey, String contentType) {
-    CreateMultipartUploadRequest.Builder create =
-        CreateMultipartUploadRequest.builder()
-            .bucket(config.bucket())
-            .key(objectKey)
-            .contentType(contentType);
-    switch (config.serverSideEncryption()) {
-      case S3 -> create.serverSideEncryption(ServerSideEncryption.AES256);
-      case KMS -> {
-        create.serverSideEncryption(ServerSideEncryption.AWS_KMS);
-        config.kmsKeyId().ifPresent(create::ssekmsKeyId);
-      }
-      case NONE -> {}
-    }
-    return create.build();
+    return CreateMultipartUploadRequest.builder().bucket(config.bucket()).key(objectKey).contentType(contentType)
+        .serverSideEncryption(sse()).ssekmsKeyId(config.kmsKeyId().orElse(null)).build();
+  }
+
+  /** The SSE header value of the configuration; null (no header) for none. A KMS key id only comes with KMS. */
+  private ServerSideEncryption sse() {
+    return switch (config.serverSideEncryption()) {
+      case S3 -> ServerSideEncryption.AES256;
+      case KMS -> ServerSideEncryption.AWS_KMS;
+      case NONE -> null;
+    };
   }
 
   private static ThreadFactory daemonThreads() {

@@ -158,14 +158,13 @@ final class ImageIo {
   }
 
   /**
-   * The manifest, once it is known to describe {@code key} and, with keys configured, to be
-   * signed by one of them (so a swapped or forged manifest cannot point a restore elsewhere).
+   * The manifest, once, with keys configured, it is known to be signed by one of them for
+   * {@code key} (so a swapped or forged manifest cannot point a restore elsewhere). Without keys
+   * the store has already refused a manifest that describes another image.
    */
   private ImageManifest trusted(ImageManifest m, ImageKey key) throws IOException {
     if (auth.isPresent()) {
       auth.get().verify(m, key);
-    } else if (!m.key().equals(key)) {
-      throw new IOException("the manifest stored as image " + key + " describes image " + m.key() + ": refusing it");
     }
     return m;
   }

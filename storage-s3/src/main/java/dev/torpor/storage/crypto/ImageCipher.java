@@ -54,11 +54,6 @@ public final class ImageCipher {
     }
   }
 
-  /** The keys this cipher uses. */
-  public ImageKeyring keyring() {
-    return keyring;
-  }
-
   /** What a manifest of an image encrypted now records: {@code scheme} and {@code keyId}. */
   public Map<String, String> encryption() {
     return Map.of("scheme", SCHEME, "keyId", keyring.currentKeyId());
