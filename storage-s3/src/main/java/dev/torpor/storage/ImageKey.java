@@ -10,6 +10,7 @@ import java.util.regex.Pattern;
  * <pre>
  *   images/&lt;workflowId&gt;/&lt;seq, 20 digits&gt;.tar.zst         the packed image
  *   images/&lt;workflowId&gt;/&lt;seq, 20 digits&gt;.manifest.json   written last: it makes the image exist
+ *   apps/&lt;sha256&gt;.jar                                    an application jar ({@link ImageStore#putApp})
  * </pre>
  */
 public record ImageKey(String workflowId, long seq) {

@@ -2,12 +2,14 @@ package dev.torpor.storage;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * Where checkpoint images live: a local directory (the embedded default) or an S3 bucket, with
- * the same key layout ({@link ImageKey}). Implementations are thread-safe. The contract every
+ * Where checkpoint images live, and the application jars they run from, so that every worker of a
+ * cluster can fetch them: a local directory (the embedded default) or an S3 bucket, with the same
+ * key layout ({@link ImageKey}). Implementations are thread-safe. The contract every
  * implementation keeps:
  *
  * <ul>
@@ -65,6 +67,33 @@ public interface ImageStore extends AutoCloseable {
 
   /** Deletes an image: the manifest first (so it stops existing), then the data. */
   void delete(ImageKey key) throws IOException;
+
+  /**
+   * Stores an application jar under its SHA-256 (key {@code apps/<sha256>.jar}, beside {@code
+   * images/}), unless one is already stored under it: then {@code jar} is not read. The bytes are
+   * hashed while they are uploaded; a jar whose hash is not {@code sha256} is refused and not
+   * stored. Putting one jar twice, or from two threads at once, is harmless. Jars are not
+   * images: {@link #workflowIds()} and {@link #seqs} do not list them.
+   *
+   * @param sha256 the jar's SHA-256, 64 lowercase hex characters
+   * @throws IllegalArgumentException naming the value if {@code sha256} is not 64 lowercase hex
+   *     characters, or naming both hashes if it is not the SHA-256 of {@code jar}
+   */
+  void putApp(String sha256, Path jar) throws IOException;
+
+  /**
+   * Copies the application jar stored under {@code sha256} to {@code target}, atomically: to a
+   * temp file in {@code target}'s folder (which must exist), hashed while it is written, then
+   * moved into place, replacing {@code target} if it exists. A jar whose SHA-256 is not {@code
+   * sha256} (a damaged store) is not moved into place: the temp file is deleted and an {@link
+   * IOException} names the stored jar.
+   *
+   * @throws ImageNotFoundException if no jar is stored under {@code sha256}; {@link
+   *     ImageNotFoundException#appSha256()} names it
+   * @throws IllegalArgumentException naming the value if {@code sha256} is not 64 lowercase hex
+   *     characters
+   */
+  void fetchApp(String sha256, Path target) throws IOException;
 
   /** A short description for logs and errors, e.g. {@code local:/var/lib/torpor/store}. */
   String describe();

@@ -22,8 +22,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An {@link ImageStore} in a local directory, the embedded default. Objects have the same names
- * as in S3 ({@link ImageKey}), under {@code root}; temp files live in {@code root/.tmp}, on the
- * same file system, so they can be renamed into place.
+ * as in S3 ({@link ImageKey}), under {@code root}: images in {@code root/images}, application jars
+ * in {@code root/apps}; temp files live in {@code root/.tmp}, on the same file system, so they can
+ * be renamed into place.
  *
  * <p>A commit fsyncs the data, renames it into place and fsyncs its directory; only then does it
  * write the manifest to a temp file, fsync it, rename it into place and fsync the directory
@@ -184,6 +185,49 @@ public final class LocalDirectoryImageStore implements ImageStore {
         FileSync.fsyncDirectory(manifest.getParent()); // gone for good before the data goes
       }
       Files.deleteIfExists(data);
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The jar is copied to a temp file in {@code root/.tmp}, hashed, fsynced and renamed to
+   * {@code root/apps/<sha256>.jar}; its directory is fsynced.
+   */
+  @Override
+  public void putApp(String sha256, Path jar) throws IOException {
+    Path stored = root.resolve(AppJars.key(sha256));
+    Objects.requireNonNull(jar, "jar");
+    if (Files.exists(stored)) {
+      return;
+    }
+    ensureDirectory(stored.getParent());
+    Path temp = Files.createTempFile(tmp, "app-" + sha256.substring(0, 16) + "-", ".jar");
+    try {
+      try (InputStream in = AppJars.open(jar, sha256)) {
+        FileSync.copyDurably(in, temp); // throws before the end if the hash is wrong
+      }
+      // Replaces the same jar stored by a concurrent put, if any: it has the same bytes.
+      Files.move(temp, stored, StandardCopyOption.ATOMIC_MOVE);
+      FileSync.fsyncDirectory(stored.getParent());
+    } catch (IOException | RuntimeException e) {
+      deleteAfterFailure(temp, e);
+      throw e;
+    }
+  }
+
+  @Override
+  public void fetchApp(String sha256, Path target) throws IOException {
+    Path stored = root.resolve(AppJars.key(sha256));
+    Objects.requireNonNull(target, "target");
+    InputStream in;
+    try {
+      in = Files.newInputStream(stored);
+    } catch (NoSuchFileException e) {
+      throw ImageNotFoundException.ofApp(sha256, describe());
+    }
+    try (in) {
+      AppJars.copyChecked(in, sha256, target, stored.toString());
     }
   }
 

@@ -3,6 +3,7 @@ package dev.torpor.storage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -31,7 +32,8 @@ import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
 /**
  * An {@link ImageStore} in an S3 bucket (or an S3-compatible server), on the AWS SDK's sync
  * client. Objects have the {@link ImageKey} layout under the configured prefix:
- * {@code <prefix>/images/<workflow>/<seq>.tar.zst} and the manifest beside it, written last.
+ * {@code <prefix>/images/<workflow>/<seq>.tar.zst} and the manifest beside it, written last;
+ * application jars at {@code <prefix>/apps/<sha256>.jar}, each written once with one PutObject.
  *
  * <p>Uploads stream: the data is cut into parts of {@link S3StoreConfig#partSize()} held in
  * memory, never on disk; an image that fits in one part is written with one PutObject, a larger
@@ -57,6 +59,7 @@ public final class S3ImageStore implements ImageStore {
   private final String where;
   private final ExecutorService transfers;
   private final Object[] commitLocks = new Object[LOCK_STRIPES];
+  private final S3AppJars apps = new S3AppJars(this);
   final S3TransferStats stats = new S3TransferStats();
 
   private S3ImageStore(S3StoreConfig config, Region region, AwsCredentialsProvider credentials) {
@@ -245,6 +248,22 @@ public final class S3ImageStore implements ImageStore {
         }
       }
     }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A HEAD first skips a stored jar; else one PutObject, with {@code If-None-Match: *} and the
+   * store's server-side encryption.
+   */
+  @Override
+  public void putApp(String sha256, Path jar) throws IOException {
+    apps.put(sha256, jar);
+  }
+
+  @Override
+  public void fetchApp(String sha256, Path target) throws IOException {
+    apps.fetch(sha256, target);
   }
 
   /** {@code s3://bucket/prefix at <endpoint>}, or {@code at AWS S3 in <region>}. */

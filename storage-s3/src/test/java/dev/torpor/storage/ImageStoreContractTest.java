@@ -9,8 +9,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
@@ -24,9 +27,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * What every {@link ImageStore} must do, tested through the SPI alone (no file system or bucket
@@ -63,6 +70,9 @@ public abstract class ImageStoreContractTest {
     return 120;
   }
 
+  /** Where the application-jar tests write jars and fetch them to; not the store's folder. */
+  @TempDir Path jars;
+
   @BeforeEach
   void openStore() throws Exception {
     store = newStore();
@@ -88,6 +98,18 @@ public abstract class ImageStoreContractTest {
       upload.commit(manifest);
     }
     return manifest;
+  }
+
+  /** Writes {@code content} to a file named {@code name} in {@link #jars}. */
+  protected Path aJar(String name, byte[] content) throws IOException {
+    return Files.write(jars.resolve(name), content);
+  }
+
+  /** The names of the files in {@code dir}, sorted. */
+  protected static List<String> fileNames(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(f -> f.getFileName().toString()).sorted().toList();
+    }
   }
 
   /** Reads the whole data of a committed image. */
@@ -312,6 +334,186 @@ public abstract class ImageStoreContractTest {
 
     store.delete(new ImageKey(first, 2));
     assertThat(store.workflowIds()).contains(second).doesNotContain(first);
+  }
+
+  @Test
+  void anAppJarRoundTripsThroughTheStore() throws IOException {
+    byte[] content = bytes(11, 300_000);
+    String sha = sha256Hex(content);
+    store.putApp(sha, aJar("app.jar", content));
+    Path target = jars.resolve("fetched.jar");
+
+    store.fetchApp(sha, target);
+
+    assertThat(target).hasBinaryContent(content);
+    assertThat(fileNames(jars)).containsExactly("app.jar", "fetched.jar"); // no temp file left
+  }
+
+  @Test
+  void fetchingAnAppJarReplacesTheTarget() throws IOException {
+    byte[] content = bytes(12, 1_000);
+    String sha = sha256Hex(content);
+    store.putApp(sha, aJar("app.jar", content));
+    Path target = aJar("stale.jar", bytes(13, 5_000));
+
+    store.fetchApp(sha, target);
+
+    assertThat(target).hasBinaryContent(content);
+  }
+
+  @Test
+  void anEmptyAppJarRoundTrips() throws IOException {
+    String sha = sha256Hex(new byte[0]);
+    store.putApp(sha, aJar("empty.jar", new byte[0]));
+    Path target = jars.resolve("fetched.jar");
+
+    store.fetchApp(sha, target);
+
+    assertThat(target).isEmptyFile();
+  }
+
+  @Test
+  void puttingAnAppJarTwiceIsHarmless() throws IOException {
+    byte[] content = bytes(14, 10_000);
+    String sha = sha256Hex(content);
+    store.putApp(sha, aJar("app.jar", content));
+
+    store.putApp(sha, aJar("copy.jar", content));
+    store.putApp(sha, jars.resolve("app.jar"));
+
+    Path target = jars.resolve("fetched.jar");
+    store.fetchApp(sha, target);
+    assertThat(target).hasBinaryContent(content);
+  }
+
+  @Test
+  void puttingAStoredAppJarAgainDoesNotReadTheJar() throws IOException {
+    byte[] content = bytes(24, 5_000);
+    String sha = sha256Hex(content);
+    store.putApp(sha, aJar("app.jar", content));
+
+    store.putApp(sha, jars.resolve("gone.jar")); // stored already: the file is not needed
+
+    Path target = jars.resolve("fetched.jar");
+    store.fetchApp(sha, target);
+    assertThat(target).hasBinaryContent(content);
+  }
+
+  @Test
+  void anAppJarWhoseHashIsWrongIsRefusedAndNotStored() throws IOException {
+    byte[] content = bytes(15, 50_000);
+    String claimed = sha256Hex(bytes(16, 50_000));
+    Path jar = aJar("app.jar", content);
+
+    assertThatThrownBy(() -> store.putApp(claimed, jar))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(jar.toString())
+        .hasMessageContaining("has SHA-256 " + sha256Hex(content) + ", not " + claimed)
+        .hasMessageContaining("not stored");
+
+    Path target = jars.resolve("fetched.jar");
+    assertThatThrownBy(() -> store.fetchApp(claimed, target))
+        .isInstanceOf(ImageNotFoundException.class)
+        .hasMessageContaining(claimed);
+    assertThat(fileNames(jars)).containsExactly("app.jar");
+  }
+
+  @Test
+  void anEmptyAppJarWhoseHashIsWrongIsRefusedAndNotStored() throws IOException {
+    String claimed = sha256Hex(bytes(17, 10));
+    Path jar = aJar("empty.jar", new byte[0]);
+
+    assertThatThrownBy(() -> store.putApp(claimed, jar))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not stored");
+
+    assertThatThrownBy(() -> store.fetchApp(claimed, jars.resolve("fetched.jar")))
+        .isInstanceOf(ImageNotFoundException.class);
+  }
+
+  @Test
+  void aRefusedAppJarDoesNotBlockStoringTheRightOne() throws IOException {
+    byte[] content = bytes(18, 20_000);
+    String sha = sha256Hex(content);
+    assertThatThrownBy(() -> store.putApp(sha, aJar("wrong.jar", bytes(19, 20_000))))
+        .isInstanceOf(IllegalArgumentException.class);
+
+    store.putApp(sha, aJar("right.jar", content));
+
+    Path target = jars.resolve("fetched.jar");
+    store.fetchApp(sha, target);
+    assertThat(target).hasBinaryContent(content);
+  }
+
+  @Test
+  void fetchingAMissingAppJarThrowsImageNotFound() {
+    String sha = sha256Hex(bytes(20, 100));
+    Path target = jars.resolve("fetched.jar");
+
+    assertThatThrownBy(() -> store.fetchApp(sha, target))
+        .isInstanceOf(ImageNotFoundException.class)
+        .hasMessageContaining("no application jar " + sha + " in " + store.describe())
+        .satisfies(e -> assertThat(((ImageNotFoundException) e).appSha256()).isEqualTo(sha))
+        .satisfies(e -> assertThat(((ImageNotFoundException) e).key()).isNull());
+    assertThat(jars).isEmptyDirectory();
+  }
+
+  @Test
+  void appJarsAreNotWorkflowsOrImages() throws IOException {
+    String workflow = newWorkflowId("beside-apps");
+    put(new ImageKey(workflow, 1), bytes(1, 100));
+    List<String> before = store.workflowIds();
+    byte[] content = bytes(21, 1_000);
+    String sha = sha256Hex(content);
+
+    store.putApp(sha, aJar("app.jar", content));
+
+    assertThat(store.workflowIds())
+        .isEqualTo(before)
+        .contains(workflow)
+        .doesNotContain("apps", sha, sha + ".jar");
+    assertThat(store.seqs("apps")).isEmpty();
+    assertThat(store.seqs(workflow)).containsExactly(1L);
+  }
+
+  static Stream<String> invalidSha256s() {
+    String valid = "0123456789abcdef".repeat(4);
+    return Stream.of(
+        "",
+        valid.substring(1), // 63 characters
+        valid + "0", // 65 characters
+        valid.toUpperCase(Locale.ROOT),
+        valid.substring(1) + "g",
+        "../" + valid.substring(3),
+        " " + valid.substring(1));
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalidSha256s")
+  void aBadSha256IsRejectedNamingIt(String sha) throws IOException {
+    Path jar = aJar("app.jar", bytes(22, 100));
+    Path target = jars.resolve("fetched.jar");
+
+    assertThatThrownBy(() -> store.putApp(sha, jar))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'" + sha + "'")
+        .hasMessageContaining("64 lowercase hex characters");
+    assertThatThrownBy(() -> store.fetchApp(sha, target))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'" + sha + "'");
+    assertThat(target).doesNotExist();
+  }
+
+  @Test
+  void aNullSha256IsRejected() throws IOException {
+    Path jar = aJar("app.jar", bytes(23, 100));
+
+    assertThatThrownBy(() -> store.putApp(null, jar))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'null'");
+    assertThatThrownBy(() -> store.fetchApp(null, jars.resolve("fetched.jar")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'null'");
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.torpor.storage;
 import static dev.torpor.storage.TestManifests.aManifest;
 import static dev.torpor.storage.TestManifests.bytes;
 import static dev.torpor.storage.TestManifests.manifestFor;
+import static dev.torpor.storage.TestManifests.sha256Hex;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -65,6 +66,48 @@ class LocalDirectoryImageStoreTest extends ImageStoreContractTest {
     byte[] json = Files.readAllBytes(root.resolve(key.manifestKey()));
     assertThat(ManifestJson.fromJson(json)).isEqualTo(manifest);
     assertThat(tmp()).isEmptyDirectory();
+  }
+
+  @Test
+  void appJarsLiveInTheAppsFolderBesideImagesAndNoTempFileRemains() throws IOException {
+    byte[] content = bytes(1, 5_000);
+    String sha = sha256Hex(content);
+
+    store.putApp(sha, aJar("app.jar", content));
+
+    assertThat(root.resolve("apps").resolve(sha + ".jar")).hasBinaryContent(content);
+    assertThat(tmp()).isEmptyDirectory();
+    assertThat(root.resolve("images")).doesNotExist();
+  }
+
+  @Test
+  void aRefusedAppJarLeavesNoFile() throws IOException {
+    String claimed = sha256Hex(bytes(2, 5_000));
+
+    assertThatThrownBy(() -> store.putApp(claimed, aJar("app.jar", bytes(1, 5_000))))
+        .isInstanceOf(IllegalArgumentException.class);
+
+    assertThat(root.resolve("apps")).isEmptyDirectory();
+    assertThat(tmp()).isEmptyDirectory();
+  }
+
+  @Test
+  void aDamagedAppJarIsNotFetchedAndTheTargetIsKept() throws IOException {
+    byte[] content = bytes(1, 5_000);
+    String sha = sha256Hex(content);
+    store.putApp(sha, aJar("app.jar", content));
+    Path stored = root.resolve("apps").resolve(sha + ".jar");
+    Files.write(stored, bytes(2, 5_000));
+    Path target = aJar("fetched.jar", new byte[] {1, 2, 3});
+
+    assertThatThrownBy(() -> store.fetchApp(sha, target))
+        .isInstanceOf(IOException.class)
+        .isNotInstanceOf(ImageNotFoundException.class)
+        .hasMessageContaining("corrupt application jar " + sha + " at " + stored)
+        .hasMessageContaining("its SHA-256 is " + sha256Hex(bytes(2, 5_000)));
+
+    assertThat(target).hasBinaryContent(new byte[] {1, 2, 3});
+    assertThat(fileNames(jars)).containsExactly("app.jar", "fetched.jar");
   }
 
   @Test

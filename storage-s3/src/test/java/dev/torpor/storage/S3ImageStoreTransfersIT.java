@@ -2,8 +2,10 @@ package dev.torpor.storage;
 
 import static dev.torpor.storage.TestManifests.aManifest;
 import static dev.torpor.storage.TestManifests.bytes;
+import static dev.torpor.storage.TestManifests.sha256Hex;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -21,8 +24,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -191,6 +196,60 @@ class S3ImageStoreTransfersIT {
     assertThat(prefix + "/" + key.manifestKey())
         .endsWith("/images/" + key.workflowId() + "/00000000000000000042.manifest.json");
     assertThat(objectKeys(prefix + "/.torpor-probe/")).isEmpty(); // the open's probe is gone
+  }
+
+  @Test
+  void anAppJarIsOneObjectUnderAppsBesideImages(@TempDir Path dir) throws IOException {
+    byte[] content = bytes(1, 10_000);
+    String sha = sha256Hex(content);
+    ImageKey key = new ImageKey(newWorkflowId("beside-app"), 1);
+    put(key, bytes(2, 100));
+
+    store.putApp(sha, Files.write(dir.resolve("app.jar"), content));
+
+    String appKey = prefix + "/apps/" + sha + ".jar";
+    assertThat(objectKeys(prefix + "/"))
+        .containsExactlyInAnyOrder(
+            appKey, prefix + "/" + key.dataKey(), prefix + "/" + key.manifestKey());
+    assertThat(raw.headObject(b -> b.bucket(BUCKET).key(appKey)).contentType())
+        .isEqualTo("application/java-archive");
+    assertThat(store.workflowIds()).containsExactly(key.workflowId());
+  }
+
+  @Test
+  void aRefusedAppJarLeavesNoObject(@TempDir Path dir) throws IOException {
+    Path jar = Files.write(dir.resolve("app.jar"), bytes(1, 2 * PART));
+    String claimed = sha256Hex(bytes(2, 10));
+
+    assertThatThrownBy(() -> store.putApp(claimed, jar))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not " + claimed);
+
+    String appKey = prefix + "/apps/" + claimed + ".jar";
+    assertThatThrownBy(() -> raw.headObject(b -> b.bucket(BUCKET).key(appKey)))
+        .isInstanceOfSatisfying(S3Exception.class, e -> assertThat(e.statusCode()).isEqualTo(404));
+    // The body was cut short, so the server dropped it; S3Proxy removes its temp file of the
+    // request once it sees the connection end, which may be a moment after the refusal.
+    await().atMost(Duration.ofSeconds(10)).until(() -> objectKeys(prefix + "/").isEmpty());
+  }
+
+  @Test
+  void aDamagedAppJarIsNotFetched(@TempDir Path dir) throws IOException {
+    byte[] content = bytes(1, 10_000);
+    String sha = sha256Hex(content);
+    store.putApp(sha, Files.write(dir.resolve("app.jar"), content));
+    String appKey = prefix + "/apps/" + sha + ".jar";
+    raw.putObject(b -> b.bucket(BUCKET).key(appKey), RequestBody.fromBytes(bytes(2, 10_000)));
+    Path target = dir.resolve("fetched.jar");
+
+    assertThatThrownBy(() -> store.fetchApp(sha, target))
+        .isInstanceOf(IOException.class)
+        .isNotInstanceOf(ImageNotFoundException.class)
+        .hasMessageContaining(
+            "corrupt application jar " + sha + " at s3://" + BUCKET + "/" + appKey);
+
+    assertThat(target).doesNotExist();
+    assertThat(dir).isDirectoryNotContaining("glob:**.tmp");
   }
 
   @Test
