@@ -22,6 +22,22 @@ public interface WorkerCallbacks {
   /** A wake could not be delivered; the workflow still waits on image {@code seq}. */
   void undeliverable(String workflowId, long seq, Wakeup wakeup, String error);
 
+  /**
+   * This worker cannot restore image {@code seq} (another JDK build, missing CPU features) and
+   * declines it, so that a worker that can takes the wake; the workflow still waits on it. When no
+   * live worker can, the image is reported unrestorable instead of being retried forever.
+   */
+  default void declined(String workflowId, long seq, Wakeup wakeup, String reason) {
+    undeliverable(workflowId, seq, wakeup, reason);
+  }
+
+  /**
+   * What the workflow printed in a segment that ended here (it froze or exited), in order. In a
+   * cluster the registry keeps it, so that any node serves the log; a single server reads its own
+   * log files instead and ignores this.
+   */
+  default void output(String workflowId, byte[] bytes) {}
+
   /** Something happened that belongs in the history. */
   void event(String workflowId, String type, long seq, Map<String, Object> details);
 

@@ -15,16 +15,19 @@ public interface WorkerGateway {
   /** Gives back a slot taken by {@link #tryReserve} that was not used. */
   void release();
 
-  /** Starts a workflow JVM in a reserved slot. */
-  void start(String workflowId, Path appJar, String mainClass, List<String> args, List<String> javaOptions)
-      throws IOException;
+  /**
+   * Starts a workflow JVM in a reserved slot, from the application jar with SHA-256 {@code
+   * appSha256}, which is (or is to be fetched to) {@code appJar}: the same path on every worker.
+   */
+  void start(String workflowId, String appSha256, Path appJar, String mainClass, List<String> args,
+      List<String> javaOptions) throws IOException;
 
   /**
    * Wakes the workflow waiting on image {@code seq} in a reserved slot, restoring it (from the
-   * store if this worker does not hold it). Asynchronous: failures come back through {@link
+   * store if this worker does not hold it, with its application jar at {@code appJar}). Asynchronous: failures come back through {@link
    * WorkerCallbacks#undeliverable}.
    */
-  void wake(String workflowId, long seq, Wakeup wakeup) throws IOException;
+  void wake(String workflowId, long seq, String appSha256, Path appJar, Wakeup wakeup) throws IOException;
 
   /** Kills the workflow's JVM if it runs on this worker. */
   void kill(String workflowId);

@@ -9,6 +9,7 @@ import dev.torpor.storage.ImageStore;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -42,17 +43,22 @@ public final class ServerCommand implements Callable<Integer> {
       description = "Bearer token the HTTP API requires (env TORPOR_TOKEN). Required unless bound to loopback.")
   String token;
 
-  @Option(names = "--db-url", defaultValue = "${TORPOR_DB_URL}",
-      description = "JDBC URL of the registry and Quartz job store, e.g. jdbc:postgresql://127.0.0.1/torpor"
-          + " (env TORPOR_DB_URL; default: an H2 file database in <data>/db).")
-  String dbUrl;
+  @Mixin DatabaseOptions database;
 
-  @Option(names = "--db-user", defaultValue = "${TORPOR_DB_USER}", description = "Database user (env TORPOR_DB_USER).")
-  String dbUser;
+  @Option(names = "--no-worker",
+      description = "Run no workflow JVMs here: the API and the scheduler of a cluster whose workers are `torpor worker`"
+          + " processes sharing the same --db-url (PostgreSQL) and --store.")
+  boolean noWorker;
 
-  @Option(names = "--db-password", defaultValue = "${TORPOR_DB_PASSWORD}",
-      description = "Database password (env TORPOR_DB_PASSWORD).")
-  String dbPassword;
+  @Option(names = "--cluster",
+      description = "Join a cluster as the API server and as one of its workers (named by --name): other `torpor"
+          + " worker` processes share the same --db-url (PostgreSQL) and --store.")
+  boolean cluster;
+
+  @Option(names = "--name", defaultValue = "${TORPOR_WORKER_NAME}",
+      description = "With --cluster: this worker's name, unique in the cluster (env TORPOR_WORKER_NAME; default:"
+          + " the host name and a hash of --data).")
+  String name;
 
   @Option(names = "--max-running", defaultValue = "${TORPOR_MAX_RUNNING:-8}",
       description = "How many workflow JVMs may run at once; suspended workflows take none (env TORPOR_MAX_RUNNING;"
@@ -80,16 +86,34 @@ public final class ServerCommand implements Callable<Integer> {
     if (imageGcInterval.isZero()) {
       throw new IllegalArgumentException("--image-gc-interval must be more than 0");
     }
+    if (noWorker && cluster) {
+      throw new IllegalArgumentException("--no-worker and --cluster exclude each other: --no-worker serves the API"
+          + " only, --cluster also runs a worker");
+    }
     InetSocketAddress bind = parseListen(listen);
-    CriuEngine criu = CriuEngine.locate();
     Path logs = worker.data.resolve("logs");
-    ControlPlaneConfig db = dbUrl == null || dbUrl.isBlank()
-        ? ControlPlaneConfig.embedded(worker.data, logs)
-        : new ControlPlaneConfig(dbUrl, dbUser, dbPassword, worker.data, logs, 4, Duration.ofSeconds(5));
     var err = spec.commandLine().getErr();
-    ImageStore store = worker.openStore();
-    Server server = Server.start(db, store, criu, worker.workerConfig(null, err),
-        maxRunning, new Server.Retention(imageRetention, imageGcInterval), WorkerOptions.printer(err, quiet), err);
+    Server.Retention retention = new Server.Retention(imageRetention, imageGcInterval);
+    Server server;
+    ImageStore store;
+    if (noWorker || cluster) {
+      ControlPlaneConfig db = database.sharedConfig(noWorker ? "--no-worker" : "--cluster", worker.data, logs,
+          cluster ? maxRunning : 1);
+      var options = database.cluster();
+      Optional<Server.ClusterWorker> local = Optional.empty();
+      if (cluster) {
+        local = Optional.of(new Server.ClusterWorker(WorkerCommand.nameOrDefault(name, worker.data), maxRunning,
+            CriuEngine.locate(), worker.workerConfig(null, err), WorkerOptions.printer(err, quiet)));
+      }
+      store = worker.openStore();
+      server = Server.cluster(db, store, local, options, retention, true, err);
+    } else {
+      CriuEngine criu = CriuEngine.locate();
+      ControlPlaneConfig db = database.config(worker.data, logs);
+      store = worker.openStore();
+      server = Server.start(db, store, criu, worker.workerConfig(null, err), maxRunning, retention,
+          WorkerOptions.printer(err, quiet), err);
+    }
     HttpApi api = new HttpApi(server.controlPlane(), server.images(), bind, token == null || token.isBlank() ? null : token);
     api.start();
     CountDownLatch stopped = new CountDownLatch(1);
@@ -100,8 +124,9 @@ public final class ServerCommand implements Callable<Integer> {
       stopped.countDown();
     }, "torpor-shutdown"));
     err.println("torpor server: listening on http://" + bind.getHostString() + ":" + api.port()
-        + " (data " + worker.data.toAbsolutePath() + ", database " + (dbUrl == null ? "embedded H2" : dbUrl)
-        + ", store " + store.describe() + ", up to " + maxRunning + " running JVMs)");
+        + " (data " + worker.data.toAbsolutePath() + ", database " + (database.embedded() ? "embedded H2" : database.dbUrl)
+        + ", store " + store.describe() + (noWorker ? ", no worker: workflows run on `torpor worker` nodes"
+            : ", up to " + maxRunning + " running JVMs" + (cluster ? " as cluster worker " + server.nodeId() : "")) + ")");
     err.flush();
     stopped.await();
     return 0;

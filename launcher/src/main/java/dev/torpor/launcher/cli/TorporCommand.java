@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = VersionProvider.class,
     description = "Durable execution for plain Java: the whole JVM is checkpointed at every wait.",
-    subcommands = {ServerCommand.class, SubmitCommand.class, SignalCommand.class, ListCommand.class, StatusCommand.class,
+    subcommands = {ServerCommand.class, WorkerCommand.class, SubmitCommand.class, SignalCommand.class, ListCommand.class, StatusCommand.class,
       HistoryCommand.class, LogsCommand.class, CancelCommand.class, WakeCommand.class, ImagesCommand.class,
       RunCommand.class, ResumeCommand.class, DoctorCommand.class},
     exitCodeListHeading = "%nExit codes:%n",

@@ -92,10 +92,23 @@ public final class WorkerOptions {
           + " default: ${DEFAULT-VALUE}).")
   java.time.Duration storeRetry;
 
+  @Option(
+      names = "--lib-dir",
+      defaultValue = "${TORPOR_LIB_DIR}",
+      description = "Where the agent's jars and the application jars fetched from the store are kept, at"
+          + " content-addressed paths a restored JVM reopens: the same on every worker of a cluster"
+          + " (env TORPOR_LIB_DIR; default: <data>).")
+  Path libDir;
+
+  /** Where jars go: {@code --lib-dir}, else the data directory. */
+  Path lib() {
+    return libDir != null ? libDir : data;
+  }
+
   /** The worker configuration these options describe; loads the image keys, if any. */
   Worker.Config workerConfig(OutputStream tee, PrintWriter err) throws IOException {
     return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry)
-        .withKeys(keyring(err));
+        .withKeys(keyring(err)).withLibDir(lib());
   }
 
   private Optional<ImageKeyring> keyring(PrintWriter err) throws IOException {

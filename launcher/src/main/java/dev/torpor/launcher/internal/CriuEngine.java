@@ -33,10 +33,22 @@ public final class CriuEngine implements CheckpointEngine {
 
   private final Path criu;
   private final String version;
+  /** Runs before criu restore: in a cluster, {@code setpriv --pdeathsig KILL}. */
+  private final List<String> restorePrefix;
 
-  private CriuEngine(Path criu, String version) {
+  private CriuEngine(Path criu, String version, List<String> restorePrefix) {
     this.criu = criu;
     this.version = version;
+    this.restorePrefix = restorePrefix;
+  }
+
+  /**
+   * This engine, restoring trees that die with the thread that restores them: the waiter gets
+   * SIGKILL when the worker goes, and the restored JVM, whose own parent-death signal CRIU restores,
+   * follows it (checked: a restored JVM dies with its waiter).
+   */
+  public CriuEngine diesWithParent() {
+    return new CriuEngine(criu, version, List.of("setpriv", "--pdeathsig", "KILL"));
   }
 
   /**
@@ -59,7 +71,7 @@ public final class CriuEngine implements CheckpointEngine {
     if (compareVersions(v, MIN_VERSION) < 0) {
       throw new TorporException("CRIU " + v + " at " + bin + " is older than " + MIN_VERSION + ": " + INSTALL_HINT);
     }
-    return new CriuEngine(bin, v);
+    return new CriuEngine(bin, v, List.of());
   }
 
   static Path find() {
@@ -134,10 +146,11 @@ public final class CriuEngine implements CheckpointEngine {
 
   @Override
   public Process restore(Path dir, String outputPipe, Path errorFile) throws IOException {
-    List<String> cmd = List.of(
+    List<String> cmd = new ArrayList<>(restorePrefix);
+    cmd.addAll(List.of(
         criu.toString(), "restore", "-D", dir.toString(), "--tcp-close", "-o", "restore.log", "-v2",
         "--inherit-fd", "fd[1]:" + outputPipe,
-        "--exec-cmd", "--", "perl", "-e", WAITER);
+        "--exec-cmd", "--", "perl", "-e", WAITER));
     return new ProcessBuilder(cmd)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
         .redirectError(ProcessBuilder.Redirect.appendTo(errorFile.toFile()))

@@ -25,6 +25,24 @@ final class ImageCompatibility {
 
   private ImageCompatibility() {}
 
+  /**
+   * Why a worker that runs workflows on the JDK at {@code workerJavaHome} cannot restore the image
+   * described by {@code m}, or empty if it can. A worker restores only images of its own JDK: a
+   * JVM restores onto the very build it was dumped from, and an operator who gives a worker another
+   * JDK means it to run that one.
+   */
+  static Optional<String> problem(ImageManifest m, List<String> localCpuFlags, Path workerJavaHome) {
+    Map<String, String> jdk = m.jdk();
+    if (jdk != null && jdk.get("home") != null
+        && !Path.of(jdk.get("home")).toAbsolutePath().normalize().equals(workerJavaHome.toAbsolutePath().normalize())) {
+      Map<String, String> mine = SystemFacts.jdk(workerJavaHome);
+      return Optional.of("the image was dumped by JDK " + jdk.getOrDefault("vendor", "?") + " " + jdk.getOrDefault("version", "?")
+          + " at " + jdk.get("home") + ", but this worker runs workflows on JDK " + mine.get("vendor") + " "
+          + mine.get("version") + " at " + workerJavaHome + "; a worker with that JDK restores it");
+    }
+    return problem(m, localCpuFlags);
+  }
+
   /** Why this machine cannot restore the image described by {@code m}, or empty if it can. */
   static Optional<String> problem(ImageManifest m, List<String> localCpuFlags) {
     Map<String, String> jdk = m.jdk();

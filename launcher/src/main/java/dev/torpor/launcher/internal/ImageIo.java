@@ -36,8 +36,11 @@ final class ImageIo {
   private final Duration commitRetry;
   private final CheckpointEngine engine;
   private final List<String> cpuFlags = SystemFacts.cpuFlags();
+  private final Path javaHome;
 
-  ImageIo(ImageStore store, Optional<ImageKeyring> keys, Duration commitRetry, CheckpointEngine engine) {
+  /** @param javaHome the JDK this worker runs workflows on: the only one whose images it restores */
+  ImageIo(ImageStore store, Optional<ImageKeyring> keys, Duration commitRetry, CheckpointEngine engine, Path javaHome) {
+    this.javaHome = javaHome;
     this.store = store;
     this.cipher = keys.map(ImageCipher::new);
     this.packer = new ImagePacker(1, cipher);
@@ -174,9 +177,9 @@ final class ImageIo {
    * machine cannot restore it, and leaves nothing behind unless every byte verified.
    */
   void fetch(ImageManifest m, Path dir) throws IOException {
-    Optional<String> incompatible = ImageCompatibility.problem(m, cpuFlags);
+    Optional<String> incompatible = ImageCompatibility.problem(m, cpuFlags, javaHome);
     if (incompatible.isPresent()) {
-      throw new IOException("declined image " + m.key() + ": " + incompatible.get());
+      throw new ImageDeclinedException("declined image " + m.key() + ": " + incompatible.get());
     }
     ImagePacker.deleteTree(dir);
     try (InputStream in = store.openData(m.key())) {

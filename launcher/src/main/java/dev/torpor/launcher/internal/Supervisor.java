@@ -26,4 +26,12 @@ public interface Supervisor {
    * image {@code seq}. Take the delivery back so that it is not lost, and wake it again later.
    */
   void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery);
+
+  /**
+   * This worker cannot restore image {@code seq} (another JDK build, missing CPU features) and
+   * declines it: the delivery is taken back, and a worker that can restore the image wakes it.
+   */
+  default void declined(String workflowId, long seq, Suspend wait, Delivery delivery) {
+    undeliverable(workflowId, seq, wait, delivery);
+  }
 }

@@ -11,11 +11,11 @@ import java.util.Map;
 import java.util.Properties;
 
 /** Facts about this machine and a JDK that a manifest records, for restore compatibility. */
-final class SystemFacts {
+public final class SystemFacts {
   private SystemFacts() {}
 
   /** vendor, version and home of the JDK at {@code home}, from its {@code release} file. */
-  static Map<String, String> jdk(Path home) {
+  public static Map<String, String> jdk(Path home) {
     Map<String, String> m = new LinkedHashMap<>();
     Properties p = new Properties();
     try (var in = Files.newBufferedReader(home.resolve("release"), StandardCharsets.UTF_8)) {
@@ -30,7 +30,7 @@ final class SystemFacts {
   }
 
   /** The CPU feature flags of this machine (the first processor in /proc/cpuinfo). */
-  static List<String> cpuFlags() {
+  public static List<String> cpuFlags() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"), StandardCharsets.UTF_8)) {
         if (line.startsWith("flags")) {
@@ -45,5 +45,14 @@ final class SystemFacts {
 
   private static String unquote(String s) {
     return s.length() >= 2 && s.startsWith("\"") && s.endsWith("\"") ? s.substring(1, s.length() - 1) : s;
+  }
+
+  /** This machine's host name, for logs and the cluster's list of workers. */
+  public static String hostName() {
+    try {
+      return Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+    } catch (java.io.IOException e) {
+      return "unknown";
+    }
   }
 }

@@ -67,6 +67,16 @@ public final class Worker implements AutoCloseable {
     return t;
   });
   private final List<Path> agentJars;
+  /**
+   * Starts every workflow process (launch and restore). In a cluster the processes are told to die
+   * with the thread that started them (PR_SET_PDEATHSIG), so that thread must live as long as
+   * the worker: one thread, never idle-reaped.
+   */
+  private final ExecutorService spawner = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "torpor-spawner");
+    t.setDaemon(true);
+    return t;
+  });
 
   /**
    * How a worker is set up.
@@ -83,24 +93,40 @@ public final class Worker implements AutoCloseable {
    *     in memory instead
    * @param keys the image keys: when present, every image is encrypted under the current key
    *     and its manifest signed, and only signed manifests are restored
+   * @param libDir where the agent's jars (and a cluster worker's application jars) are kept, at
+   *     content-addressed paths that must be the same on every worker that may restore an image
+   * @param cluster whether this worker shares its workflows with others: its workflow JVMs then die
+   *     with it (so that another worker may resume them from their images without a second live
+   *     copy), and a stale JVM found in a workflow's run directory is killed before the workflow
+   *     runs there
    */
   public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchDir,
-      Duration commitRetry, Optional<ImageKeyring> keys) {
+      Duration commitRetry, Optional<ImageKeyring> keys, Path libDir, boolean cluster) {
     /** The default of {@link #commitRetry}. */
     public static final Duration DEFAULT_COMMIT_RETRY = Duration.ofSeconds(60);
 
     public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
-      this(dataDir, runBase, tee, syncTimeout, defaultScratch(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty());
+      this(dataDir, runBase, tee, syncTimeout, defaultScratch(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty(), dataDir, false);
     }
 
     /** This configuration with another commit retry window. */
     public Config withCommitRetry(Duration window) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, window, keys);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, window, keys, libDir, cluster);
     }
 
     /** This configuration with image encryption and manifest signing under {@code keyring} (if present). */
     public Config withKeys(Optional<ImageKeyring> keyring) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, commitRetry, keyring);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, commitRetry, keyring, libDir, cluster);
+    }
+
+    /** This configuration with jars under {@code lib}. */
+    public Config withLibDir(Path lib) {
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, commitRetry, keys, lib, cluster);
+    }
+
+    /** This configuration for a worker of a cluster (see {@link #cluster}). */
+    public Config inCluster() {
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, commitRetry, keys, libDir, true);
     }
 
     public Config(Path dataDir, Path runBase) {
@@ -123,14 +149,15 @@ public final class Worker implements AutoCloseable {
       Config config, ImageStore store, CheckpointEngine engine, Supervisor supervisor, Consumer<WorkflowEvent> events)
       throws IOException {
     this.config = config;
-    this.images = new ImageIo(store, config.keys(), config.commitRetry(), engine);
+    this.engine = config.cluster() && engine instanceof CriuEngine criu ? criu.diesWithParent() : engine;
+    this.images = new ImageIo(store, config.keys(), config.commitRetry(), this.engine, WorkflowSpec.currentJavaHome());
     images.warmUpInBackground();
-    this.engine = engine;
     this.supervisor = supervisor;
     this.events = events;
     Files.createDirectories(config.dataDir());
     Files.createDirectories(config.runBase());
-    this.agentJars = AgentJars.extract(config.dataDir().resolve("lib"));
+    Files.createDirectories(config.libDir());
+    this.agentJars = AgentJars.extract(config.libDir().resolve("lib"));
   }
 
   /** The log of a workflow: everything it printed, each line once, across every restore. */
@@ -158,11 +185,20 @@ public final class Worker implements AutoCloseable {
       throw new TorporException("workflow " + spec.id() + " is already on this worker");
     }
     Files.createDirectories(runDir);
+    clearStale(runDir);
     synchronized (run) {
       run.control = control(run);
       // stdout and stderr of the JVM share one pipe (the shell's 2>&1); unshare's own complaints
       // (it reports the child's death by a dump) go to a separate file, not the workflow's log.
-      List<String> cmd = new ArrayList<>(List.of("unshare", "--pid", "--time", "--fork", "setsid",
+      List<String> cmd = new ArrayList<>();
+      if (config.cluster()) {
+        // The JVM dies with this worker: unshare gets SIGKILL when the worker goes, and takes the
+        // namespace's init (the JVM) with it.
+        cmd.addAll(List.of("setpriv", "--pdeathsig", "KILL", "unshare", "--pid", "--time", "--fork", "--kill-child"));
+      } else {
+        cmd.addAll(List.of("unshare", "--pid", "--time", "--fork"));
+      }
+      cmd.addAll(List.of("setsid",
           "sh", "-c", "exec \"$@\" 2>&1", "sh", spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData"));
       cmd.addAll(spec.javaOptions());
       List<String> cp = new ArrayList<>();
@@ -178,7 +214,7 @@ public final class Worker implements AutoCloseable {
       pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_"));
       pb.environment().put(SupervisedRuntime.ENV_WORKFLOW_ID, spec.id());
       pb.environment().put(SupervisedRuntime.ENV_RUN_DIR, runDir.toString());
-      Process p = pb.start();
+      Process p = spawn(pb::start);
       run.process = p;
       run.pump = new OutputPump(spec.id(), p.getInputStream(), logFile(spec.id()), config.tee());
       run.rootPid = childOf(p, Duration.ofSeconds(10));
@@ -205,10 +241,17 @@ public final class Worker implements AutoCloseable {
    * runs again.
    */
   public void adopt(String workflowId, long seq) throws IOException {
-    if (runs.containsKey(workflowId) && runs.get(workflowId).state != State.EXITED) {
-      return;
+    WorkflowRun held = runs.get(workflowId);
+    if (held != null) {
+      synchronized (held) {
+        // A frozen image this worker made earlier is stale once the workflow ran on elsewhere.
+        boolean staleFrozen = held.state == State.SUSPENDED && held.seq != seq;
+        if (held.state != State.EXITED && !staleFrozen) {
+          return;
+        }
+      }
+      runs.remove(workflowId, held);
     }
-    runs.remove(workflowId);
     ImageKey key = new ImageKey(workflowId, seq);
     ImageManifest m = images.manifest(key)
         .orElseThrow(() -> new TorporException("workflow " + workflowId + " has no image " + seq + " in " + images.describe()));
@@ -224,6 +267,11 @@ public final class Worker implements AutoCloseable {
       throw new TorporException("workflow " + m.workflowId() + " is already on this worker");
     }
     return m.seq();
+  }
+
+  /** Kills every workflow JVM of this worker (it lost its lease); their exits are reported as usual. */
+  public void killAll() {
+    runs.keySet().forEach(this::kill);
   }
 
   /**
@@ -572,15 +620,20 @@ public final class Worker implements AutoCloseable {
         run.lastError = String.valueOf(e.getMessage());
         emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
       }
-      supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
+      if (e instanceof ImageDeclinedException) {
+        supervisor.declined(run.id, run.seq, run.wait, delivery);
+      } else {
+        supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
+      }
     }
   }
 
   /** Restores the tree dumped in {@code dir} as this run's process, with a fresh output pipe. */
   private void relaunchFromDump(WorkflowRun run, Path dir, String outputPipe) throws IOException {
     Files.createDirectories(run.runDir);
+    clearStale(run.runDir);
     Path err = dir.resolveSibling(dir.getFileName() + ".criu.err");
-    Process p = engine.restore(dir, outputPipe, err);
+    Process p = spawn(() -> engine.restore(dir, outputPipe, err));
     synchronized (run) {
       if (run.control == null) {
         run.control = control(run);
@@ -693,6 +746,42 @@ public final class Worker implements AutoCloseable {
 
   // ----- helpers -----
 
+  private interface Spawn {
+    Process start() throws IOException;
+  }
+
+  /** Starts a process on the spawner thread (see {@link #spawner}). */
+  private Process spawn(Spawn s) throws IOException {
+    if (!config.cluster()) {
+      return s.start();
+    }
+    try {
+      return spawner.submit(s::start).get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw new TorporException("cannot start a workflow process: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while starting a workflow process", e);
+    }
+  }
+
+  /**
+   * In a cluster, kills a JVM left in the run directory by a worker of this machine that lost the
+   * workflow's lease while it still ran (one live copy at a time).
+   */
+  private void clearStale(Path runDir) throws IOException {
+    if (config.cluster()) {
+      List<Long> killed = ProcessScan.killWithCwd(runDir);
+      if (!killed.isEmpty()) {
+        System.err.println("torpor worker: killed stale workflow JVM(s) " + killed + " in " + runDir
+            + " (their worker lost the lease)");
+      }
+    }
+  }
+
   private static long childOf(Process p, Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
@@ -756,5 +845,6 @@ public final class Worker implements AutoCloseable {
       }
     }
     tasks.shutdownNow();
+    spawner.shutdownNow();
   }
 }

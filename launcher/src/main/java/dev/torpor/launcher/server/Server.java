@@ -1,17 +1,24 @@
 package dev.torpor.launcher.server;
 
 import dev.torpor.launcher.internal.CheckpointEngine;
+import dev.torpor.launcher.internal.SystemFacts;
+import dev.torpor.launcher.internal.WorkflowSpec;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
+import dev.torpor.scheduler.ClusterOptions;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.internal.JdbcControlPlane;
+import dev.torpor.scheduler.internal.Leases;
 import dev.torpor.storage.ImageStore;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /** The control plane and an embedded worker, wired together; the HTTP API goes in front. */
@@ -70,6 +77,70 @@ public final class Server implements AutoCloseable {
     }
   }
 
+  /**
+   * A node of a cluster: the registry and Quartz on a shared PostgreSQL, images and application
+   * jars in a shared store. With {@code worker} it runs workflow JVMs under a lease named {@code
+   * name}, taking timers and dispatches (Quartz, clustered) while it has a free slot; without, it
+   * only serves the API and collects images. Every node watches the leases and resumes elsewhere
+   * the workflows of a worker that stopped renewing its own.
+   *
+   * @param collectImages whether this node collects images every {@code retention.gcInterval()}
+   *     (one node, the API server, is enough)
+   */
+  public static Server cluster(ControlPlaneConfig db, ImageStore store, Optional<ClusterWorker> worker,
+      ClusterOptions options, Retention retention, boolean collectImages, PrintWriter err) throws IOException {
+    JdbcControlPlane plane = new JdbcControlPlane(db, worker.map(ClusterWorker::name).orElse("api")
+        + "-" + ProcessHandle.current().pid(), true);
+    try {
+      plane.publishAppsTo(store);
+      ImageJanitor janitor = new ImageJanitor(store, plane, retention.keepLastImage(), Clock.systemUTC(), err);
+      Worker w = null;
+      if (worker.isPresent()) {
+        ClusterWorker cw = worker.get();
+        ServerWorker gateway = new ServerWorker(cw.maxRunning(), plane, janitor, Optional.of(store), plane::capacity, true);
+        w = new Worker(cw.config().inCluster(), store, cw.engine(), gateway, e -> {
+          cw.print().accept(e);
+          gateway.accept(e);
+        });
+        gateway.attach(w);
+        Map<String, Object> facts = new LinkedHashMap<>();
+        facts.put("jdk", SystemFacts.jdk(WorkflowSpec.currentJavaHome()));
+        facts.put("engine", cw.engine().describe());
+        facts.put("pid", ProcessHandle.current().pid());
+        facts.put("host", SystemFacts.hostName());
+        Leases.Member member = new Leases.Member(cw.name(), cw.maxRunning(), facts, why -> gateway.fence(), id -> {
+          gateway.unfence();
+          err.println("torpor worker: " + cw.name() + " holds lease " + id);
+          err.flush();
+        });
+        plane.startClustered(Optional.of(gateway), Optional.of(member), options);
+      } else {
+        plane.startClustered(Optional.empty(), Optional.empty(), options);
+      }
+      if (collectImages) {
+        janitor.start(retention.gcInterval());
+      }
+      return new Server(plane, w, janitor);
+    } catch (IOException | RuntimeException e) {
+      plane.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The worker of a cluster node.
+   *
+   * @param name unique in the cluster, and the same across the worker's restarts
+   * @param maxRunning workflow JVMs alive at once (the Quartz threads of this node too)
+   */
+  public record ClusterWorker(String name, int maxRunning, CheckpointEngine engine, Worker.Config config,
+      Consumer<WorkflowEvent> print) {}
+
+  /** This node's id in the cluster (a worker's lease), for logs. */
+  public String nodeId() {
+    return plane.nodeId();
+  }
+
   public ControlPlane controlPlane() {
     return plane;
   }
@@ -83,6 +154,8 @@ public final class Server implements AutoCloseable {
   public void close() {
     janitor.close();
     plane.close();
-    worker.close();
+    if (worker != null) {
+      worker.close();
+    }
   }
 }

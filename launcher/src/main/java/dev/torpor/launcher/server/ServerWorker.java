@@ -9,9 +9,11 @@ import dev.torpor.launcher.internal.WorkflowSpec;
 import dev.torpor.scheduler.WorkerCallbacks;
 import dev.torpor.scheduler.WorkerGateway;
 import dev.torpor.scheduler.Wakeup;
+import dev.torpor.storage.ImageStore;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -29,12 +31,42 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   private final Semaphore slots;
   private final WorkerCallbacks plane;
   private final ImageJanitor janitor;
+  private final Optional<ImageStore> apps;
+  private final Consumer<Boolean> capacity;
+  /** Whether the plane keeps the logs (a cluster): each ended segment's output is shipped, then its local spool goes. */
+  private final boolean shipLogs;
   private volatile Worker worker;
+  /** Set while the worker, having lost its lease, kills its JVMs: their exits are not the workflows' outcome. */
+  private volatile boolean fenced;
 
   public ServerWorker(int maxRunning, WorkerCallbacks plane, ImageJanitor janitor) {
+    this(maxRunning, plane, janitor, Optional.empty(), available -> { }, false);
+  }
+
+  /**
+   * @param apps where application jars missing from this machine are fetched from (a cluster's store)
+   * @param capacity told when the worker fills up ({@code false}: take no more wakes) and when it
+   *     has room again
+   */
+  public ServerWorker(int maxRunning, WorkerCallbacks plane, ImageJanitor janitor, Optional<ImageStore> apps,
+      Consumer<Boolean> capacity, boolean shipLogs) {
+    this.shipLogs = shipLogs;
     this.slots = new Semaphore(maxRunning);
     this.plane = plane;
     this.janitor = janitor;
+    this.apps = apps;
+    this.capacity = capacity;
+  }
+
+  /** The worker lost its lease: kill every workflow JVM, and report none of their exits. */
+  public void fence() {
+    fenced = true;
+    worker.killAll();
+  }
+
+  /** The worker rejoined under a new lease. */
+  public void unfence() {
+    fenced = false;
   }
 
   public void attach(Worker w) {
@@ -45,22 +77,32 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
 
   @Override
   public boolean tryReserve() {
-    return slots.tryAcquire();
+    boolean got = slots.tryAcquire();
+    adjustCapacity();
+    return got;
   }
 
   @Override
   public void release() {
     slots.release();
+    adjustCapacity();
+  }
+
+  /** Tells the plane whether this worker has a free slot, as of now (calls may interleave; the last one is right). */
+  private synchronized void adjustCapacity() {
+    capacity.accept(slots.availablePermits() > 0);
   }
 
   @Override
-  public void start(String workflowId, Path appJar, String mainClass, List<String> args, List<String> javaOptions)
-      throws IOException {
+  public void start(String workflowId, String appSha256, Path appJar, String mainClass, List<String> args,
+      List<String> javaOptions) throws IOException {
+    materialise(appSha256, appJar);
     worker.start(new WorkflowSpec(workflowId, List.of(appJar), mainClass, args, javaOptions, WorkflowSpec.currentJavaHome()));
   }
 
   @Override
-  public void wake(String workflowId, long seq, Wakeup wakeup) throws IOException {
+  public void wake(String workflowId, long seq, String appSha256, Path appJar, Wakeup wakeup) throws IOException {
+    materialise(appSha256, appJar); // a restored JVM reopens its class path at the same paths
     worker.adopt(workflowId, seq);
     if (!worker.wake(workflowId, seq, new Delivery(wakeup.reason(), wakeup.signal()))) {
       throw new IOException("the worker does not hold workflow " + workflowId + " waiting on image " + seq);
@@ -70,6 +112,14 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   @Override
   public void kill(String workflowId) {
     worker.kill(workflowId);
+  }
+
+  /** Fetches the application jar from the store to its content-addressed path if this machine lacks it. */
+  private void materialise(String appSha256, Path appJar) throws IOException {
+    if (apps.isPresent() && !Files.exists(appJar)) {
+      Files.createDirectories(appJar.getParent());
+      apps.get().fetchApp(appSha256, appJar);
+    }
   }
 
   // ----- supervisor -----
@@ -83,7 +133,8 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   @Override
   public void waiting(String workflowId, long seq, Suspend wait, boolean inMemory, Map<String, Object> details) {
     if (!inMemory) {
-      slots.release();
+      release();
+      shipLog(workflowId);
     }
     plane.waiting(workflowId, seq, wait.kind().name(), wait.wakeAt(), wait.signal(), inMemory, details);
     if (!inMemory) {
@@ -93,8 +144,14 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
 
   @Override
   public void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery) {
-    slots.release();
+    release();
     plane.undeliverable(workflowId, seq, new Wakeup(delivery.reason(), delivery.signal()), worker.lastError(workflowId));
+  }
+
+  @Override
+  public void declined(String workflowId, long seq, Suspend wait, Delivery delivery) {
+    release();
+    plane.declined(workflowId, seq, new Wakeup(delivery.reason(), delivery.signal()), worker.lastError(workflowId));
   }
 
   // ----- events -----
@@ -109,14 +166,34 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
       }
       case CHECKPOINT_FAILED, RESUMED -> plane.event(e.workflowId(), e.type().name(), e.seq(), e.details());
       case EXITED -> {
-        slots.release();
+        release();
         int code = ((Number) e.details().get("exitCode")).intValue();
-        plane.exited(e.workflowId(), code, code == 0 ? "" : tail(worker.logFile(e.workflowId()), 2000));
+        if (!fenced) {
+          String tail = code == 0 ? "" : tail(worker.logFile(e.workflowId()), 2000);
+          shipLog(e.workflowId());
+          plane.exited(e.workflowId(), code, tail);
+        }
         worker.forget(e.workflowId());
       }
       // SUSPENDED and RESTORE_FAILED reach the plane through waiting() and undeliverable();
       // WAKING is recorded by the plane when it decides the wake.
       case SUSPENDED, RESTORE_FAILED, WAKING, WAITING_IN_MEMORY -> { }
+    }
+  }
+
+  /** Ships what the segment that just ended printed, and empties the local spool for the next one. */
+  private void shipLog(String workflowId) {
+    if (!shipLogs) {
+      return;
+    }
+    Path log = worker.logFile(workflowId);
+    try {
+      if (Files.exists(log)) {
+        plane.output(workflowId, Files.readAllBytes(log));
+        Files.delete(log);
+      }
+    } catch (IOException | RuntimeException e) {
+      System.err.println("torpor worker: the output of " + workflowId + " stays in " + log + ": " + e);
     }
   }
 

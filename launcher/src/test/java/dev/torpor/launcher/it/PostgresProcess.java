@@ -36,6 +36,18 @@ final class PostgresProcess implements AutoCloseable {
     return "jdbc:postgresql://127.0.0.1:" + port + "/torpor";
   }
 
+  /** A new, empty database on this server; returns its JDBC URL. */
+  String createDatabase(String name) throws IOException, InterruptedException {
+    asPostgres(bin.resolve("psql").toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres",
+        "-c", "CREATE DATABASE " + name);
+    return "jdbc:postgresql://127.0.0.1:" + port + "/" + name;
+  }
+
+  /** Restarts the server (fast shutdown: every connection is cut), with the same options. */
+  void restart() throws IOException, InterruptedException {
+    asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "restart");
+  }
+
   private static Path findBin() throws IOException {
     try (Stream<Path> versions = Files.list(Path.of("/usr/lib/postgresql"))) {
       return versions.map(v -> v.resolve("bin")).filter(b -> Files.isExecutable(b.resolve("initdb")))

@@ -55,12 +55,12 @@ class ImageJanitorTest {
     public void release() {}
 
     @Override
-    public void start(String id, Path jar, String main, List<String> args, List<String> opts) {
+    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts) {
       started.add(id);
     }
 
     @Override
-    public void wake(String id, long seq, Wakeup w) {}
+    public void wake(String id, long seq, String sha, Path jar, Wakeup w) {}
 
     @Override
     public void kill(String id) {}

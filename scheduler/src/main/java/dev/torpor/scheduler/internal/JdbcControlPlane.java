@@ -15,7 +15,9 @@ import dev.torpor.scheduler.WorkerGateway;
 import dev.torpor.scheduler.WorkflowState;
 import dev.torpor.scheduler.WorkflowView;
 import dev.torpor.scheduler.Wakeup;
+import dev.torpor.scheduler.ClusterOptions;
 import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.ImageStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -53,6 +55,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
   private static final int MAX_WAKE_FAILURES = 5;
   private static final String RECOVER = "RECOVER";
+  /** The largest piece of a cluster's log kept in one row. */
+  private static final int LOG_CHUNK = 1 << 20;
+  /** How long past due a dispatch or wake may be, with no Quartz job for it, before the sweep re-arms it. */
+  private static final long SWEEP_GRACE_MILLIS = 20_000;
   private static final String COLUMNS = "id, state, seq, main_class, args, app_sha256, wait_kind, wait_signal, wake_at,"
       + " in_memory, stack, image_bytes, packed_bytes, exit_code, error, created_at, updated_at";
 
@@ -60,13 +66,24 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   private final Database db;
   private final Sql sql;
   private final Timers timers;
+  private final boolean clustered;
   private volatile WorkerGateway gateway;
+  /** Who this node is as an owner of running workflows: the worker's lease id in a cluster. */
+  private volatile String nodeId;
+  private volatile Leases leases;
+  private volatile ImageStore appStore;
 
-  public JdbcControlPlane(ControlPlaneConfig config, String instanceName, boolean clustered) {
+  /**
+   * @param nodeId this process's name among the nodes sharing the database
+   * @param clustered whether several nodes share the database (Quartz clustered, worker leases)
+   */
+  public JdbcControlPlane(ControlPlaneConfig config, String nodeId, boolean clustered) {
     this.config = config;
+    this.clustered = clustered;
+    this.nodeId = nodeId;
     this.db = new Database(config);
     this.sql = new Sql(db.dataSource());
-    this.timers = new Timers(db, instanceName, config.quartzThreads(), clustered, new Timers.Handler() {
+    this.timers = new Timers(db, nodeId, config.quartzThreads(), clustered, new Timers.Handler() {
       @Override
       public void dispatch(String workflowId) {
         fireDispatch(workflowId);
@@ -90,6 +107,81 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     timers.start();
   }
 
+  /**
+   * Also keeps every uploaded application jar in {@code store}, from which the workers of a
+   * cluster fetch it.
+   */
+  public void publishAppsTo(ImageStore store) {
+    this.appStore = store;
+  }
+
+  /**
+   * Joins a cluster and starts working in it. A node with a {@code gateway} is a worker: it takes
+   * a lease under {@code member}'s name, fires timers and dispatches (Quartz, clustered) while it
+   * has capacity, and recovers the workflows of workers whose leases expired. A node without one
+   * (the API server in front of the workers) fires nothing; it watches the leases too.
+   * Nothing is recovered at start: what ran elsewhere is left to its owner's lease.
+   */
+  public void startClustered(Optional<WorkerGateway> gateway, Optional<Leases.Member> member, ClusterOptions options) {
+    if (!clustered) {
+      throw new IllegalStateException("this control plane was not opened for a cluster");
+    }
+    if (gateway.isPresent() != member.isPresent()) {
+      throw new IllegalArgumentException("a worker node needs both a gateway and a membership");
+    }
+    this.gateway = gateway.orElse(null);
+    Leases l = new Leases(sql, options, new Leases.Plane() {
+      @Override
+      public int recoverOrphans() {
+        return JdbcControlPlane.this.recoverOrphans();
+      }
+
+      @Override
+      public void killCancelled(String workerId) {
+        JdbcControlPlane.this.killCancelled(workerId);
+      }
+
+      @Override
+      public void rearmUnrestorable() {
+        JdbcControlPlane.this.rearmUnrestorable();
+      }
+
+      @Override
+      public void ownerId(String workerId) {
+        nodeId = workerId;
+      }
+
+      @Override
+      public int sweep() {
+        return JdbcControlPlane.this.sweep();
+      }
+    }, member);
+    this.leases = l;
+    l.start();
+    if (gateway.isPresent()) {
+      timers.start();
+    }
+  }
+
+  /** The worker's id in the cluster (its lease), or this node's name. */
+  public String nodeId() {
+    return nodeId;
+  }
+
+  /** A worker is full (stop taking triggers: they wait in Quartz for another node) or has room again. */
+  public void capacity(boolean available) {
+    if (available) {
+      timers.resume();
+    } else {
+      timers.pause();
+    }
+  }
+
+  private boolean fenced() {
+    Leases l = leases;
+    return l != null && l.fenced();
+  }
+
   // ----- user operations -----
 
   @Override
@@ -111,6 +203,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       Path target = appJar(hex);
       if (!Files.exists(target)) {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      }
+      ImageStore published = appStore;
+      if (published != null) {
+        published.putApp(hex, target); // before any workflow can name it: every worker finds it there
       }
       return hex;
     } finally {
@@ -291,7 +387,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     timers.cancelAll(workflowId);
     WorkerGateway g = gateway;
     if (g != null) {
-      g.kill(workflowId);
+      g.kill(workflowId); // on this node; another worker that runs it kills it at its next lease renewal
     }
   }
 
@@ -312,6 +408,9 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   @Override
   public LogChunk logs(String workflowId, long offset, int max) throws IOException {
     WorkflowView v = status(workflowId);
+    if (clustered) {
+      return sharedLogs(workflowId, offset, max, v.state().isFinal());
+    }
     Path log = config.logsDir().resolve(workflowId + ".log");
     if (!Files.exists(log)) {
       return new LogChunk(offset, new byte[0], v.state().isFinal());
@@ -332,11 +431,81 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     }
   }
 
+  /** A cluster's logs, from the registry: what each ended segment printed, as its owner shipped it. */
+  private LogChunk sharedLogs(String workflowId, long offset, int max, boolean finalState) {
+    long from = Math.max(0, offset);
+    int limit = Math.max(1, Math.min(max, 16 << 20));
+    return sql.tx(c -> {
+      long total;
+      try (PreparedStatement ps = c.prepareStatement("SELECT log_bytes FROM torpor_workflow WHERE id = ?")) {
+        ps.setString(1, workflowId);
+        try (ResultSet rs = ps.executeQuery()) {
+          total = rs.next() ? rs.getLong(1) : 0;
+        }
+      }
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      try (PreparedStatement ps = c.prepareStatement("SELECT start_offset, data FROM torpor_log WHERE workflow_id = ?"
+          + " AND start_offset + length > ? AND start_offset < ? ORDER BY start_offset")) {
+        ps.setString(1, workflowId);
+        ps.setLong(2, from);
+        ps.setLong(3, from + limit);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next() && out.size() < limit) {
+            long start = rs.getLong(1);
+            byte[] data = rs.getBytes(2);
+            int skip = (int) Math.max(0, from + out.size() - start);
+            out.write(data, skip, Math.min(data.length - skip, limit - out.size()));
+          }
+        }
+      }
+      byte[] data = out.toByteArray();
+      return new LogChunk(from, data, finalState && from + data.length >= total);
+    });
+  }
+
+  @Override
+  public void output(String workflowId, byte[] bytes) {
+    if (!clustered || bytes.length == 0) {
+      return; // a single server serves its own log files
+    }
+    sql.tx(c -> {
+      Row w = lockIfExists(c, workflowId);
+      if (w == null || !owned(w)) {
+        return null; // printed by a segment whose lease another worker holds now: it runs again there
+      }
+      long at;
+      try (PreparedStatement ps = c.prepareStatement("SELECT log_bytes FROM torpor_workflow WHERE id = ?")) {
+        ps.setString(1, workflowId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          at = rs.getLong(1);
+        }
+      }
+      for (int i = 0; i < bytes.length; i += LOG_CHUNK) {
+        int n = Math.min(LOG_CHUNK, bytes.length - i);
+        try (PreparedStatement ps = c.prepareStatement(
+            "INSERT INTO torpor_log (workflow_id, start_offset, length, data) VALUES (?, ?, ?, ?)")) {
+          ps.setString(1, workflowId);
+          ps.setLong(2, at + i);
+          ps.setInt(3, n);
+          ps.setBytes(4, java.util.Arrays.copyOfRange(bytes, i, i + n));
+          ps.executeUpdate();
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET log_bytes = ? WHERE id = ?")) {
+        ps.setLong(1, at + bytes.length);
+        ps.setString(2, workflowId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
   // ----- jobs -----
 
   void fireDispatch(String workflowId) {
     WorkerGateway g = gateway;
-    if (!g.tryReserve()) {
+    if (fenced() || !g.tryReserve()) {
       timers.dispatch(workflowId, Instant.now().plusMillis(250));
       return;
     }
@@ -345,8 +514,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       if (w == null || w.state != WorkflowState.PENDING) {
         return Optional.empty();
       }
-      update(c, workflowId, "state = 'RUNNING'");
-      history(c, workflowId, "STARTED", 0, Map.of());
+      update(c, workflowId, "state = 'RUNNING', owner = " + quote(nodeId));
+      history(c, workflowId, "STARTED", 0, clustered ? Map.of("worker", nodeId) : Map.of());
       return Optional.of(w);
     });
     if (row.isEmpty()) {
@@ -355,7 +524,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     }
     Row w = row.get();
     try {
-      g.start(workflowId, appJar(w.appSha256), w.mainClass, w.args, w.javaOptions);
+      g.start(workflowId, w.appSha256, appJar(w.appSha256), w.mainClass, w.args, w.javaOptions);
     } catch (IOException | RuntimeException e) {
       g.release();
       finish(workflowId, WorkflowState.FAILED, null, "could not start: " + e.getMessage());
@@ -364,15 +533,33 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   void fireWake(String workflowId, long seq, String reason) {
     WorkerGateway g = gateway;
-    if (!g.tryReserve()) {
+    if (fenced() || !g.tryReserve()) {
       timers.wake(workflowId, seq, reason, Instant.now().plusMillis(250));
       return;
     }
+    String me = nodeId;
+    String[] app = new String[1];
     Optional<Wakeup> wakeup = sql.tx(c -> {
       Row w = lockIfExists(c, workflowId);
-      if (w == null || w.seq != seq || w.state != (RECOVER.equals(reason) ? WorkflowState.RUNNING : WorkflowState.SUSPENDED)) {
+      if (w == null || w.seq != seq || w.state != (RECOVER.equals(reason) ? WorkflowState.RUNNING : WorkflowState.SUSPENDED)
+          || (RECOVER.equals(reason) && w.owner != null) || w.unrestorable) {
         return Optional.<Wakeup>empty(); // stale: the workflow moved on
       }
+      if (w.inMemory && !me.equals(w.owner)) {
+        // Its JVM waits in the memory of the worker that owns it: only that one can wake it.
+        timers.wake(workflowId, seq, reason, Instant.now().plusMillis(100));
+        return Optional.<Wakeup>empty();
+      }
+      if (clustered && declinedBy(c, workflowId, seq, workerName(me))) {
+        if (takers(c, workflowId, seq) == 0) {
+          reportUnrestorable(c, workflowId, seq);
+        } else {
+          // This worker cannot restore that image: leave the wake to another.
+          timers.wake(workflowId, seq, reason, Instant.now().plusMillis(200 + ThreadLocalRandom.current().nextInt(300)));
+        }
+        return Optional.<Wakeup>empty();
+      }
+      app[0] = w.appSha256;
       Wakeup d;
       if (RECOVER.equals(reason)) {
         d = recoveredWakeup(c, w);
@@ -389,7 +576,14 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         update(c, workflowId, "state = 'RUNNING', last_wake_reason = '" + d.reason().name() + "', last_wake_signal = "
             + (signalN < 0 ? "NULL" : Long.toString(signalN)));
       }
-      history(c, workflowId, "WAKING", seq, Map.of("reason", d.reason().name(), "inMemory", w.inMemory));
+      update(c, workflowId, "owner = " + quote(me));
+      Map<String, Object> h = new LinkedHashMap<>();
+      h.put("reason", d.reason().name());
+      h.put("inMemory", w.inMemory);
+      if (clustered) {
+        h.put("worker", me);
+      }
+      history(c, workflowId, "WAKING", seq, h);
       return Optional.of(d);
     });
     if (wakeup.isEmpty()) {
@@ -397,7 +591,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       return;
     }
     try {
-      g.wake(workflowId, seq, wakeup.get());
+      g.wake(workflowId, seq, app[0], appJar(app[0]), wakeup.get());
     } catch (IOException | RuntimeException e) {
       g.release();
       undeliverable(workflowId, seq, wakeup.get(), e.getMessage());
@@ -450,7 +644,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   public Optional<Wakeup> dueNow(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal) {
     return sql.tx(c -> {
       Row w = lockIfExists(c, workflowId);
-      if (w == null || w.state != WorkflowState.RUNNING) {
+      if (w == null || w.state != WorkflowState.RUNNING || !owned(w)) {
         return Optional.<Wakeup>empty();
       }
       if ("SIGNAL".equals(waitKind)) {
@@ -476,13 +670,14 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       boolean inMemory, Map<String, Object> details) {
     Optional<String> wakeNow = sql.tx(c -> {
       Row w = lockIfExists(c, workflowId);
-      if (w == null || w.state != WorkflowState.RUNNING) {
-        return Optional.<String>empty(); // cancelled meanwhile: nothing to arm
+      if (w == null || w.state != WorkflowState.RUNNING || !owned(w)) {
+        fencedOut(w, workflowId, "SUSPENDED", seq);
+        return Optional.<String>empty(); // cancelled meanwhile, or its lease went to another worker: nothing to arm
       }
       try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET state = 'SUSPENDED', seq = ?,"
           + " wait_kind = ?, wait_signal = ?, wake_at = ?, in_memory = ?, stack = COALESCE(?, stack),"
           + " image_bytes = COALESCE(?, image_bytes), packed_bytes = COALESCE(?, packed_bytes), wake_failures = 0,"
-          + " updated_at = ? WHERE id = ?")) {
+          + " owner = ?, updated_at = ? WHERE id = ?")) {
         ps.setLong(1, seq);
         ps.setString(2, waitKind);
         ps.setString(3, signal.orElse(null));
@@ -491,8 +686,9 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         ps.setString(6, (String) details.get("stack"));
         ps.setObject(7, longOrNull(details, "rawBytes"), java.sql.Types.BIGINT);
         ps.setObject(8, longOrNull(details, "packedBytes"), java.sql.Types.BIGINT);
-        ps.setLong(9, System.currentTimeMillis());
-        ps.setString(10, workflowId);
+        ps.setString(9, inMemory ? w.owner : null); // a frozen workflow belongs to no worker
+        ps.setLong(10, System.currentTimeMillis());
+        ps.setString(11, workflowId);
         ps.executeUpdate();
       }
       Map<String, Object> h = new LinkedHashMap<>(details);
@@ -515,15 +711,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   public void undeliverable(String workflowId, long seq, Wakeup wakeup, String error) {
     Optional<String> retry = sql.tx(c -> {
       Row w = lockIfExists(c, workflowId);
-      if (w == null || w.state != WorkflowState.RUNNING || w.seq != seq) {
+      if (w == null || w.state != WorkflowState.RUNNING || w.seq != seq || !owned(w)) {
         return Optional.<String>empty();
       }
-      if (wakeup.signal().isPresent() && w.lastWakeSignal != null) {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_signal SET delivered_seq = NULL WHERE n = ?")) {
-          ps.setLong(1, w.lastWakeSignal);
-          ps.executeUpdate();
-        }
-      }
+      giveBackSignal(c, w, wakeup);
       int failures = w.wakeFailures + 1;
       history(c, workflowId, "RESTORE_FAILED", seq, Map.of("error", String.valueOf(error), "attempt", failures));
       if (failures >= MAX_WAKE_FAILURES) {
@@ -531,15 +722,136 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         history(c, workflowId, "FAILED", seq, Map.of("error", String.valueOf(error)));
         return Optional.<String>empty();
       }
-      update(c, workflowId, "state = 'SUSPENDED', wake_failures = " + failures);
+      update(c, workflowId, "state = 'SUSPENDED', owner = NULL, wake_failures = " + failures);
       return Optional.of(wakeup.signal().isPresent() ? WakeReason.SIGNAL.name() : wakeup.reason().name());
     });
     retry.ifPresent(r -> timers.wake(workflowId, seq, r, Instant.now().plus(config.retryDelay())));
   }
 
   @Override
+  public void declined(String workflowId, long seq, Wakeup wakeup, String reason) {
+    String me = nodeId;
+    String name = workerName(me);
+    Optional<String> retry = sql.tx(c -> {
+      Row w = lockIfExists(c, workflowId);
+      if (w == null || w.state != WorkflowState.RUNNING || w.seq != seq || !owned(w)) {
+        return Optional.<String>empty();
+      }
+      giveBackSignal(c, w, wakeup);
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO torpor_decline (workflow_id, seq, worker_name, reason, at)"
+          + " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM torpor_decline WHERE workflow_id = ? AND seq = ? AND worker_name = ?)")) {
+        ps.setString(1, workflowId);
+        ps.setLong(2, seq);
+        ps.setString(3, name);
+        ps.setString(4, reason);
+        ps.setLong(5, System.currentTimeMillis());
+        ps.setString(6, workflowId);
+        ps.setLong(7, seq);
+        ps.setString(8, name);
+        ps.executeUpdate();
+      }
+      history(c, workflowId, "DECLINED", seq, Map.of("worker", me, "reason", String.valueOf(reason)));
+      if (takers(c, workflowId, seq) == 0 || !clustered) {
+        update(c, workflowId, "owner = NULL");
+        reportUnrestorable(c, workflowId, seq);
+        return Optional.<String>empty();
+      }
+      update(c, workflowId, "state = 'SUSPENDED', owner = NULL");
+      return Optional.of(wakeup.signal().isPresent() ? WakeReason.SIGNAL.name() : wakeup.reason().name());
+    });
+    retry.ifPresent(r -> timers.wake(workflowId, seq, r, Instant.now().plusMillis(50)));
+  }
+
+  /** How many live workers (by name) have not declined image {@code seq} of the workflow. */
+  private static int takers(Connection c, String workflowId, long seq) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(DISTINCT name) FROM torpor_worker WHERE state = 'LIVE'"
+        + " AND name NOT IN (SELECT worker_name FROM torpor_decline WHERE workflow_id = ? AND seq = ?)")) {
+      ps.setString(1, workflowId);
+      ps.setLong(2, seq);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getInt(1);
+      }
+    }
+  }
+
+  /** Reported once, not retried: a worker that joins later tries again ({@link #rearmUnrestorable}). */
+  private static void reportUnrestorable(Connection c, String workflowId, long seq) throws SQLException {
+    update(c, workflowId, "state = 'SUSPENDED', unrestorable = TRUE");
+    history(c, workflowId, "UNRESTORABLE", seq, Map.of("error", "no live worker can restore image " + seq
+        + ": " + declineReasons(c, workflowId, seq) + "; start a worker that can (same JDK build at the same path,"
+        + " compatible CPU), and the wake is tried again when it joins"));
+  }
+
+  private static String declineReasons(Connection c, String workflowId, long seq) throws SQLException {
+    List<String> out = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT worker_name, reason FROM torpor_decline WHERE workflow_id = ? AND seq = ? ORDER BY worker_name")) {
+      ps.setString(1, workflowId);
+      ps.setLong(2, seq);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1) + ": " + rs.getString(2));
+        }
+      }
+    }
+    return String.join("; ", out);
+  }
+
+  private static boolean declinedBy(Connection c, String workflowId, long seq, String workerName) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT 1 FROM torpor_decline WHERE workflow_id = ? AND seq = ? AND worker_name = ?")) {
+      ps.setString(1, workflowId);
+      ps.setLong(2, seq);
+      ps.setString(3, workerName);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /** The signal a failed wake had claimed goes back to the mailbox, for the next wake. */
+  private static void giveBackSignal(Connection c, Row w, Wakeup wakeup) throws SQLException {
+    if (wakeup.signal().isPresent() && w.lastWakeSignal != null) {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_signal SET delivered_seq = NULL WHERE n = ?")) {
+        ps.setLong(1, w.lastWakeSignal);
+        ps.executeUpdate();
+      }
+    }
+  }
+
+  /** A worker's name from its lease id ({@code name@incarnation}). */
+  private static String workerName(String id) {
+    int at = id.lastIndexOf('@');
+    return at < 0 ? id : id.substring(0, at);
+  }
+
+  /** Whether this node holds the workflow's lease: only the owner of a running segment may commit its outcome. */
+  private boolean owned(Row w) {
+    return !clustered || (!fenced() && nodeId.equals(w.owner));
+  }
+
+  private void fencedOut(Row w, String workflowId, String what, long seq) {
+    if (w != null && w.state == WorkflowState.RUNNING && !owned(w)) {
+      System.err.println("torpor worker: " + what + " of " + workflowId + " at seq " + seq + " not committed: the workflow's"
+          + " lease is held by " + w.owner + ", not " + nodeId);
+    }
+  }
+
+  @Override
   public void event(String workflowId, String type, long seq, Map<String, Object> details) {
+    String me = nodeId;
     sql.tx(c -> {
+      if (clustered) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT owner FROM torpor_workflow WHERE id = ?")) {
+          ps.setString(1, workflowId);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (!rs.next() || !me.equals(rs.getString(1))) {
+              return null; // from a segment whose lease another worker holds now: not history
+            }
+          }
+        }
+      }
       if ("CHECKPOINTED".equals(type)) {
         // A savepoint: from now on a crash resumes from this image, which wakes as a checkpoint.
         try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET seq = ?, last_wake_reason = 'CHECKPOINT',"
@@ -603,8 +915,12 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       if (w == null || w.state.isFinal()) {
         return null;
       }
+      if (!owned(w)) {
+        fencedOut(w, workflowId, "the exit (" + exitCode + ")", w.seq);
+        return null;
+      }
       try (PreparedStatement ps = c.prepareStatement(
-          "UPDATE torpor_workflow SET state = ?, exit_code = ?, error = ?, updated_at = ? WHERE id = ?")) {
+          "UPDATE torpor_workflow SET state = ?, exit_code = ?, error = ?, owner = NULL, updated_at = ? WHERE id = ?")) {
         ps.setString(1, state.name());
         ps.setObject(2, exitCode, java.sql.Types.INTEGER);
         ps.setString(3, error);
@@ -647,14 +963,165 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         timers.dispatch(w.id, Instant.now());
       } else if (w.state == WorkflowState.RUNNING || w.inMemory) {
         recoverLive(w);
-      } else if ("SIGNAL".equals(w.waitKind) && sql.tx(c -> hasPending(c, w.id, w.waitSignal))) {
-        timers.wake(w.id, w.seq, WakeReason.SIGNAL.name(), Instant.now());
-      } else if (w.wakeAt != null) {
-        // Idempotent re-arm: a duplicate of a trigger Quartz kept is fenced by seq.
-        timers.wake(w.id, w.seq, "SIGNAL".equals(w.waitKind) ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(),
-            Instant.ofEpochMilli(w.wakeAt));
+      } else {
+        armWait(w);
       }
     }
+  }
+
+  /** Arms the wake of a frozen workflow: at once if its signal is in, else at its deadline, if any. */
+  private void armWait(Row w) {
+    if ("SIGNAL".equals(w.waitKind) && sql.tx(c -> hasPending(c, w.id, w.waitSignal))) {
+      timers.wake(w.id, w.seq, WakeReason.SIGNAL.name(), Instant.now());
+    } else if (w.wakeAt != null) {
+      // Idempotent re-arm: a duplicate of a trigger Quartz kept is fenced by seq.
+      timers.wake(w.id, w.seq, "SIGNAL".equals(w.waitKind) ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(),
+          Instant.ofEpochMilli(w.wakeAt));
+    }
+  }
+
+  /**
+   * Resumes, from their last image, the workflows whose owner is not a LIVE worker (its lease
+   * expired, it was fenced, or it was an earlier incarnation): running segments and waits in
+   * memory. A compare-and-set on the owner makes one node do it. Returns how many.
+   */
+  private int recoverOrphans() {
+    List<String> ids = sql.txOnce(c -> {
+      List<String> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE owner IS NOT NULL"
+          + " AND owner NOT IN (SELECT id FROM torpor_worker WHERE state = 'LIVE')");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+      return out;
+    });
+    int recovered = 0;
+    for (String id : ids) {
+      Row w = sql.tx(c -> {
+        Row r = lockIfExists(c, id);
+        if (r == null || r.owner == null || isLive(c, r.owner)) {
+          return null;
+        }
+        if (r.state.isFinal()) {
+          update(c, id, "owner = NULL"); // cancelled while its worker was away: its JVM died with it
+          return null;
+        }
+        return r;
+      });
+      if (w != null && (w.state == WorkflowState.RUNNING || w.inMemory)) {
+        recoverLive(w);
+        recovered++;
+      }
+    }
+    return recovered;
+  }
+
+  private static boolean isLive(Connection c, String workerId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM torpor_worker WHERE id = ? AND state = 'LIVE'")) {
+      ps.setString(1, workerId);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+
+  /**
+   * The safety net under Quartz: a workflow that should have been dispatched or woken a while ago
+   * (by {@link #SWEEP_GRACE_MILLIS}) but has no job (its scheduling failed in a database outage
+   * longer than the retries) gets one. Wakes are fenced by seq, so a duplicate does nothing.
+   */
+  private int sweep() {
+    long before = System.currentTimeMillis() - SWEEP_GRACE_MILLIS;
+    List<Row> due = sql.txOnce(c -> {
+      List<String> ids = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE (state = 'PENDING' AND updated_at < ?)"
+          + " OR (state = 'SUSPENDED' AND NOT unrestorable AND NOT in_memory AND (wake_at < ? OR (wait_kind = 'SIGNAL' AND EXISTS"
+          + " (SELECT 1 FROM torpor_signal s WHERE s.workflow_id = torpor_workflow.id AND s.name = torpor_workflow.wait_signal"
+          + " AND s.delivered_seq IS NULL AND s.received_at < ?))))")) {
+        ps.setLong(1, before);
+        ps.setLong(2, before);
+        ps.setLong(3, before);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next() && ids.size() < 1000) {
+            ids.add(rs.getString(1));
+          }
+        }
+      }
+      List<Row> out = new ArrayList<>();
+      for (String id : ids) {
+        Row w = lockIfExists(c, id);
+        if (w != null) {
+          out.add(w);
+        }
+      }
+      return out;
+    });
+    int armed = 0;
+    for (Row w : due) {
+      if (timers.hasJobs(w.id)) {
+        continue; // waiting in Quartz (a busy cluster), as it should
+      }
+      System.err.println("torpor: " + w.id + " (" + w.state + ", seq " + w.seq + ") had no timer left: re-armed");
+      if (w.state == WorkflowState.PENDING) {
+        timers.dispatch(w.id, Instant.now());
+      } else {
+        armWait(w);
+      }
+      armed++;
+    }
+    return armed;
+  }
+
+  /** Kills this worker's JVMs of workflows cancelled through another node, and lets them go. */
+  private void killCancelled(String workerId) {
+    List<String> ids = sql.txOnce(c -> {
+      List<String> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE owner = ? AND state = 'CANCELLED'")) {
+        ps.setString(1, workerId);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getString(1));
+          }
+        }
+      }
+      return out;
+    });
+    WorkerGateway g = gateway;
+    for (String id : ids) {
+      if (g != null) {
+        g.kill(id);
+      }
+      sql.tx(c -> {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET owner = NULL WHERE id = ? AND owner = ?")) {
+          ps.setString(1, id);
+          ps.setString(2, workerId);
+          return ps.executeUpdate();
+        }
+      });
+    }
+  }
+
+  /** A worker joined: every image that all workers had declined is offered again. */
+  private void rearmUnrestorable() {
+    List<Row> rows = sql.tx(c -> {
+      List<String> ids = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT id FROM torpor_workflow WHERE unrestorable AND state = 'SUSPENDED'"); ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          ids.add(rs.getString(1));
+        }
+      }
+      List<Row> out = new ArrayList<>();
+      for (String id : ids) {
+        Row w = lock(c, id);
+        update(c, id, "unrestorable = FALSE");
+        out.add(w);
+      }
+      return out;
+    });
+    rows.forEach(this::armWait);
   }
 
   /** A workflow whose JVM died with the previous server: resume its last image, or start over. */
@@ -669,9 +1136,15 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         ps.setObject(4, w.lastWakeSignal, java.sql.Types.BIGINT);
         ps.executeUpdate();
       }
-      update(c, w.id, restart ? "state = 'PENDING', in_memory = FALSE" : "state = 'RUNNING', in_memory = FALSE");
-      history(c, w.id, "RECOVERED", w.seq, Map.of("from", restart ? "the start (it had no image)" : "image " + w.seq,
-          "was", w.state.name()));
+      update(c, w.id, restart ? "state = 'PENDING', in_memory = FALSE, owner = NULL"
+          : "state = 'RUNNING', in_memory = FALSE, owner = NULL");
+      Map<String, Object> h = new LinkedHashMap<>();
+      h.put("from", restart ? "the start (it had no image)" : "image " + w.seq);
+      h.put("was", w.state.name());
+      if (w.owner != null && clustered) {
+        h.put("lostWorker", w.owner);
+      }
+      history(c, w.id, "RECOVERED", w.seq, h);
       return null;
     });
     if (restart) {
@@ -698,6 +1171,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     String lastWakeReason;
     Long lastWakeSignal;
     int wakeFailures;
+    String owner;
+    boolean unrestorable;
   }
 
   private Row lock(Connection c, String id) throws SQLException {
@@ -710,7 +1185,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   private Row lockIfExists(Connection c, String id) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT id, state, seq, app_sha256, main_class, args, java_options,"
-        + " wait_kind, wait_signal, wake_at, in_memory, last_wake_reason, last_wake_signal, wake_failures"
+        + " wait_kind, wait_signal, wake_at, in_memory, last_wake_reason, last_wake_signal, wake_failures, owner, unrestorable"
         + " FROM torpor_workflow WHERE id = ? FOR UPDATE")) {
       ps.setString(1, id);
       try (ResultSet rs = ps.executeQuery()) {
@@ -732,6 +1207,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         r.lastWakeReason = rs.getString(12);
         r.lastWakeSignal = rs.getObject(13, Long.class);
         r.wakeFailures = rs.getInt(14);
+        r.owner = rs.getString(15);
+        r.unrestorable = rs.getBoolean(16);
         return r;
       }
     }
@@ -811,6 +1288,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   @Override
   public void close() {
+    Leases l = leases;
+    if (l != null) {
+      l.close();
+    }
     timers.close();
     db.close();
   }

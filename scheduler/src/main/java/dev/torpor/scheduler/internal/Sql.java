@@ -3,13 +3,24 @@ package dev.torpor.scheduler.internal;
 import dev.torpor.TorporException;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.SQLRecoverableException;
+import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
 import javax.sql.DataSource;
 
-/** Runs a unit of work in one transaction, retrying a serialization failure or deadlock. */
+/**
+ * Runs a unit of work in one transaction, retrying a serialization failure or deadlock at once,
+ * and a lost database (a PostgreSQL restart, a dropped connection) with backoff for up to
+ * {@link #OUTAGE_WINDOW}. Every unit of work is a compare-and-set on the registry, so running one
+ * again after a commit whose acknowledgement was lost changes nothing twice but the history.
+ */
 final class Sql {
   interface Work<T> {
     T run(Connection c) throws SQLException;
   }
+
+  /** How long a unit of work waits for a database that went away. */
+  static final Duration OUTAGE_WINDOW = Duration.ofSeconds(90);
 
   private final DataSource ds;
 
@@ -18,8 +29,20 @@ final class Sql {
   }
 
   <T> T tx(Work<T> work) {
+    return tx(work, OUTAGE_WINDOW);
+  }
+
+  /** As {@link #tx(Work)}, but gives up on a lost database at once: for work on a clock, such as a lease. */
+  <T> T txOnce(Work<T> work) {
+    return tx(work, Duration.ZERO);
+  }
+
+  private <T> T tx(Work<T> work, Duration outageWindow) {
     SQLException last = null;
-    for (int attempt = 0; attempt < 5; attempt++) {
+    long deadline = System.nanoTime() + outageWindow.toNanos();
+    long backoffMillis = 100;
+    int conflicts = 0;
+    while (true) {
       try (Connection c = ds.getConnection()) {
         c.setAutoCommit(false);
         try {
@@ -27,18 +50,49 @@ final class Sql {
           c.commit();
           return result;
         } catch (SQLException | RuntimeException e) {
-          c.rollback();
+          try {
+            c.rollback();
+          } catch (SQLException lost) {
+            e.addSuppressed(lost); // the connection died with the work: the work's own error says why
+          }
           throw e;
         }
       } catch (SQLException e) {
         last = e;
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         // 40001 serialization failure, 40P01 deadlock (PostgreSQL), HYT00 lock timeout (H2)
-        if (!state.equals("40001") && !state.equals("40P01") && !state.equals("HYT00")) {
+        if ((state.equals("40001") || state.equals("40P01") || state.equals("HYT00")) && ++conflicts < 5) {
+          continue;
+        }
+        if (!isOutage(e) || System.nanoTime() > deadline) {
           break;
         }
+        try {
+          Thread.sleep(backoffMillis);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+        backoffMillis = Math.min(backoffMillis * 2, 2_000);
       }
     }
     throw new TorporException("registry database error: " + last.getMessage(), last);
+  }
+
+  /** Whether the database went away (connection refused or lost, server shutting down), as opposed to refusing the work. */
+  static boolean isOutage(SQLException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLTransientConnectionException || t instanceof SQLRecoverableException) {
+        return true;
+      }
+      if (t instanceof SQLException && "Connection is closed".equals(t.getMessage())) {
+        return true; // HikariCP's answer on a connection the server dropped: no SQLState
+      }
+      if (t instanceof SQLException s && s.getSQLState() != null
+          && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) {
+        return true; // connection exceptions; admin, crash or startup shutdown (PostgreSQL)
+      }
+    }
+    return false;
   }
 }

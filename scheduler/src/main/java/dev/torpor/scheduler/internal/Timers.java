@@ -13,6 +13,7 @@ import org.quartz.JobBuilder;
 import org.quartz.JobDetail;
 import org.quartz.JobExecutionContext;
 import org.quartz.JobKey;
+import org.quartz.JobPersistenceException;
 import org.quartz.Scheduler;
 import org.quartz.SchedulerException;
 import org.quartz.SimpleScheduleBuilder;
@@ -39,9 +40,15 @@ final class Timers implements AutoCloseable {
   }
 
   private final Scheduler quartz;
+  private volatile boolean started;
 
-  Timers(Database db, String instanceName, int threads, boolean clustered, Handler handler) {
-    String dsName = "torpor-" + instanceName;
+  /**
+   * @param nodeId this process's name among the nodes: names the connection provider, and the
+   *     scheduler when not clustered (clustered nodes share one scheduler name, as Quartz requires)
+   */
+  Timers(Database db, String nodeId, int threads, boolean clustered, Handler handler) {
+    String dsName = "torpor-" + nodeId;
+    String instanceName = clustered ? "torpor-cluster" : nodeId;
     DBConnectionManager.getInstance().addConnectionProvider(dsName, new ConnectionProvider() {
       @Override
       public Connection getConnection() throws SQLException {
@@ -68,7 +75,13 @@ final class Timers implements AutoCloseable {
     p.setProperty("org.quartz.jobStore.isClustered", Boolean.toString(clustered));
     p.setProperty("org.quartz.jobStore.acquireTriggersWithinLock", "true");
     p.setProperty("org.quartz.scheduler.batchTriggerAcquisitionMaxCount", Integer.toString(threads));
-    p.setProperty("org.quartz.scheduler.idleWaitTime", "1000");
+    // A clustered node learns of a trigger another node scheduled only when it next looks: up to this
+    // long after (a signal sent through the API server of a cluster waits for it).
+    p.setProperty("org.quartz.scheduler.idleWaitTime", "1000"); // Quartz refuses less
+    p.setProperty("org.quartz.jobStore.clusterCheckinInterval", "2000");
+    // After a database outage (a PostgreSQL restart), look again every second, not every 15.
+    p.setProperty("org.quartz.scheduler.dbFailureRetryInterval", "1000");
+    p.setProperty("org.quartz.jobStore.dbRetryInterval", "1000");
     try {
       quartz = new StdSchedulerFactory(p).getScheduler();
       JobFactory factory = (bundle, scheduler) -> {
@@ -83,9 +96,32 @@ final class Timers implements AutoCloseable {
 
   void start() {
     try {
+      started = true;
       quartz.start();
     } catch (SchedulerException e) {
       throw new TorporException("cannot start the Quartz scheduler: " + e.getMessage(), e);
+    }
+  }
+
+  /** Stops taking triggers (a worker at capacity): they wait in the job store for another node. */
+  void pause() {
+    try {
+      if (quartz.isStarted() && !quartz.isInStandbyMode()) {
+        quartz.standby();
+      }
+    } catch (SchedulerException e) {
+      throw new TorporException("cannot pause the Quartz scheduler: " + e.getMessage(), e);
+    }
+  }
+
+  /** Takes triggers again after {@link #pause}. */
+  void resume() {
+    try {
+      if (started && quartz.isInStandbyMode()) {
+        quartz.start();
+      }
+    } catch (SchedulerException e) {
+      throw new TorporException("cannot resume the Quartz scheduler: " + e.getMessage(), e);
     }
   }
 
@@ -95,6 +131,15 @@ final class Timers implements AutoCloseable {
 
   void wake(String workflowId, long seq, String reason, Instant at) {
     schedule(JobBuilder.newJob(WakeJob.class), workflowId, "wake", seq, reason, at);
+  }
+
+  /** Whether a workflow has a job waiting to fire (or firing). */
+  boolean hasJobs(String workflowId) {
+    try {
+      return !quartz.getJobKeys(GroupMatcher.jobGroupEquals(group(workflowId))).isEmpty();
+    } catch (SchedulerException e) {
+      throw new TorporException("cannot list the timers of " + workflowId + ": " + e.getMessage(), e);
+    }
   }
 
   /** Removes every pending job of a workflow. */
@@ -120,10 +165,27 @@ final class Timers implements AutoCloseable {
         .startAt(Date.from(at))
         .withSchedule(SimpleScheduleBuilder.simpleSchedule().withMisfireHandlingInstructionFireNow())
         .build();
-    try {
-      quartz.scheduleJob(detail, trigger);
-    } catch (SchedulerException e) {
-      throw new TorporException("cannot schedule " + kind + " of " + workflowId + ": " + e.getMessage(), e);
+    long deadline = System.nanoTime() + Sql.OUTAGE_WINDOW.toNanos();
+    long backoffMillis = 100;
+    while (true) {
+      try {
+        quartz.scheduleJob(detail, trigger);
+        return;
+      } catch (JobPersistenceException e) {
+        // The job store's database went away (a PostgreSQL restart): wait for it, as Sql does.
+        if (System.nanoTime() > deadline) {
+          throw new TorporException("cannot schedule " + kind + " of " + workflowId + ": " + e.getMessage(), e);
+        }
+        try {
+          Thread.sleep(backoffMillis);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          throw new TorporException("interrupted while scheduling " + kind + " of " + workflowId, ie);
+        }
+        backoffMillis = Math.min(backoffMillis * 2, 2_000);
+      } catch (SchedulerException e) {
+        throw new TorporException("cannot schedule " + kind + " of " + workflowId + ": " + e.getMessage(), e);
+      }
     }
   }
 

@@ -60,12 +60,12 @@ class JdbcControlPlaneTest {
     }
 
     @Override
-    public void start(String id, Path jar, String main, List<String> args, List<String> opts) {
+    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts) {
       calls.add("start " + id);
     }
 
     @Override
-    public void wake(String id, long seq, Wakeup w) {
+    public void wake(String id, long seq, String sha, Path jar, Wakeup w) {
       calls.add("wake " + id + " " + seq + " " + w.reason() + w.signal().map(s -> " " + s.text()).orElse(""));
     }
 

@@ -1,0 +1,56 @@
+package dev.torpor.launcher.cli;
+
+import dev.torpor.scheduler.ControlPlaneConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import picocli.CommandLine.Option;
+
+/** The registry's database, shared by the commands that open it (server, worker). */
+public final class DatabaseOptions {
+  @Option(names = "--db-url", defaultValue = "${TORPOR_DB_URL}",
+      description = "JDBC URL of the registry and Quartz job store, e.g. jdbc:postgresql://127.0.0.1/torpor"
+          + " (env TORPOR_DB_URL; default for the server: an H2 file database in <data>/db).")
+  String dbUrl;
+
+  @Option(names = "--db-user", defaultValue = "${TORPOR_DB_USER}", description = "Database user (env TORPOR_DB_USER).")
+  String dbUser;
+
+  @Option(names = "--db-password", defaultValue = "${TORPOR_DB_PASSWORD}",
+      description = "Database password (env TORPOR_DB_PASSWORD; prefer the environment: arguments are visible to"
+          + " other users of this machine).")
+  String dbPassword;
+
+  @Option(names = "--lease-ttl", defaultValue = "${TORPOR_LEASE_TTL:-10s}", converter = DurationConverter.class,
+      description = "In a cluster: how long a worker's lease lasts unrenewed before its workflows resume on another"
+          + " worker; the same on every node (env TORPOR_LEASE_TTL; default: ${DEFAULT-VALUE}, at least 2s).")
+  Duration leaseTtl;
+
+  boolean embedded() {
+    return dbUrl == null || dbUrl.isBlank();
+  }
+
+  /** The database, or the embedded H2 file under {@code data} when no URL is given. */
+  ControlPlaneConfig config(Path data, Path logs) {
+    return embedded() ? ControlPlaneConfig.embedded(data, logs)
+        : new ControlPlaneConfig(dbUrl.strip(), dbUser, dbPassword, data, logs, 4, Duration.ofSeconds(5));
+  }
+
+  /** The database that nodes of a cluster share: PostgreSQL. */
+  ControlPlaneConfig sharedConfig(String role, Path data, Path logs, int quartzThreads) {
+    if (embedded() || !dbUrl.strip().startsWith("jdbc:postgresql:")) {
+      throw new IllegalArgumentException(role + " shares its registry with the other nodes of a cluster: give --db-url"
+          + " jdbc:postgresql://HOST[:PORT]/DB (and --db-user, --db-password), the same on every node"
+          + (embedded() ? "" : "; '" + dbUrl + "' is not PostgreSQL"));
+    }
+    return new ControlPlaneConfig(dbUrl.strip(), dbUser, dbPassword, data, logs, quartzThreads, Duration.ofSeconds(5));
+  }
+
+  dev.torpor.scheduler.ClusterOptions cluster() {
+    Duration interval = leaseTtl.dividedBy(10).compareTo(Duration.ofMillis(200)) < 0 ? Duration.ofMillis(200)
+        : leaseTtl.dividedBy(10).compareTo(Duration.ofSeconds(1)) > 0 ? Duration.ofSeconds(1) : leaseTtl.dividedBy(10);
+    if (leaseTtl.compareTo(Duration.ofSeconds(2)) < 0) {
+      throw new IllegalArgumentException("--lease-ttl must be at least 2s, got " + leaseTtl);
+    }
+    return new dev.torpor.scheduler.ClusterOptions(interval, leaseTtl);
+  }
+}

@@ -1,0 +1,452 @@
+package dev.torpor.launcher.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.torpor.launcher.it.workflows.Ledger;
+import dev.torpor.storage.S3ProxyProcess;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A Torpor cluster on one machine, all real processes: PostgreSQL (registry, clustered Quartz),
+ * S3Proxy (images and application jars), {@code torpor server --no-worker} (API only) and
+ * {@code torpor worker} processes with their own data directories and the cluster's shared run
+ * and lib directories. The workflows write their side effects to PostgreSQL themselves, so the
+ * tests count what really ran.
+ */
+class ClusterIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String BUCKET = "cluster";
+  private static final String TTL = "6s";
+  private static PostgresProcess pg;
+  private static S3ProxyProcess s3;
+  private static int databases;
+
+  private Path dir;
+  private String dbUrl;
+  private String prefix;
+  private ServerProcess server;
+  private final List<WorkerProcess> workers = new ArrayList<>();
+
+  @BeforeAll
+  static void servers() throws Exception {
+    pg = new PostgresProcess();
+    s3 = S3ProxyProcess.launch();
+    s3.createBucket(BUCKET);
+  }
+
+  @AfterAll
+  static void stopServers() throws IOException {
+    if (s3 != null) {
+      s3.close();
+    }
+    if (pg != null) {
+      pg.close();
+    }
+  }
+
+  /** A fresh database, store prefix and cluster directory; the API server in front. */
+  private void cluster() throws Exception {
+    String name = "cluster" + (++databases);
+    dbUrl = pg.createDatabase(name);
+    prefix = name;
+    dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-cl-");
+    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE ledger (workflow_id VARCHAR(128), step VARCHAR(64), runs INT, PRIMARY KEY (workflow_id, step))");
+    }
+    server = new ServerProcess(concat(List.of("--quiet", "--no-worker"), shared()).toArray(String[]::new));
+    s3env().forEach(server::env);
+    server.start();
+  }
+
+  private List<String> shared() {
+    return List.of("--db-url", dbUrl, "--db-user", "postgres", "--store", "s3://" + BUCKET + "/" + prefix,
+        "--s3-endpoint", s3.endpoint().toString(), "--s3-region", "us-east-1", "--lease-ttl", TTL);
+  }
+
+  private static Map<String, String> s3env() {
+    return Map.of("AWS_ACCESS_KEY_ID", s3.accessKey(), "AWS_SECRET_ACCESS_KEY", s3.secretKey());
+  }
+
+  private WorkerProcess worker(String name, String java, int maxRunning) throws IOException {
+    List<String> args = concat(List.of("--quiet", "--run-dir", dir.resolve("run").toString(), "--lib-dir",
+        dir.resolve("lib").toString(), "--max-running", Integer.toString(maxRunning)), shared());
+    WorkerProcess w = new WorkerProcess(name, dir, java, s3env(), args.toArray(String[]::new));
+    workers.add(w);
+    return w.start();
+  }
+
+  @AfterEach
+  void stop() throws IOException {
+    for (WorkerProcess w : workers) {
+      w.close();
+    }
+    if (server != null) {
+      server.close();
+    }
+    if (dir != null) {
+      dev.torpor.launcher.server.OrphansForTests.kill(dir.resolve("run"));
+      try (Stream<Path> walk = Files.walk(dir)) {
+        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+
+  @Test
+  void threeHundredWorkflowsWithTimersAndSignalsRunExactlyOnceOverThreeWorkers() throws Exception {
+    cluster();
+    for (int i = 1; i <= 3; i++) {
+      worker("w" + i, ServerProcess.java(), 4);
+    }
+    String app = upload();
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      String id = "wf-" + i;
+      submit(app, id, List.of(dbUrl, Integer.toString(1000 + (i % 5) * 200), i % 2 == 0 ? "signal" : "none"));
+      ids.add(id);
+    }
+    for (int i = 0; i < 300; i += 2) {
+      signal("wf-" + i, "go", "ok-" + i);
+    }
+    awaitCompleted(ids, Duration.ofMinutes(20));
+
+    Map<String, Map<String, Integer>> ledger = ledger();
+    Set<String> workersSeen = new HashSet<>();
+    for (int i = 0; i < 300; i++) {
+      String id = "wf-" + i;
+      Map<String, Integer> expected = new LinkedHashMap<>();
+      expected.put("start", 1);
+      expected.put("timer", 1);
+      if (i % 2 == 0) {
+        expected.put("signal:ok-" + i, 1);
+      }
+      expected.put("done", 1);
+      assertThat(ledger.get(id)).as("side effects of %s", id).isEqualTo(expected);
+      assertThat(logs(id)).as("log of %s, whose segments ran on several workers", id)
+          .isEqualTo("start " + id + "\ndone " + id + "\n");
+      List<JsonNode> history = history(id);
+      assertThat(types(history)).as("history of %s", id)
+          .doesNotContain("RECOVERED", "RESTORE_FAILED", "DECLINED", "FAILED")
+          .containsOnlyOnce("STARTED", "COMPLETED");
+      assertThat(count(history, "SUSPENDED")).as("freezes of %s", id).isLessThanOrEqualTo(i % 2 == 0 ? 3 : 2);
+      history.stream().filter(e -> e.has("details") && e.get("details").has("worker"))
+          .forEach(e -> workersSeen.add(e.get("details").get("worker").asText().replaceAll("@.*", "")));
+    }
+    assertThat(workersSeen).as("workers that ran segments").containsExactlyInAnyOrder("w1", "w2", "w3");
+  }
+
+  @Test
+  void aWorkerKilledWhileItRunsSegmentsLosesNothingAndItsJvmsDieWithIt() throws Exception {
+    cluster();
+    for (int i = 1; i <= 3; i++) {
+      worker("w" + i, ServerProcess.java(), 4);
+    }
+    String app = upload();
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      String id = "crash-" + i;
+      submit(app, id, List.of(dbUrl, "1500", i % 2 == 0 ? "signal" : "none", "2500"));
+      ids.add(id);
+    }
+    WorkerProcess victim = workers.get(1);
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(100)).until(() -> ownedRunning("w2") >= 2);
+    List<Long> itsProcesses = victim.descendants();
+    Set<String> ran = ownedIds("w2");
+    Instant killed = Instant.now();
+    victim.kill9();
+    // Its workflow JVMs die with it, before its lease expires: no second live copy can ever meet them.
+    await().atMost(Duration.ofSeconds(4)).pollInterval(Duration.ofMillis(50))
+        .until(() -> itsProcesses.stream().noneMatch(p -> ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false)));
+    for (int i = 0; i < 24; i += 2) {
+      signal("crash-" + i, "go", "ok");
+    }
+    awaitCompleted(ids, Duration.ofMinutes(10));
+
+    Map<String, Map<String, Integer>> ledger = ledger();
+    Instant firstRecovery = null;
+    int recovered = 0;
+    for (int i = 0; i < 24; i++) {
+      String id = "crash-" + i;
+      List<JsonNode> history = history(id);
+      int recoveries = count(history, "RECOVERED");
+      Map<String, Integer> steps = ledger.get(id);
+      List<String> expected = new ArrayList<>(List.of("start", "timer"));
+      if (i % 2 == 0) {
+        expected.add("signal:ok");
+      }
+      expected.add("done");
+      assertThat(steps.keySet()).as("steps of %s", id).containsExactlyInAnyOrderElementsOf(expected);
+      // What a lost segment printed was never shipped: the log holds each line once.
+      assertThat(logs(id)).as("log of %s", id).isEqualTo("start " + id + "\ndone " + id + "\n");
+      int extra = steps.values().stream().mapToInt(n -> n - 1).sum();
+      // A step runs again only when its segment was lost with the worker and re-ran from the last image.
+      assertThat(extra).as("re-run steps of %s (recoveries: %d)", id, recoveries).isLessThanOrEqualTo(recoveries);
+      for (JsonNode e : history) {
+        if (e.get("type").asText().equals("RECOVERED")) {
+          recovered++;
+          assertThat(ran).as("%s was recovered, so w2 must have run it", id).contains(id);
+          assertThat(e.get("details").get("lostWorker").asText()).startsWith("w2@");
+          Instant at = Instant.parse(e.get("at").asText());
+          firstRecovery = firstRecovery == null || at.isBefore(firstRecovery) ? at : firstRecovery;
+        }
+      }
+    }
+    assertThat(recovered).as("segments recovered from the killed worker").isGreaterThanOrEqualTo(ran.size());
+    System.out.println("ClusterIT failover: worker killed at " + killed + ", first workflow recovered after "
+        + Duration.between(killed, firstRecovery).toMillis() + " ms (lease TTL " + TTL + ")");
+  }
+
+  @Test
+  void aWorkerOnAnotherJdkDeclinesAnImageAndAWorkerWithItsJdkRestoresIt() throws Exception {
+    cluster();
+    WorkerProcess jdk17 = worker("w17", ServerProcess.java(), 2);
+    String app = upload();
+    submit(app, "jdk", List.of(dbUrl, "3000", "none"));
+    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> "SUSPENDED".equals(state("jdk")));
+    jdk17.close(); // a clean stop: it leaves the cluster at once
+    workers.remove(jdk17);
+    worker("w25", temurin25(), 2);
+    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
+        .until(() -> types(history("jdk")).contains("UNRESTORABLE"));
+    JsonNode declined = history("jdk").stream().filter(e -> e.get("type").asText().equals("DECLINED")).findFirst().orElseThrow();
+    assertThat(declined.get("details").get("worker").asText()).startsWith("w25@");
+    assertThat(declined.get("details").get("reason").asText()).contains("this worker runs workflows on JDK")
+        .contains("25");
+    assertThat(state("jdk")).isEqualTo("SUSPENDED");
+    assertThat(ledger().get("jdk")).isEqualTo(Map.of("start", 1));
+
+    worker("w17b", ServerProcess.java(), 2);
+    awaitCompleted(List.of("jdk"), Duration.ofMinutes(2));
+    assertThat(ledger().get("jdk")).isEqualTo(Map.of("start", 1, "timer", 1, "done", 1));
+    List<String> types = types(history("jdk"));
+    assertThat(types.indexOf("UNRESTORABLE")).isLessThan(types.lastIndexOf("RESUMED"));
+    assertThat(count(history("jdk"), "DECLINED")).as("declined once per image by w25").isEqualTo(1);
+  }
+
+  @Test
+  void aPostgresRestartUnderLoadLosesNothing() throws Exception {
+    cluster();
+    for (int i = 1; i <= 2; i++) {
+      worker("w" + i, ServerProcess.java(), 4);
+    }
+    String app = upload();
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      String id = "pg-" + i;
+      submit(app, id, List.of(dbUrl, Integer.toString(800 + (i % 4) * 400), "none"));
+      ids.add(id);
+    }
+    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> completed(ids) >= 5);
+    pg.restart();
+    awaitCompleted(ids, Duration.ofMinutes(10));
+    Map<String, Map<String, Integer>> ledger = ledger();
+    for (String id : ids) {
+      assertThat(ledger.get(id)).as("side effects of %s", id).isEqualTo(Map.of("start", 1, "timer", 1, "done", 1));
+    }
+    for (WorkerProcess w : workers) {
+      assertThat(w.isAlive()).as("worker %s rode out the restart", w.name).isTrue();
+    }
+  }
+
+  // ----- helpers -----
+
+  private static String temurin25() throws IOException {
+    try (Stream<Path> jdks = Files.list(Path.of("/usr/lib/jvm"))) {
+      return jdks.filter(p -> p.getFileName().toString().startsWith("temurin-25")).map(p -> p.resolve("bin/java"))
+          .filter(Files::isExecutable).findFirst().map(Path::toString)
+          .orElseThrow(() -> new AssertionError("this test needs Temurin 25 under /usr/lib/jvm (the machines' second JDK)"));
+    }
+  }
+
+  /** The test workflows and the PostgreSQL driver in one jar, as a user would ship an application. */
+  private Path appJar() throws IOException, java.net.URISyntaxException {
+    Path jar = dir.resolve("ledger-app.jar");
+    Path classes = WorkerHarness.workflowClasses();
+    Path pkg = classes.resolve("dev/torpor/launcher/it/workflows");
+    Path driver = Path.of(org.postgresql.Driver.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar)); Stream<Path> files = Files.list(pkg);
+        JarFile pgJar = new JarFile(driver.toFile())) {
+      for (Path f : files.sorted().toList()) {
+        out.putNextEntry(new JarEntry(classes.relativize(f).toString()));
+        Files.copy(f, out);
+        out.closeEntry();
+      }
+      for (JarEntry e : java.util.Collections.list(pgJar.entries())) {
+        String n = e.getName();
+        if (e.isDirectory() || n.equals("META-INF/MANIFEST.MF") || n.matches("META-INF/.*\\.(SF|RSA|DSA)")) {
+          continue;
+        }
+        out.putNextEntry(new JarEntry(n));
+        try (InputStream in = pgJar.getInputStream(e)) {
+          in.transferTo(out);
+        }
+        out.closeEntry();
+      }
+    }
+    return jar;
+  }
+
+  private String upload() throws Exception {
+    var resp = server.post("/v1/apps", "application/java-archive", Files.readAllBytes(appJar()));
+    assertThat(resp.statusCode()).as(resp.body()).isEqualTo(200);
+    return JSON.readTree(resp.body()).get("sha256").asText();
+  }
+
+  private void submit(String app, String id, List<String> args) throws Exception {
+    Map<String, Object> body = Map.of("id", id, "app", app, "main", Ledger.class.getName(), "args", args);
+    var resp = server.post("/v1/workflows", "application/json", JSON.writeValueAsBytes(body));
+    assertThat(resp.statusCode()).as(resp.body()).isIn(200, 201);
+  }
+
+  private void signal(String id, String name, String payload) throws Exception {
+    var resp = server.post("/v1/workflows/" + id + "/signals/" + name, "text/plain", payload.getBytes(StandardCharsets.UTF_8));
+    assertThat(resp.statusCode()).as(resp.body()).isIn(200, 202, 204);
+  }
+
+  private String logs(String id) throws Exception {
+    return server.get("/v1/workflows/" + id + "/logs").body();
+  }
+
+  private String state(String id) throws Exception {
+    return JSON.readTree(server.get("/v1/workflows/" + id).body()).get("state").asText();
+  }
+
+  private List<JsonNode> history(String id) throws Exception {
+    JsonNode h = JSON.readTree(server.get("/v1/workflows/" + id + "/history").body());
+    List<JsonNode> out = new ArrayList<>();
+    (h.isArray() ? h : h.get("events")).forEach(out::add);
+    return out;
+  }
+
+  private static List<String> types(List<JsonNode> history) {
+    return history.stream().map(e -> e.get("type").asText()).toList();
+  }
+
+  private static int count(List<JsonNode> history, String type) {
+    return (int) history.stream().filter(e -> e.get("type").asText().equals(type)).count();
+  }
+
+  private int completed(List<String> ids) throws Exception {
+    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM torpor_workflow WHERE state = 'COMPLETED'")) {
+      rs.next();
+      return rs.getInt(1);
+    } catch (SQLException e) {
+      return 0; // restarting
+    }
+  }
+
+  private void awaitCompleted(List<String> ids, Duration atMost) throws Exception {
+    try {
+      awaitAll(ids, atMost);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      StringBuilder why = new StringBuilder("not all of " + ids.size() + " workflows completed in " + atMost + ":\n");
+      try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT id, state, seq, owner, in_memory FROM torpor_workflow"
+              + " WHERE state <> 'COMPLETED' ORDER BY id LIMIT 5")) {
+        while (rs.next()) {
+          why.append(rs.getString(1)).append(' ').append(rs.getString(2)).append(" seq ").append(rs.getLong(3))
+              .append(" owner ").append(rs.getString(4)).append(" inMemory ").append(rs.getBoolean(5)).append('\n')
+              .append(types(history(rs.getString(1)))).append('\n');
+        }
+      }
+      throw new AssertionError(why.toString(), e);
+    }
+  }
+
+  private void awaitAll(List<String> ids, Duration atMost) {
+    await().atMost(atMost).pollInterval(Duration.ofMillis(500)).until(() -> {
+      Map<String, Integer> states = new HashMap<>();
+      try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT state, COUNT(*) FROM torpor_workflow GROUP BY state")) {
+        while (rs.next()) {
+          states.put(rs.getString(1), rs.getInt(2));
+        }
+      } catch (SQLException e) {
+        return false; // the database is restarting
+      }
+      for (String bad : List.of("FAILED", "CANCELLED")) {
+        if (states.containsKey(bad)) {
+          throw new AssertionError(states + "; " + failures());
+        }
+      }
+      return states.getOrDefault("COMPLETED", 0) == ids.size();
+    });
+  }
+
+  private String failures() throws SQLException {
+    StringBuilder out = new StringBuilder();
+    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT id, error FROM torpor_workflow WHERE state = 'FAILED' LIMIT 5")) {
+      while (rs.next()) {
+        out.append(rs.getString(1)).append(": ").append(rs.getString(2)).append("\n");
+      }
+    }
+    return out.toString();
+  }
+
+  private int ownedRunning(String worker) throws SQLException {
+    return ownedIds(worker).size();
+  }
+
+  private Set<String> ownedIds(String worker) throws SQLException {
+    Set<String> out = new HashSet<>();
+    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", "");
+        var ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE state = 'RUNNING' AND owner LIKE ?")) {
+      ps.setString(1, worker + "@%");
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+    }
+    return out;
+  }
+
+  private Map<String, Map<String, Integer>> ledger() throws SQLException {
+    Map<String, Map<String, Integer>> out = new HashMap<>();
+    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT workflow_id, step, runs FROM ledger ORDER BY workflow_id, step")) {
+      while (rs.next()) {
+        out.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>()).put(rs.getString(2), rs.getInt(3));
+      }
+    }
+    return out;
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+}

@@ -1,0 +1,97 @@
+package dev.torpor.launcher.it;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real {@code torpor worker} process of a test cluster, with its own data directory and the
+ * cluster's shared run and lib directories, as an operator would start one on another machine.
+ */
+final class WorkerProcess implements AutoCloseable {
+  final String name;
+  final Path data;
+  private final List<String> args;
+  private final Map<String, String> env;
+  private final String java;
+  private Process process;
+
+  WorkerProcess(String name, Path clusterDir, String java, Map<String, String> env, String... args) throws IOException {
+    this.name = name;
+    this.data = Files.createDirectories(clusterDir.resolve(name));
+    this.java = java;
+    this.env = env;
+    this.args = List.of(args);
+  }
+
+  WorkerProcess start() throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-jar", ServerProcess.cliJar(),
+        "worker", "--name", name, "--data", data.toString()));
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("worker.out").toFile()))
+        .redirectError(ProcessBuilder.Redirect.appendTo(data.resolve("worker.err").toFile()));
+    pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_") || k.startsWith("AWS_"));
+    pb.environment().put("MALLOC_ARENA_MAX", "2");
+    pb.environment().putAll(env);
+    process = pb.start();
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+      if (!process.isAlive()) {
+        throw new AssertionError("worker " + name + " exited with " + process.exitValue() + ": " + err());
+      }
+      return err().contains("joined as");
+    });
+    return this;
+  }
+
+  boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  /** The pids of every process this worker started (workflow JVMs, their launchers and restore waiters). */
+  List<Long> descendants() {
+    return process.toHandle().descendants().map(ProcessHandle::pid).toList();
+  }
+
+  void kill9() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  String err() {
+    try {
+      return Files.readString(data.resolve("worker.err"));
+    } catch (IOException e) {
+      return "(no worker.err: " + e + ")";
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (process != null && process.isAlive()) {
+      process.destroy();
+      try {
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        process.destroyForcibly();
+      }
+    }
+    try (Stream<Path> walk = Files.walk(data)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}
