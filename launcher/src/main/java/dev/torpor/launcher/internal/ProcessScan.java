@@ -5,6 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
@@ -27,8 +30,37 @@ public final class ProcessScan {
     return killWhere(cwd -> cwd.startsWith(b) && !cwd.equals(b));
   }
 
+  /**
+   * Kills the matching processes and waits until they are gone: a dying JVM still holds its
+   * sockets, and a wake sent to its listening socket meanwhile would be lost with it.
+   */
+  /**
+   * Kills the workflow JVMs under {@code base} that no worker holds any more: their parent (the
+   * launcher or restore waiter that a worker started) is gone and they were handed to init. A
+   * restore killed half-way (its worker died with it) can leave such a JVM, waiting for a wake
+   * that will not come. The JVMs of other live workers sharing the run base keep their parents.
+   */
+  public static List<Long> killOrphansUnder(Path base) throws IOException {
+    Path b = base.toAbsolutePath().normalize();
+    return killWhere(cwd -> cwd.startsWith(b) && !cwd.equals(b), pid -> parentOf(pid) == 1);
+  }
+
+  private static long parentOf(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+      return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+    } catch (IOException | RuntimeException e) {
+      return -1; // gone meanwhile
+    }
+  }
+
   private static List<Long> killWhere(Predicate<Path> cwdMatches) throws IOException {
+    return killWhere(cwdMatches, pid -> true);
+  }
+
+  private static List<Long> killWhere(Predicate<Path> cwdMatches, java.util.function.LongPredicate also) throws IOException {
     List<Long> killed = new ArrayList<>();
+    List<ProcessHandle> dying = new ArrayList<>();
     long self = ProcessHandle.current().pid();
     try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
       for (Path p : procs.toList()) {
@@ -42,14 +74,25 @@ public final class ProcessScan {
         } catch (IOException | SecurityException e) {
           continue; // gone meanwhile, or a kernel thread
         }
-        if (cwdMatches.test(cwd)) {
-          long pid = Long.parseLong(name);
+        long pid = Long.parseLong(name);
+        if (cwdMatches.test(cwd) && also.test(pid)) {
           ProcessHandle.of(pid).ifPresent(h -> {
             if (h.destroyForcibly()) {
               killed.add(pid);
+              dying.add(h);
             }
           });
         }
+      }
+    }
+    for (ProcessHandle h : dying) {
+      try {
+        h.onExit().get(10, TimeUnit.SECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new IOException("process " + h.pid() + " did not exit within 10 s of SIGKILL", e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while waiting for process " + h.pid() + " to exit", e);
       }
     }
     return killed;

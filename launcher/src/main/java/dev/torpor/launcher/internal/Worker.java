@@ -156,6 +156,27 @@ public final class Worker implements AutoCloseable {
     this.events = events;
     Files.createDirectories(config.dataDir());
     Files.createDirectories(config.runBase());
+    if (config.cluster()) {
+      // Dumps, restores and unshipped output a crashed incarnation left: their segments were
+      // lost with it and run again from the store, printing again.
+      List<Long> orphans = ProcessScan.killOrphansUnder(config.runBase());
+      if (!orphans.isEmpty()) {
+        System.err.println("torpor worker: killed workflow JVM(s) " + orphans + " that no worker holds (left by a restore"
+            + " that died half-way); their workflows resume from the store");
+      }
+      ImagePacker.deleteTree(config.scratchDir().resolve("dumps"));
+      ImagePacker.deleteTree(config.scratchDir().resolve("restore"));
+      Path logs = config.dataDir().resolve("logs");
+      if (Files.isDirectory(logs)) {
+        try (var spool = Files.newDirectoryStream(logs, "*.log")) {
+          for (Path f : spool) {
+            if (!f.getFileName().toString().endsWith(".launcher.log")) {
+              Files.delete(f);
+            }
+          }
+        }
+      }
+    }
     Files.createDirectories(config.libDir());
     this.agentJars = AgentJars.extract(config.libDir().resolve("lib"));
   }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.torpor.launcher.it.workflows.Ledger;
+import dev.torpor.scheduler.PostgresProcess;
 import dev.torpor.storage.S3ProxyProcess;
 import java.io.IOException;
 import java.io.InputStream;
@@ -251,6 +252,71 @@ class ClusterIT {
     List<String> types = types(history("jdk"));
     assertThat(types.indexOf("UNRESTORABLE")).isLessThan(types.lastIndexOf("RESUMED"));
     assertThat(count(history("jdk"), "DECLINED")).as("declined once per image by w25").isEqualTo(1);
+  }
+
+  @Test
+  void aWorkerKilledInTheMiddleOfADumpAnUploadAndARestoreLosesNothing() throws Exception {
+    cluster();
+    WorkerProcess w1 = worker("w1", ServerProcess.java(), 2);
+    w1Ref = w1;
+    String app = upload();
+    // 200 MiB of random heap: the dump, the upload and the restore each take a while.
+    submit(app, "heavy", List.of(dbUrl, "1000", "none", "0", "200"));
+
+    killWhen(w1, "dump", () -> running(w1Ref, "criu", "dump"));
+    killWhen(restarted(w1Ref), "upload", () -> !running(w1Ref, "criu", "dump") && hasDump(w1Ref, "heavy"));
+    killWhen(restarted(w1Ref), "restore", () -> running(w1Ref, "criu", "restore"));
+    restarted(w1Ref);
+    awaitCompleted(List.of("heavy"), Duration.ofMinutes(5));
+
+    List<String> types = types(history("heavy"));
+    assertThat(count(history("heavy"), "RECOVERED")).as("history %s", types).isGreaterThanOrEqualTo(3);
+    assertThat(types).contains("SUSPENDED", "RESUMED").doesNotContain("FAILED");
+    Map<String, Integer> steps = ledger().get("heavy");
+    assertThat(steps.keySet()).containsExactlyInAnyOrder("start", "timer", "done");
+    assertThat(steps.get("start")).as("the first segment ran again after the kills mid-dump and mid-upload")
+        .isGreaterThanOrEqualTo(3);
+    assertThat(logs("heavy")).isEqualTo("start heavy\ndone heavy\n");
+  }
+
+  /** The worker the last {@link #killWhen} or {@link #restarted} left, for the next condition. */
+  private WorkerProcess w1Ref;
+
+  private void killWhen(WorkerProcess w, String phase, java.util.concurrent.Callable<Boolean> inPhase) throws Exception {
+    w1Ref = w;
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(10)).until(inPhase);
+    w.kill9();
+    System.out.println("ClusterIT: killed " + w.name + " in the middle of a " + phase);
+  }
+
+  private WorkerProcess restarted(WorkerProcess w) throws Exception {
+    workers.remove(w);
+    WorkerProcess again = worker(w.name, ServerProcess.java(), 2);
+    w1Ref = again;
+    return again;
+  }
+
+  /** Whether one of the worker's processes is {@code words}, e.g. criu dump. */
+  private static boolean running(WorkerProcess w, String... words) {
+    return w.descendants().stream().anyMatch(pid -> {
+      try {
+        String cmd = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ');
+        return java.util.Arrays.stream(words).allMatch(cmd::contains);
+      } catch (IOException e) {
+        return false; // gone meanwhile
+      }
+    });
+  }
+
+  /** Whether the worker has a finished dump of the workflow on its scratch space (packing and uploading it). */
+  private static boolean hasDump(WorkerProcess w, String id) throws IOException {
+    Path dumps = dev.torpor.launcher.internal.Worker.Config.defaultScratch(w.data).resolve("dumps").resolve(id);
+    if (!Files.isDirectory(dumps)) {
+      return false;
+    }
+    try (Stream<Path> seqs = Files.list(dumps)) {
+      return seqs.anyMatch(d -> Files.exists(d.resolve("pages-1.img")) || Files.exists(d.resolve("inventory.img")));
+    }
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.torpor.launcher.it.workflows.Sleeper;
 import dev.torpor.launcher.it.workflows.TwoSameSignals;
+import dev.torpor.scheduler.PostgresProcess;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;

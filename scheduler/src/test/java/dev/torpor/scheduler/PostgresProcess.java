@@ -1,4 +1,4 @@
-package dev.torpor.launcher.it;
+package dev.torpor.scheduler;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,17 +12,20 @@ import java.util.stream.Stream;
 /**
  * A real PostgreSQL server from Debian's packages, started as its own process on a free
  * loopback port with a throw-away data directory (initdb runs as the postgres user, since
- * PostgreSQL refuses to run as root). {@code scripts/test.sh} installs the package.
+ * PostgreSQL refuses to run as root). {@code scripts/test.sh} installs the package. Used by the
+ * launcher's tests and the benchmarks.
  */
-final class PostgresProcess implements AutoCloseable {
-  final Path dir;
-  final int port;
+public final class PostgresProcess implements AutoCloseable {
+  public final Path dir;
+  public final int port;
   private final Path bin;
 
-  PostgresProcess() throws IOException, InterruptedException {
+  public PostgresProcess() throws IOException, InterruptedException {
     bin = findBin();
     dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-pg-");
-    port = ServerProcess.freePort();
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort();
+    }
     run(List.of("chown", "postgres:postgres", dir.toString()));
     asPostgres(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-A", "trust", "-U", "postgres",
         "--no-sync", "-E", "UTF8");
@@ -32,19 +35,19 @@ final class PostgresProcess implements AutoCloseable {
         "-c", "CREATE DATABASE torpor");
   }
 
-  String jdbcUrl() {
+  public String jdbcUrl() {
     return "jdbc:postgresql://127.0.0.1:" + port + "/torpor";
   }
 
   /** A new, empty database on this server; returns its JDBC URL. */
-  String createDatabase(String name) throws IOException, InterruptedException {
+  public String createDatabase(String name) throws IOException, InterruptedException {
     asPostgres(bin.resolve("psql").toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres",
         "-c", "CREATE DATABASE " + name);
     return "jdbc:postgresql://127.0.0.1:" + port + "/" + name;
   }
 
   /** Restarts the server (fast shutdown: every connection is cut), with the same options. */
-  void restart() throws IOException, InterruptedException {
+  public void restart() throws IOException, InterruptedException {
     asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m", "fast", "-w", "restart");
   }
 
