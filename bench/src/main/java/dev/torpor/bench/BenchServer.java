@@ -53,6 +53,12 @@ final class BenchServer implements AutoCloseable {
   /** Starts the server and waits until {@code /v1/health} answers (at most 60 s). */
   static BenchServer start(Path cliJar, Path data, Path runBase, Path logDir, List<String> extraArgs)
       throws IOException, InterruptedException {
+    return start(cliJar, data, runBase, logDir, extraArgs, java.util.Map.of());
+  }
+
+  /** As {@link #start(Path, Path, Path, Path, List)}, with {@code env} added to the server's environment. */
+  static BenchServer start(Path cliJar, Path data, Path runBase, Path logDir, List<String> extraArgs,
+      java.util.Map<String, String> env) throws IOException, InterruptedException {
     int port = freePort();
     List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC", "-jar", cliJar.toString(),
         "server", "--data", data.toString(), "--run-dir", runBase.toString(), "--listen", "127.0.0.1:" + port, "--quiet"));
@@ -62,6 +68,7 @@ final class BenchServer implements AutoCloseable {
         .redirectError(ProcessBuilder.Redirect.appendTo(logDir.resolve("server.err").toFile()));
     pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_"));
     pb.environment().put("MALLOC_ARENA_MAX", "2"); // as the README recommends for the server
+    pb.environment().putAll(env);
     BenchServer s = new BenchServer(data, runBase, logDir, port, cliJar, List.copyOf(cmd), pb.start());
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (!s.healthy()) {

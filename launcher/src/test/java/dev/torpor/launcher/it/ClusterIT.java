@@ -192,6 +192,9 @@ class ClusterIT {
       signal("crash-" + i, "go", "ok");
     }
     awaitCompleted(ids, Duration.ofMinutes(10));
+    // Every node looks for orphans every second: none may recover a workflow twice, nor undo a finish.
+    await().during(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(12)).pollInterval(Duration.ofMillis(500))
+        .until(() -> completed(ids) == ids.size());
 
     Map<String, Map<String, Integer>> ledger = ledger();
     Instant firstRecovery = null;
@@ -200,6 +203,8 @@ class ClusterIT {
       String id = "crash-" + i;
       List<JsonNode> history = history(id);
       int recoveries = count(history, "RECOVERED");
+      assertThat(recoveries).as("recoveries of %s after one kill: %s", id, types(history)).isLessThanOrEqualTo(1);
+      assertThat(types(history).get(types(history).size() - 1)).as("last event of %s", id).isEqualTo("COMPLETED");
       Map<String, Integer> steps = ledger.get(id);
       List<String> expected = new ArrayList<>(List.of("start", "timer"));
       if (i % 2 == 0) {

@@ -1010,8 +1010,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         }
         return r;
       });
-      if (w != null && (w.state == WorkflowState.RUNNING || w.inMemory)) {
-        recoverLive(w);
+      if (w != null && (w.state == WorkflowState.RUNNING || w.inMemory) && recoverLive(w)) {
         recovered++;
       }
     }
@@ -1125,9 +1124,16 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   /** A workflow whose JVM died with the previous server: resume its last image, or start over. */
-  private void recoverLive(Row w) {
+  private boolean recoverLive(Row w) {
     boolean restart = w.seq == 0;
-    sql.tx(c -> {
+    boolean done = sql.tx(c -> {
+      // A compare-and-set on what the caller saw: in a cluster every node looks for orphans, and
+      // a second recovery after the first one's wake ran would undo the workflow's progress.
+      Row now = lockIfExists(c, w.id);
+      if (now == null || now.state != w.state || now.seq != w.seq || now.inMemory != w.inMemory
+          || !java.util.Objects.equals(now.owner, w.owner)) {
+        return false;
+      }
       try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_signal SET delivered_seq = NULL"
           + " WHERE workflow_id = ? AND delivered_seq >= ? AND (? IS NULL OR n <> ?)")) {
         ps.setString(1, w.id);
@@ -1145,13 +1151,17 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         h.put("lostWorker", w.owner);
       }
       history(c, w.id, "RECOVERED", w.seq, h);
-      return null;
+      return true;
     });
+    if (!done) {
+      return false;
+    }
     if (restart) {
       timers.dispatch(w.id, Instant.now());
     } else {
       timers.wake(w.id, w.seq, RECOVER, Instant.now());
     }
+    return true;
   }
 
   // ----- rows -----
