@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -53,7 +52,8 @@ final class AppJars {
 
   /**
    * Copies the jar read from {@code in} to {@code target} through a temp file in its folder, and
-   * moves it into place (replacing {@code target}) only if its SHA-256 is {@code sha256}.
+   * publishes it at {@code target} (see {@link ContentAddressed}: a file already there is kept)
+   * only if its SHA-256 is {@code sha256}.
    *
    * @param source where the jar is read from, for messages: a path or an object URL
    * @throws IOException naming {@code source} if the jar read is not the one stored under {@code
@@ -73,7 +73,7 @@ final class AppJars {
             "corrupt application jar " + sha256 + " at " + source + ": its SHA-256 is " + actual
                 + "; the store was damaged: remove that copy by hand and put the jar again");
       }
-      Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      ContentAddressed.publish(temp, absolute);
     } catch (IOException | RuntimeException e) {
       deleteAfterFailure(temp, e);
       throw e;

@@ -84,7 +84,9 @@ public interface ImageStore extends AutoCloseable {
   /**
    * Copies the application jar stored under {@code sha256} to {@code target}, atomically: to a
    * temp file in {@code target}'s folder (which must exist), hashed while it is written, then
-   * moved into place, replacing {@code target} if it exists. A jar whose SHA-256 is not {@code
+   * linked into place unless a file is already at {@code target}, which is kept: the path is
+   * content-addressed, and a workflow JVM may hold that file open ({@link ContentAddressed}). A
+   * jar whose SHA-256 is not {@code
    * sha256} (a damaged store) is not moved into place: the temp file is deleted and an {@link
    * IOException} names the stored jar.
    *

@@ -350,15 +350,21 @@ public abstract class ImageStoreContractTest {
   }
 
   @Test
-  void fetchingAnAppJarReplacesTheTarget() throws IOException {
+  void fetchingAnAppJarKeepsTheFileAlreadyAtItsPathThatAJvmMayHoldOpen() throws IOException {
     byte[] content = bytes(12, 1_000);
     String sha = sha256Hex(content);
     store.putApp(sha, aJar("app.jar", content));
-    Path target = aJar("stale.jar", bytes(13, 5_000));
+    Path target = aJar("held.jar", content);
+    Object inode = Files.readAttributes(target, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
 
     store.fetchApp(sha, target);
 
     assertThat(target).hasBinaryContent(content);
+    assertThat(Files.readAttributes(target, java.nio.file.attribute.BasicFileAttributes.class).fileKey())
+        .as("the same file, not a copy moved over it").isEqualTo(inode);
+    try (var left = Files.list(target.getParent())) {
+      assertThat(left.map(p -> p.getFileName().toString())).as("no temp file left").noneMatch(n -> n.endsWith(".tmp"));
+    }
   }
 
   @Test

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
+import dev.torpor.storage.ContentAddressed;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -35,7 +35,7 @@ final class AgentJars {
         Files.createDirectories(target.getParent());
         Path tmp = Files.createTempFile(target.getParent(), name, ".tmp");
         Files.write(tmp, bytes);
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        ContentAddressed.publish(tmp, target);
       }
       out.add(target);
     }

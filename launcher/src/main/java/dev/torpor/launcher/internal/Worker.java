@@ -290,9 +290,32 @@ public final class Worker implements AutoCloseable {
     return m.seq();
   }
 
-  /** Kills every workflow JVM of this worker (it lost its lease); their exits are reported as usual. */
-  public void killAll() {
-    runs.keySet().forEach(this::kill);
+  /**
+   * Kills every workflow JVM of this worker (it lost its lease) and waits, at most {@code timeout},
+   * until they have exited (their exits are reported as usual), then forgets every workflow: what
+   * it held is the cluster's to resume now.
+   */
+  public void killAll(Duration timeout) {
+    List<CompletableFuture<Integer>> exits = new ArrayList<>();
+    for (WorkflowRun run : runs.values()) {
+      synchronized (run) {
+        if (run.state == State.EXITED || run.state == State.SUSPENDED) {
+          continue; // nothing of it runs here
+        }
+        run.killed = true;
+        killProcess(run);
+        exits.add(run.exit);
+      }
+    }
+    try {
+      CompletableFuture.allOf(exits.stream().map(f -> f.handle((code, e) -> 0)).toArray(CompletableFuture[]::new))
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      System.err.println("torpor worker: not every killed workflow JVM exited within " + timeout + ": " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    runs.clear();
   }
 
   /**

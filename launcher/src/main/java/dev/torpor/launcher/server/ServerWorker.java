@@ -58,10 +58,13 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
     this.capacity = capacity;
   }
 
-  /** The worker lost its lease: kill every workflow JVM, and report none of their exits. */
+  /**
+   * The worker lost its lease: kill every workflow JVM and report none of their exits; returns
+   * once they are gone, so that no late exit can be taken for that of a later run.
+   */
   public void fence() {
     fenced = true;
-    worker.killAll();
+    worker.killAll(java.time.Duration.ofSeconds(30));
   }
 
   /** The worker rejoined under a new lease. */

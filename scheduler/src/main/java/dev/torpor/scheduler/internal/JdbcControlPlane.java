@@ -16,6 +16,7 @@ import dev.torpor.scheduler.WorkflowState;
 import dev.torpor.scheduler.WorkflowView;
 import dev.torpor.scheduler.Wakeup;
 import dev.torpor.scheduler.ClusterOptions;
+import dev.torpor.storage.ContentAddressed;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageStore;
 import java.io.IOException;
@@ -25,7 +26,6 @@ import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -201,9 +201,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       }
       String hex = HexFormat.of().formatHex(sha.digest());
       Path target = appJar(hex);
-      if (!Files.exists(target)) {
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      }
+      ContentAddressed.publish(tmp, target);
       ImageStore published = appStore;
       if (published != null) {
         published.putApp(hex, target); // before any workflow can name it: every worker finds it there

@@ -179,13 +179,13 @@ public final class Leases implements AutoCloseable {
       });
     } catch (TorporException e) {
       if (System.nanoTime() - lastRenewSent > options.leaseTtl().toNanos() / 2) {
-        fence(m, "its lease could not be renewed for " + options.leaseTtl().dividedBy(2).toSeconds()
-            + " s (" + e.getMessage() + ")");
+        fence(m, "its lease could not be renewed for " + options.leaseTtl().dividedBy(2).toMillis()
+            + " ms (" + e.getMessage() + ")");
       }
       throw e;
     }
     if (updated == 0) {
-      fence(m, "the cluster declared it gone (it did not renew its lease for " + options.leaseTtl().toSeconds() + " s)");
+      fence(m, "the cluster declared it gone (it did not renew its lease for " + options.leaseTtl().toMillis() + " ms)");
     } else {
       lastRenewSent = sent;
     }
@@ -228,7 +228,7 @@ public final class Leases implements AutoCloseable {
         });
         if (gone == 1) {
           System.err.println("torpor: worker " + w[0] + " did not renew its lease for "
-              + options.leaseTtl().toSeconds() + " s: declared gone; its workflows resume elsewhere");
+              + options.leaseTtl().toMillis() + " ms: declared gone; its workflows resume elsewhere");
           next.remove(w[0]);
         }
       }
