@@ -233,6 +233,68 @@ class ClusterIT {
   }
 
   @Test
+  void aWorkerThatStallsPastItsLeaseFencesItselfAndCommitsNothing() throws Exception {
+    cluster();
+    worker("w1", ServerProcess.java(), 4);
+    WorkerProcess stalled = worker("w2", ServerProcess.java(), 4);
+    String app = upload();
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      String id = "stall-" + i;
+      submit(app, id, List.of(dbUrl, "1000", "none", "3000"));
+      ids.add(id);
+    }
+    await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(50)).until(() -> ownedRunning("w2") >= 1);
+    String oldLease = leaseOf("w2");
+    Set<String> taken = ownedIds("w2");
+    stalled.signal("STOP"); // a stall: a long GC pause, a frozen VM
+    // Its lease expires and its segments resume on w1, which kills the stale JVMs on this machine first.
+    await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200))
+        .until(() -> taken.stream().allMatch(id -> {
+          try {
+            return types(history(id)).contains("RECOVERED");
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }));
+    stalled.signal("CONT");
+    await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200))
+        .until(() -> stalled.err().contains("is fenced") && stalled.err().contains("rejoined the cluster as"));
+    awaitCompleted(ids, Duration.ofMinutes(10));
+
+    Map<String, Map<String, Integer>> ledger = ledger();
+    for (String id : ids) {
+      List<JsonNode> history = history(id);
+      List<String> types = types(history);
+      int recovered = types.indexOf("RECOVERED");
+      if (taken.contains(id)) {
+        assertThat(recovered).as("%s ran on the stalled worker: %s", id, types).isNotNegative();
+        // Nothing the stalled worker's old lease did after the recovery reached the registry.
+        for (JsonNode e : history.subList(recovered, history.size())) {
+          JsonNode worker = e.get("details").get("worker");
+          assertThat(worker == null ? "" : worker.asText()).as("%s after its recovery", id).isNotEqualTo(oldLease);
+        }
+      }
+      assertThat(types.get(types.size() - 1)).isEqualTo("COMPLETED");
+      int extra = ledger.get(id).values().stream().mapToInt(n -> n - 1).sum();
+      assertThat(extra).as("re-run steps of %s", id).isLessThanOrEqualTo(recovered < 0 ? 0 : 1);
+      assertThat(logs(id)).isEqualTo("start " + id + "\ndone " + id + "\n");
+    }
+    assertThat(stalled.isAlive()).as("the stalled worker rejoined rather than died").isTrue();
+  }
+
+  private String leaseOf(String worker) throws SQLException {
+    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", "");
+        var ps = c.prepareStatement("SELECT id FROM torpor_worker WHERE name = ? AND state = 'LIVE'")) {
+      ps.setString(1, worker);
+      try (ResultSet rs = ps.executeQuery()) {
+        assertThat(rs.next()).as("a live lease of %s", worker).isTrue();
+        return rs.getString(1);
+      }
+    }
+  }
+
+  @Test
   void aWorkerOnAnotherJdkDeclinesAnImageAndAWorkerWithItsJdkRestoresIt() throws Exception {
     cluster();
     WorkerProcess jdk17 = worker("w17", ServerProcess.java(), 2);

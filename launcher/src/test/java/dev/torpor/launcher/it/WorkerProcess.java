@@ -62,6 +62,14 @@ final class WorkerProcess implements AutoCloseable {
     return process.toHandle().descendants().map(ProcessHandle::pid).toList();
   }
 
+  /** Sends the worker process (only it, not its workflow JVMs) a signal, e.g. STOP or CONT. */
+  void signal(String name) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new IOException("kill -" + name + " " + process.pid() + " failed");
+    }
+  }
+
   void kill9() throws InterruptedException {
     process.destroyForcibly();
     process.waitFor(30, TimeUnit.SECONDS);

@@ -41,6 +41,12 @@ public final class Database implements AutoCloseable {
     // A database that went away (a PostgreSQL restart) is waited for by Sql's retries, a few
     // seconds per attempt, rather than by one 30 s wait for a connection.
     hc.setConnectionTimeout(5_000);
+    if (postgres) {
+      // A node that stalls inside a transaction (a GC pause, SIGSTOP, a frozen VM) would hold its
+      // row locks, Quartz's cluster lock among them, until it runs again, and stop the whole
+      // cluster: PostgreSQL ends such a session after 5 s, well within a worker's lease.
+      hc.setConnectionInitSql("SET idle_in_transaction_session_timeout = '5s'");
+    }
     try {
       pool = new HikariDataSource(hc);
     } catch (RuntimeException e) {

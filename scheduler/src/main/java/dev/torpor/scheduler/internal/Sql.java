@@ -89,8 +89,8 @@ final class Sql {
         return true; // HikariCP's answer on a connection the server dropped: no SQLState
       }
       if (t instanceof SQLException s && s.getSQLState() != null
-          && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P"))) {
-        return true; // connection exceptions; admin, crash or startup shutdown (PostgreSQL)
+          && (s.getSQLState().startsWith("08") || s.getSQLState().startsWith("57P") || s.getSQLState().equals("25P03"))) {
+        return true; // connection exceptions; admin, crash or startup shutdown; idle-in-transaction timeout (PostgreSQL)
       }
     }
     return false;
