@@ -13,6 +13,15 @@ public interface WorkerCallbacks {
   Optional<Wakeup> dueNow(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal);
 
   /**
+   * Whether this worker still holds the lease of the workflow's running segment, asked before an
+   * image is committed: a worker whose lease was taken must not write an image that the new owner
+   * may be writing under the same seq.
+   */
+  default boolean owns(String workflowId) {
+    return true;
+  }
+
+  /**
    * The workflow waits, frozen as image {@code seq} (or in memory, when {@code inMemory}).
    * Arms its timer and re-checks the mailbox, so a signal that raced the dump wakes it at once.
    */

@@ -27,6 +27,11 @@ public interface Supervisor {
    */
   void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery);
 
+  /** Whether this worker may commit an image of the workflow now (it still holds its lease). */
+  default boolean mayCommit(String workflowId) {
+    return true;
+  }
+
   /**
    * This worker cannot restore image {@code seq} (another JDK build, missing CPU features) and
    * declines it: the delivery is taken back, and a worker that can restore the image wakes it.

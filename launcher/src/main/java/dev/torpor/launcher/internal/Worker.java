@@ -166,16 +166,7 @@ public final class Worker implements AutoCloseable {
       }
       ImagePacker.deleteTree(config.scratchDir().resolve("dumps"));
       ImagePacker.deleteTree(config.scratchDir().resolve("restore"));
-      Path logs = config.dataDir().resolve("logs");
-      if (Files.isDirectory(logs)) {
-        try (var spool = Files.newDirectoryStream(logs, "*.log")) {
-          for (Path f : spool) {
-            if (!f.getFileName().toString().endsWith(".launcher.log")) {
-              Files.delete(f);
-            }
-          }
-        }
-      }
+      dropOutputSpool();
     }
     Files.createDirectories(config.libDir());
     this.agentJars = AgentJars.extract(config.libDir().resolve("lib"));
@@ -316,6 +307,25 @@ public final class Worker implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     runs.clear();
+    try {
+      dropOutputSpool(); // what the killed segments printed goes with them: they run again elsewhere
+    } catch (IOException e) {
+      System.err.println("torpor worker: cannot empty the output spool: " + e);
+    }
+  }
+
+  /** Deletes the workflows' output not yet shipped (a cluster worker's logs are spools, see ServerWorker). */
+  private void dropOutputSpool() throws IOException {
+    Path logs = config.dataDir().resolve("logs");
+    if (Files.isDirectory(logs)) {
+      try (var spool = Files.newDirectoryStream(logs, "*.log")) {
+        for (Path f : spool) {
+          if (!f.getFileName().toString().endsWith(".launcher.log")) {
+            Files.delete(f);
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -528,6 +538,19 @@ public final class Worker implements AutoCloseable {
           run.process = null; // the dump killed it; its exit is not the workflow's
           run.exitedWhileSuspending = null;
         }
+      }
+      if (!supervisor.mayCommit(run.id)) {
+        // Its lease went to another worker, which resumes it from its last image: commit nothing.
+        ImagePacker.deleteTree(dumpDir);
+        synchronized (run) {
+          run.state = State.EXITED;
+          emit(Type.CHECKPOINT_FAILED, run, Map.of("error", "not committed: this worker no longer holds the lease"));
+          run.exit.complete(137);
+        }
+        if (leaveRunning) {
+          kill(run.id);
+        }
+        return;
       }
       ImageManifest manifest;
       long t2 = System.nanoTime();

@@ -152,6 +152,11 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   }
 
   @Override
+  public boolean mayCommit(String workflowId) {
+    return !fenced && plane.owns(workflowId);
+  }
+
+  @Override
   public void declined(String workflowId, long seq, Suspend wait, Delivery delivery) {
     release();
     plane.declined(workflowId, seq, new Wakeup(delivery.reason(), delivery.signal()), worker.lastError(workflowId));

@@ -278,7 +278,7 @@ class ClusterIT {
       assertThat(types.get(types.size() - 1)).isEqualTo("COMPLETED");
       int extra = ledger.get(id).values().stream().mapToInt(n -> n - 1).sum();
       assertThat(extra).as("re-run steps of %s", id).isLessThanOrEqualTo(recovered < 0 ? 0 : 1);
-      assertThat(logs(id)).isEqualTo("start " + id + "\ndone " + id + "\n");
+      assertThat(logs(id)).as("log of %s: %s", id, history).isEqualTo("start " + id + "\ndone " + id + "\n");
     }
     assertThat(stalled.isAlive()).as("the stalled worker rejoined rather than died").isTrue();
   }

@@ -824,6 +824,23 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     return at < 0 ? id : id.substring(0, at);
   }
 
+  @Override
+  public boolean owns(String workflowId) {
+    if (!clustered) {
+      return true;
+    }
+    String me = nodeId;
+    return !fenced() && sql.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM torpor_workflow WHERE id = ? AND owner = ? AND state = 'RUNNING'")) {
+        ps.setString(1, workflowId);
+        ps.setString(2, me);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
+  }
+
   /** Whether this node holds the workflow's lease: only the owner of a running segment may commit its outcome. */
   private boolean owned(Row w) {
     return !clustered || (!fenced() && nodeId.equals(w.owner));
