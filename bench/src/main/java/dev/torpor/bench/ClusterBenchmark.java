@@ -78,6 +78,9 @@ public final class ClusterBenchmark {
     }
     CriuEngine criu = CriuEngine.locate();
     Path root = Files.createTempDirectory(Path.of("/tmp"), "torpor-bench-cluster-");
+    if (System.getProperty(S3ProxyProcess.JAR_PROPERTY) == null) {
+      System.setProperty(S3ProxyProcess.JAR_PROPERTY, BenchStores.defaultS3ProxyJar().toString());
+    }
     try (PostgresProcess pg = new PostgresProcess(); S3ProxyProcess s3 = S3ProxyProcess.launch()) {
       s3.createBucket(BUCKET);
       ClusterBenchmark b = new ClusterBenchmark(root, BenchServer.cliJar(), pg, s3);
