@@ -542,13 +542,23 @@ public final class Worker implements AutoCloseable {
       if (!supervisor.mayCommit(run.id)) {
         // Its lease went to another worker, which resumes it from its last image: commit nothing.
         ImagePacker.deleteTree(dumpDir);
-        synchronized (run) {
-          run.state = State.EXITED;
-          emit(Type.CHECKPOINT_FAILED, run, Map.of("error", "not committed: this worker no longer holds the lease"));
-          run.exit.complete(137);
-        }
+        System.err.println("torpor worker: image " + (seq) + " of " + run.id + " not committed: this worker no"
+            + " longer holds the workflow's lease");
         if (leaveRunning) {
+          synchronized (run) {
+            run.state = State.RUNNING; // its exit, once killed, is reported as any other
+          }
           kill(run.id);
+        } else {
+          synchronized (run) {
+            run.state = State.EXITED; // the dump ended the process
+            if (run.control != null) {
+              run.control.close();
+              run.control = null;
+            }
+            emit(Type.EXITED, run, Map.of("exitCode", 137));
+          }
+          run.exit.complete(137);
         }
         return;
       }

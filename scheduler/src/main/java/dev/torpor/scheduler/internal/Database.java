@@ -24,6 +24,8 @@ import javax.sql.DataSource;
 public final class Database implements AutoCloseable {
   private final HikariDataSource pool;
   private final boolean postgres;
+  private final HikariConfig settings;
+  private HikariDataSource leasePool;
 
   public Database(ControlPlaneConfig config) {
     postgres = config.jdbcUrl().startsWith("jdbc:postgresql:");
@@ -47,6 +49,7 @@ public final class Database implements AutoCloseable {
       // cluster: PostgreSQL ends such a session after 5 s, well within a worker's lease.
       hc.setConnectionInitSql("SET idle_in_transaction_session_timeout = '5s'");
     }
+    settings = hc;
     try {
       pool = new HikariDataSource(hc);
     } catch (RuntimeException e) {
@@ -63,6 +66,22 @@ public final class Database implements AutoCloseable {
 
   public DataSource dataSource() {
     return pool;
+  }
+
+  /**
+   * Two connections of their own for a worker's lease renewals, so that a pool drained by work
+   * waiting on a stalled node's locks cannot make a healthy worker miss its renewals and fence itself.
+   */
+  public synchronized DataSource leaseDataSource() {
+    if (leasePool == null) {
+      HikariConfig hc = new HikariConfig();
+      settings.copyStateTo(hc);
+      hc.setPoolName("torpor-lease");
+      hc.setMaximumPoolSize(2);
+      hc.setMinimumIdle(1);
+      leasePool = new HikariDataSource(hc);
+    }
+    return leasePool;
   }
 
   public boolean isPostgres() {
@@ -170,7 +189,10 @@ public final class Database implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (leasePool != null) {
+      leasePool.close();
+    }
     pool.close();
   }
 }

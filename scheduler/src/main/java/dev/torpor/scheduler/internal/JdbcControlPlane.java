@@ -72,6 +72,9 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   private volatile String nodeId;
   private volatile Leases leases;
   private volatile ImageStore appStore;
+  /** Dispatches and wakes hold it shared; fencing takes it alone, to let those in flight finish first. */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock admission =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
 
   /**
    * @param nodeId this process's name among the nodes sharing the database
@@ -130,7 +133,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       throw new IllegalArgumentException("a worker node needs both a gateway and a membership");
     }
     this.gateway = gateway.orElse(null);
-    Leases l = new Leases(sql, options, new Leases.Plane() {
+    Leases l = new Leases(sql, new Sql(db.leaseDataSource()), options, new Leases.Plane() {
       @Override
       public int recoverOrphans() {
         return JdbcControlPlane.this.recoverOrphans();
@@ -154,6 +157,11 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       @Override
       public int sweep() {
         return JdbcControlPlane.this.sweep();
+      }
+
+      @Override
+      public void drain() {
+        drainAdmissions();
       }
     }, member);
     this.leases = l;
@@ -502,6 +510,33 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   // ----- jobs -----
 
   void fireDispatch(String workflowId) {
+    admission.readLock().lock();
+    try {
+      dispatch(workflowId);
+    } finally {
+      admission.readLock().unlock();
+    }
+  }
+
+  void fireWake(String workflowId, long seq, String reason) {
+    admission.readLock().lock();
+    try {
+      wakeNow(workflowId, seq, reason);
+    } finally {
+      admission.readLock().unlock();
+    }
+  }
+
+  /**
+   * Waits until every dispatch and wake this node has begun (claimed, and its JVM started or its
+   * restore begun) is through; those begun later see the node fenced and hand the job back.
+   */
+  private void drainAdmissions() {
+    admission.writeLock().lock();
+    admission.writeLock().unlock();
+  }
+
+  private void dispatch(String workflowId) {
     WorkerGateway g = gateway;
     if (fenced() || !g.tryReserve()) {
       timers.dispatch(workflowId, Instant.now().plusMillis(250));
@@ -529,7 +564,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     }
   }
 
-  void fireWake(String workflowId, long seq, String reason) {
+  private void wakeNow(String workflowId, long seq, String reason) {
     WorkerGateway g = gateway;
     if (fenced() || !g.tryReserve()) {
       timers.wake(workflowId, seq, reason, Instant.now().plusMillis(250));

@@ -48,6 +48,9 @@ public final class Leases implements AutoCloseable {
 
     /** Re-arms the wakes and dispatches of workflows whose Quartz job was lost (a database outage); returns how many. */
     int sweep();
+
+    /** Returns once the dispatches and wakes in flight are through; later ones see this worker fenced. */
+    void drain();
   }
 
   /**
@@ -61,14 +64,15 @@ public final class Leases implements AutoCloseable {
       Consumer<String> onJoined) {}
 
   private final Sql sql;
+  /** The renewals' own connections (see {@link Database#leaseDataSource}). */
+  private final Sql leaseSql;
   private final ClusterOptions options;
   private final Plane plane;
   private final Optional<Member> member;
-  private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "torpor-leases");
-    t.setDaemon(true);
-    return t;
-  });
+  /** Renews this worker's lease, on time: nothing else runs on it. */
+  private final ScheduledExecutorService clock = daemon("torpor-lease");
+  /** Watches the other leases and recovers, kills and sweeps what they call for. */
+  private final ScheduledExecutorService watcher = daemon("torpor-leases");
   /** Beat counts seen of other workers, and since when (this node's nanoTime) each has not moved. */
   private final Map<String, long[]> seen = new HashMap<>();
   /** Every how many ticks lost jobs are looked for. */
@@ -78,8 +82,9 @@ public final class Leases implements AutoCloseable {
   private volatile boolean fenced;
   private long lastRenewSent;
 
-  Leases(Sql sql, ClusterOptions options, Plane plane, Optional<Member> member) {
+  Leases(Sql sql, Sql leaseSql, ClusterOptions options, Plane plane, Optional<Member> member) {
     this.sql = sql;
+    this.leaseSql = leaseSql;
     this.options = options;
     this.plane = plane;
     this.member = member;
@@ -92,7 +97,10 @@ public final class Leases implements AutoCloseable {
       lastRenewSent = System.nanoTime();
     });
     long every = options.leaseInterval().toMillis();
-    clock.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+    if (member.isPresent()) {
+      clock.scheduleWithFixedDelay(this::renewTick, every, every, TimeUnit.MILLISECONDS);
+    }
+    watcher.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
   }
 
   /** This worker's current id, or empty for a node without a worker. */
@@ -141,9 +149,26 @@ public final class Leases implements AutoCloseable {
     plane.rearmUnrestorable();
   }
 
-  private void tick() {
+  private static ScheduledExecutorService daemon(String name) {
+    return Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  private void renewTick() {
     try {
       member.ifPresent(this::renew);
+    } catch (TorporException e) {
+      System.err.println("torpor worker: lease renewal failed (will retry): " + e.getMessage());
+    } catch (RuntimeException e) {
+      System.err.println("torpor worker: lease renewal failed (will retry): " + e);
+    }
+  }
+
+  private void tick() {
+    try {
       watch();
       if (!fenced && workerId != null) {
         plane.killCancelled(workerId);
@@ -169,7 +194,7 @@ public final class Leases implements AutoCloseable {
     long sent = System.nanoTime();
     int updated;
     try {
-      updated = sql.txOnce(c -> {
+      updated = leaseSql.txOnce(c -> {
         try (PreparedStatement ps = c.prepareStatement(
             "UPDATE torpor_worker SET beats = beats + 1, heartbeat_at = ? WHERE id = ? AND state = 'LIVE'")) {
           ps.setLong(1, System.currentTimeMillis());
@@ -195,6 +220,7 @@ public final class Leases implements AutoCloseable {
     fenced = true;
     System.err.println("torpor worker: " + workerId + " is fenced: " + why
         + "; killing its workflow JVMs (their workflows resume from their last image) and rejoining");
+    plane.drain(); // no JVM starts after the kill below
     m.onFenced().accept(why);
   }
 
@@ -246,8 +272,10 @@ public final class Leases implements AutoCloseable {
   @Override
   public void close() {
     clock.shutdownNow();
+    watcher.shutdownNow();
     try {
       clock.awaitTermination(5, TimeUnit.SECONDS);
+      watcher.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
