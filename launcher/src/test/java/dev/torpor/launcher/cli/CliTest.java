@@ -60,6 +60,7 @@ class CliTest {
     assertThat(r.exitCode()).as(r.toString()).isZero();
     assertThat(r.out()).as(r.toString())
         .containsPattern("(?m)^\\s+run\\s")
+        .containsPattern("(?m)^\\s+worker\\s")
         .containsPattern("(?m)^\\s+resume\\s")
         .containsPattern("(?m)^\\s+doctor\\s")
         .contains("Exit codes:")
@@ -81,6 +82,29 @@ class CliTest {
         .anyMatch(l -> l.contains(" capabilities: "))
         .anyMatch(l -> l.contains(" unshare: "))
         .anyMatch(l -> l.contains(" perl: "));
+  }
+
+  @Test
+  void clusterOptionsAreCheckedBeforeAnythingStarts() {
+    Result noDb = run("worker", "--data", "/tmp/torpor-clitest-worker");
+    assertThat(noDb.exitCode()).as(noDb.toString()).isEqualTo(2);
+    assertThat(noDb.err()).contains("--db-url jdbc:postgresql://");
+
+    Result h2 = run("server", "--no-worker", "--db-url", "jdbc:h2:file:/tmp/x");
+    assertThat(h2.exitCode()).as(h2.toString()).isEqualTo(2);
+    assertThat(h2.err()).contains("is not PostgreSQL");
+
+    Result badName = run("worker", "--db-url", "jdbc:postgresql://127.0.0.1:1/x", "--name", "two words");
+    assertThat(badName.exitCode()).as(badName.toString()).isEqualTo(2);
+    assertThat(badName.err()).contains("--name must be").contains("'two words'");
+
+    Result shortLease = run("worker", "--db-url", "jdbc:postgresql://127.0.0.1:1/x", "--name", "w1", "--lease-ttl", "1s");
+    assertThat(shortLease.exitCode()).as(shortLease.toString()).isEqualTo(2);
+    assertThat(shortLease.err()).contains("--lease-ttl must be at least 2s");
+
+    Result both = run("server", "--no-worker", "--cluster");
+    assertThat(both.exitCode()).as(both.toString()).isEqualTo(2);
+    assertThat(both.err()).contains("exclude each other");
   }
 
   @Test
