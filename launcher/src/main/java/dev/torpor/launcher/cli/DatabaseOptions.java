@@ -46,11 +46,11 @@ public final class DatabaseOptions {
   }
 
   dev.torpor.scheduler.ClusterOptions cluster() {
-    Duration interval = leaseTtl.dividedBy(10).compareTo(Duration.ofMillis(200)) < 0 ? Duration.ofMillis(200)
-        : leaseTtl.dividedBy(10).compareTo(Duration.ofSeconds(1)) > 0 ? Duration.ofSeconds(1) : leaseTtl.dividedBy(10);
     if (leaseTtl.compareTo(Duration.ofSeconds(2)) < 0) {
       throw new IllegalArgumentException("--lease-ttl must be at least 2s, got " + leaseTtl);
     }
-    return new dev.torpor.scheduler.ClusterOptions(interval, leaseTtl);
+    // Renew ten times per lease, at most once a second.
+    long intervalMillis = Math.min(1_000, leaseTtl.toMillis() / 10);
+    return new dev.torpor.scheduler.ClusterOptions(Duration.ofMillis(intervalMillis), leaseTtl);
   }
 }

@@ -1,6 +1,7 @@
 package dev.torpor.launcher.server;
 
 import dev.torpor.launcher.internal.CheckpointEngine;
+import dev.torpor.launcher.internal.ProcessScan;
 import dev.torpor.launcher.internal.SystemFacts;
 import dev.torpor.launcher.internal.WorkflowSpec;
 import dev.torpor.launcher.internal.Worker;
@@ -54,7 +55,9 @@ public final class Server implements AutoCloseable {
    */
   public static Server start(ControlPlaneConfig db, ImageStore store, CheckpointEngine engine, Worker.Config config,
       int maxRunning, Retention retention, Consumer<WorkflowEvent> print, PrintWriter err) throws IOException {
-    List<Long> orphans = Orphans.killUnder(config.runBase());
+    // A single server owns its whole run base: what runs under it was left by its previous
+    // incarnation (kill -9 does not take the workflow JVMs with it), and resumes from its image.
+    List<Long> orphans = ProcessScan.killUnder(config.runBase());
     if (!orphans.isEmpty()) {
       err.println("torpor server: killed " + orphans.size() + " workflow JVM(s) left by a previous server: " + orphans
           + "; their workflows resume from their last image");

@@ -114,7 +114,7 @@ class ClusterIT {
       server.close();
     }
     if (dir != null) {
-      dev.torpor.launcher.server.OrphansForTests.kill(dir.resolve("run"));
+      dev.torpor.launcher.internal.ProcessScan.killUnder(dir.resolve("run"));
       try (Stream<Path> walk = Files.walk(dir)) {
         for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
           Files.deleteIfExists(p);
@@ -194,7 +194,7 @@ class ClusterIT {
     awaitCompleted(ids, Duration.ofMinutes(10));
     // Every node looks for orphans every second: none may recover a workflow twice, nor undo a finish.
     await().during(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(12)).pollInterval(Duration.ofMillis(500))
-        .until(() -> completed(ids) == ids.size());
+        .until(() -> completed() == ids.size());
 
     Map<String, Map<String, Integer>> ledger = ledger();
     Instant firstRecovery = null;
@@ -401,7 +401,7 @@ class ClusterIT {
       submit(app, id, List.of(dbUrl, Integer.toString(800 + (i % 4) * 400), "none"));
       ids.add(id);
     }
-    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> completed(ids) >= 5);
+    await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> completed() >= 5);
     pg.restart();
     awaitCompleted(ids, Duration.ofMinutes(10));
     Map<String, Map<String, Integer>> ledger = ledger();
@@ -491,7 +491,8 @@ class ClusterIT {
     return (int) history.stream().filter(e -> e.get("type").asText().equals(type)).count();
   }
 
-  private int completed(List<String> ids) throws Exception {
+  /** How many workflows of this test's cluster have completed. */
+  private int completed() throws Exception {
     try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM torpor_workflow WHERE state = 'COMPLETED'")) {
       rs.next();

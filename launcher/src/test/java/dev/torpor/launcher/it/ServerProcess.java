@@ -222,7 +222,7 @@ final class ServerProcess implements AutoCloseable {
       }
     }
     // Workflow JVMs still running (a test that failed midway) go with the server.
-    dev.torpor.launcher.server.OrphansForTests.kill(runBase);
+    dev.torpor.launcher.internal.ProcessScan.killUnder(runBase);
     try (Stream<Path> walk = Files.walk(data)) {
       for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
