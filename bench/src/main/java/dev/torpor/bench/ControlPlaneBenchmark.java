@@ -194,18 +194,21 @@ public final class ControlPlaneBenchmark {
       System.out.println(USAGE);
       return;
     }
-    int code;
+    System.exit(execute(args));
+  }
+
+  /** Runs the benchmark as {@link #main} does; returns the exit code instead of exiting. */
+  static int execute(String[] args) {
     try {
-      code = new ControlPlaneBenchmark(Options.parse(args)).run();
+      return new ControlPlaneBenchmark(Options.parse(args)).run();
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
-      code = 2;
+      return 2;
     } catch (Exception e) {
       System.err.println("torpor-bench: " + e);
       e.printStackTrace();
-      code = 1;
+      return 1;
     }
-    System.exit(code);
   }
 
   private int run() throws Exception {

@@ -176,6 +176,8 @@ public final class SnapshotBenchmark {
   private final Map<String, CompletableFuture<WorkflowEvent>> restoreFailures = new ConcurrentHashMap<>();
   private final Map<String, WorkflowEvent> lastSuspended = new ConcurrentHashMap<>();
   private final List<String> problems = Collections.synchronizedList(new ArrayList<>());
+  /** Each store's samples, once {@link #run} has run them. */
+  private final Map<StoreVariant, List<Sample>> results = new LinkedHashMap<>();
 
   private SnapshotBenchmark(Options options) {
     this.options = options;
@@ -186,9 +188,19 @@ public final class SnapshotBenchmark {
       System.out.println(USAGE);
       return;
     }
+    System.exit(execute(args).code());
+  }
+
+  /** The exit code of a run and the samples of each store, measured or not. */
+  record Outcome(int code, Map<StoreVariant, List<Sample>> samples) {}
+
+  /** Runs the benchmark as {@link #main} does; returns the exit code and the samples instead of exiting. */
+  static Outcome execute(String[] args) {
+    SnapshotBenchmark b = null;
     int code;
     try {
-      code = new SnapshotBenchmark(Options.parse(args)).run();
+      b = new SnapshotBenchmark(Options.parse(args));
+      code = b.run();
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
       code = 2;
@@ -197,7 +209,48 @@ public final class SnapshotBenchmark {
       e.printStackTrace();
       code = 1;
     }
-    System.exit(code);
+    return new Outcome(code, b == null ? Map.of() : b.results);
+  }
+
+  /**
+   * Runs {@code mainClass args}, a workflow on the embedded examples jar that prints the {@link
+   * Cycles} lines for {@code waits} waits, {@code repeats} times on one embedded worker on the
+   * local store, as {@code torpor run} would; returns every sample (use {@link #measured} for the
+   * ones that count) and adds what went wrong to {@code problems}. CRIU's own stats are read out
+   * of each image.
+   */
+  static List<Sample> runWorkflow(String mainClass, List<String> args, int waits, int repeats, List<String> problems)
+      throws IOException, InterruptedException {
+    SnapshotBenchmark b = new SnapshotBenchmark(
+        new Options(waits, repeats, null, List.of(StoreVariant.LOCAL), false, List.of()));
+    CriuEngine criu = CriuEngine.locate();
+    Path data = Files.createTempDirectory(Path.of("/tmp"), "torpor-bench-");
+    Path runBase = Files.createTempDirectory(Path.of("/tmp"), "tb");
+    Lane lane = null;
+    boolean complete = true;
+    try (BenchStores stores = new BenchStores(data.resolve("stores"))) {
+      Path workflowJar = workflowClassPath(data);
+      lane = Lane.open(StoreVariant.LOCAL, stores, data.resolve("local"), runBase, criu, b::onEvent);
+      for (int r = 1; r <= repeats && complete; r++) {
+        complete = b.runOnce(lane, r, workflowJar, true, mainClass, args);
+      }
+      return List.copyOf(lane.samples);
+    } finally {
+      if (lane != null) {
+        lane.close();
+      }
+      problems.addAll(b.problems);
+      if (complete) {
+        deleteTree(data);
+        deleteTree(runBase);
+        if (lane != null) {
+          deleteTree(lane.scratch);
+        }
+      } else {
+        ProcessHandle.current().descendants().forEach(ProcessHandle::destroyForcibly);
+        log("kept " + data + " and " + runBase + " for inspection");
+      }
+    }
   }
 
   private int run() throws IOException, InterruptedException {
@@ -230,6 +283,7 @@ public final class SnapshotBenchmark {
       } finally {
         lanes.forEach(Lane::close);
       }
+      lanes.forEach(l -> results.put(l.variant, List.copyOf(l.samples)));
       Map<String, String> machine = machine(criu, data);
       machine.putAll(stores.describe());
       String report = lanes.size() == 1
@@ -336,12 +390,17 @@ public final class SnapshotBenchmark {
    */
   private boolean runOnce(Lane lane, int r, Path workflowJar, boolean criuStats)
       throws IOException, InterruptedException {
+    return runOnce(lane, r, workflowJar, criuStats, Cycles.class.getName(), List.of(Integer.toString(options.cycles())));
+  }
+
+  private boolean runOnce(Lane lane, int r, Path workflowJar, boolean criuStats, String mainClass, List<String> args)
+      throws IOException, InterruptedException {
     String id = "bench-" + lane.variant.slug() + "-" + r + "-" + Long.toString(System.currentTimeMillis(), 36);
     restoreFailures.put(id, new CompletableFuture<>());
-    lane.worker.start(new WorkflowSpec(id, List.of(workflowJar), Cycles.class.getName(),
-        List.of(Integer.toString(options.cycles())), List.of(), WorkflowSpec.currentJavaHome()));
-    log("run " + r + "/" + options.repeats() + " on " + lane.variant + ": workflow " + id + " started, "
-        + options.cycles() + " cycles");
+    lane.worker.start(new WorkflowSpec(id, List.of(workflowJar), mainClass, args, List.of(),
+        WorkflowSpec.currentJavaHome()));
+    log("run " + r + "/" + options.repeats() + " on " + lane.variant + ": workflow " + id + " (" + mainClass + " "
+        + String.join(" ", args) + ") started, " + options.cycles() + " cycles");
     boolean complete = awaitRun(lane.worker, id);
     List<String> output = Files.readAllLines(lane.worker.logFile(id), StandardCharsets.UTF_8);
     List<Sample> got = samples(r, id, output);
