@@ -516,6 +516,11 @@ class ClusterIT {
               .append(types(history(rs.getString(1)))).append('\n');
         }
       }
+      for (WorkerProcess w : workers) { // what each worker said, to tell a stuck wake from a dead worker
+        String err = w.err();
+        why.append("--- ").append(w.name).append(" stderr (tail):\n")
+            .append(err.length() > 3000 ? err.substring(err.length() - 3000) : err).append('\n');
+      }
       throw new AssertionError(why.toString(), e);
     }
   }

@@ -580,7 +580,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       }
       if (w.inMemory && !me.equals(w.owner)) {
         // Its JVM waits in the memory of the worker that owns it: only that one can wake it.
-        timers.wake(workflowId, seq, reason, Instant.now().plusMillis(100));
+        timers.wake(workflowId, seq, reason, handBack());
         return Optional.<Wakeup>empty();
       }
       if (clustered && declinedBy(c, workflowId, seq, workerName(me))) {
@@ -588,7 +588,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
           reportUnrestorable(c, workflowId, seq);
         } else {
           // This worker cannot restore that image: leave the wake to another.
-          timers.wake(workflowId, seq, reason, Instant.now().plusMillis(200 + ThreadLocalRandom.current().nextInt(300)));
+          timers.wake(workflowId, seq, reason, handBack());
         }
         return Optional.<Wakeup>empty();
       }
@@ -793,6 +793,17 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       return Optional.of(wakeup.signal().isPresent() ? WakeReason.SIGNAL.name() : wakeup.reason().name());
     });
     retry.ifPresent(r -> timers.wake(workflowId, seq, r, Instant.now().plusMillis(50)));
+  }
+
+  /**
+   * When a wake this node cannot take is due again, for another node to take. Past Quartz's
+   * acquisition window (a node takes the triggers due within its idle wait, 1 s, and the node
+   * that schedules a trigger is woken to look at once): sooner, and the node handing the wake
+   * back takes it straight back, again and again, while the node that could run it never sees
+   * it. From there, whichever node polls first takes it; every node polls at least once a second.
+   */
+  private static Instant handBack() {
+    return Instant.now().plusMillis(1_500 + ThreadLocalRandom.current().nextInt(1_000));
   }
 
   /** How many live workers (by name) have not declined image {@code seq} of the workflow. */
