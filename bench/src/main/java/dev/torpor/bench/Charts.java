@@ -71,15 +71,12 @@ final class Charts {
     List<String> cats = List.of("suspend", "resume");
     suspend.forEach((k, v) -> c.addSeries("suspend: " + k, cats, List.of(Math.max(0, v.median()), 0.0)));
     resume.forEach((k, v) -> c.addSeries("resume: " + k, cats, List.of(0.0, Math.max(0, v.median()))));
-    Files.createDirectories(png.toAbsolutePath().getParent());
-    Files.write(png, BitmapEncoder.getBitmapBytes(c, BitmapEncoder.BitmapFormat.PNG));
+    write(c, png);
   }
 
   /** Server RSS and image store against suspended workflows. */
   static void density(Path png, List<DensityBenchmark.Point> points) throws IOException {
-    XYChart c = xy("Suspended workflows on one server", "suspended workflows", "MB");
-    c.getStyler().setXAxisLogarithmic(false);
-    c.getStyler().setYAxisLogarithmic(false);
+    XYChart c = xy("Suspended workflows on one server", "suspended workflows", "MB", false);
     line(c, "server RSS, MB", points, p -> p.suspended(), p -> p.rssKb() * 1024 / 1e6, TORPOR, false);
     line(c, "image store, GB", points, p -> p.suspended(), p -> p.storeBytes() / 1e9, TEMPORAL, false);
     c.setYAxisTitle("server RSS, MB; image store, GB");
@@ -87,9 +84,13 @@ final class Charts {
   }
 
   private static XYChart xy(String title, String x, String y) {
+    return xy(title, x, y, true);
+  }
+
+  private static XYChart xy(String title, String x, String y, boolean logLog) {
     XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(x).yAxisTitle(y).build();
-    c.getStyler().setXAxisLogarithmic(true);
-    c.getStyler().setYAxisLogarithmic(true);
+    c.getStyler().setXAxisLogarithmic(logLog);
+    c.getStyler().setYAxisLogarithmic(logLog);
     c.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
     c.getStyler().setChartBackgroundColor(Color.WHITE);
     c.getStyler().setMarkerSize(7);
@@ -120,7 +121,7 @@ final class Charts {
     }
   }
 
-  private static void write(XYChart c, Path png) throws IOException {
+  private static void write(org.knowm.xchart.internal.chartpart.Chart<?, ?> c, Path png) throws IOException {
     Files.createDirectories(png.toAbsolutePath().getParent());
     Files.write(png, BitmapEncoder.getBitmapBytes(c, BitmapEncoder.BitmapFormat.PNG));
   }

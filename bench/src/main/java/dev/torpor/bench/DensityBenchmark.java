@@ -34,7 +34,25 @@ final class DensityBenchmark {
   /** One point on the way: after {@code suspended} workflows. */
   record Point(int suspended, double seconds, long rssKb, long storeBytes, long dbBytes, int processes) {}
 
-  record Result(String markdown, List<Point> points, List<PageDedup.PerImage> dedup, boolean complete) {}
+  record Result(String markdown, List<Point> points, List<PageDedup.PerImage> dedup) {
+    /** Images stored per suspended workflow at the end, MB. */
+    double perWorkflowMb() {
+      return DensityBenchmark.perWorkflowMb(points);
+    }
+  }
+
+  /** Images stored per suspended workflow, MB: the growth of the store from the first point to the last. */
+  static double perWorkflowMb(List<Point> points) {
+    Point start = points.get(0);
+    Point end = points.get(points.size() - 1);
+    return (end.storeBytes() - start.storeBytes()) / 1e6 / Math.max(1, end.suspended());
+  }
+
+  /** The figures with {@code suspended} workflows suspended, {@code seconds} into the run. */
+  private static Point probe(BenchServer server, Path data, int suspended, double seconds) throws IOException {
+    return new Point(suspended, seconds, server.statusKb("VmRSS"), ControlPlaneBenchmark.bytes(data.resolve("store")),
+        ControlPlaneBenchmark.bytes(data.resolve("db")), server.workflowProcesses().size());
+  }
 
   private DensityBenchmark() {}
 
@@ -53,9 +71,7 @@ final class DensityBenchmark {
       String app = server.uploadApp(examples);
       log("density: server pid " + server.pid() + "; submitting " + count + " workflows, " + SLOTS + " at a time");
       long t0 = System.nanoTime();
-      long baseRss = server.statusKb("VmRSS");
-      points.add(new Point(0, 0, baseRss, bytes(data.resolve("store")), bytes(data.resolve("db")),
-          server.workflowProcesses().size()));
+      points.add(probe(server, data, 0, 0));
       int submitted = 0;
       int step = Math.max(1, count / 10);
       int nextPoint = step;
@@ -70,10 +86,10 @@ final class DensityBenchmark {
               + server.serverErr());
         }
         if (suspended >= nextPoint && suspended < count) {
-          points.add(new Point(suspended, (System.nanoTime() - t0) / 1e9, server.statusKb("VmRSS"),
-              bytes(data.resolve("store")), bytes(data.resolve("db")), server.workflowProcesses().size()));
+          Point p = probe(server, data, suspended, (System.nanoTime() - t0) / 1e9);
+          points.add(p);
           log(String.format(Locale.ROOT, "density: %d suspended after %.0f s, server RSS %.0f MB", suspended,
-              (System.nanoTime() - t0) / 1e9, server.statusKb("VmRSS") * 1024 / 1e6));
+              p.seconds(), p.rssKb() * 1024 / 1e6));
           nextPoint = (suspended / step + 1) * step;
         }
         if (submitted == count && inFlight == 0) {
@@ -107,10 +123,8 @@ final class DensityBenchmark {
       while (!server.workflowProcesses().isEmpty() && System.nanoTime() < quietBy) {
         Thread.sleep(100);
       }
-      points.add(new Point(count, seconds, server.statusKb("VmRSS"), bytes(data.resolve("store")),
-          bytes(data.resolve("db")), server.workflowProcesses().size()));
-      long dataBytes = bytes(data);
-      String db = mb(bytes(data.resolve("db")) / 1e6);
+      points.add(probe(server, data, count, seconds));
+      long dataBytes = ControlPlaneBenchmark.bytes(data);
       server.close();
       server = null;
 
@@ -125,7 +139,7 @@ final class DensityBenchmark {
       dedup.addAll(PageDedup.over(store, sample));
       store.close();
       complete = notSuspended == 0;
-      return new Result(report(count, seconds, points, dataBytes, db, dedup, notSuspended), points, dedup, complete);
+      return new Result(report(count, seconds, points, dataBytes, dedup, notSuspended), points, dedup);
     } finally {
       if (server != null) {
         server.close();
@@ -139,7 +153,7 @@ final class DensityBenchmark {
     }
   }
 
-  static String report(int count, double seconds, List<Point> points, long dataBytes, String dbMb,
+  static String report(int count, double seconds, List<Point> points, long dataBytes,
       List<PageDedup.PerImage> dedup, int notSuspended) {
     Point end = points.get(points.size() - 1);
     Point start = points.get(0);
@@ -158,14 +172,14 @@ final class DensityBenchmark {
           mb(p.dbBytes() / 1e6), Integer.toString(p.processes()));
     }
     out.append(t).append('\n');
-    double perWorkflow = (end.storeBytes() - start.storeBytes()) / 1e6 / Math.max(1, end.suspended());
+    double perWorkflow = perWorkflowMb(points);
     double regPerWorkflowKb = (dataBytes - end.storeBytes()) / 1e3 / Math.max(1, end.suspended());
     out.append(String.format(Locale.ROOT, "With all %,d suspended: server RSS %s MB (%s MB at start, %s kB more per "
         + "suspended workflow), %d workflow processes resident, %s MB of images per suspended workflow, %.1f kB of "
         + "registry, Quartz and logs per workflow (H2 database %s MB); data directory %s MB in all.%n%n",
         end.suspended(), mb(end.rssKb() * 1024 / 1e6), mb(start.rssKb() * 1024 / 1e6),
         String.format(Locale.ROOT, "%.1f", (end.rssKb() - start.rssKb()) / (double) Math.max(1, end.suspended())),
-        end.processes(), mb(perWorkflow), regPerWorkflowKb, dbMb, mb(dataBytes / 1e6)));
+        end.processes(), mb(perWorkflow), regPerWorkflowKb, mb(end.dbBytes() / 1e6), mb(dataBytes / 1e6)));
     if (!dedup.isEmpty()) {
       int skip = Math.min(10, dedup.size() / 2);
       List<PageDedup.PerImage> later = dedup.subList(skip, dedup.size());
@@ -187,10 +201,6 @@ final class DensityBenchmark {
     out.append(String.format(Locale.ROOT, "- zero workflow processes resident with all suspended: %s (%d)%n",
         end.processes() == 0 ? "met" : "MISSED", end.processes()));
     return out.toString();
-  }
-
-  static long bytes(Path dir) {
-    return ControlPlaneBenchmark.bytes(dir);
   }
 
   private static void log(String msg) {
