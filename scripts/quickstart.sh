@@ -15,15 +15,19 @@ mvn -B -ntp -q install -DskipTests
 torpor() { java -jar launcher/target/torpor.jar "$@"; }
 port="${TORPOR_QUICKSTART_PORT:-7777}"
 export TORPOR_SERVER="http://127.0.0.1:$port"
-data="$(mktemp -d /tmp/torpor-quickstart.XXXXXX)"
+base="$(mktemp -d /tmp/torpor-quickstart.XXXXXX)"
+chmod 711 "$base" # CRIU restores workflows as an unprivileged user, who must cross it to the run base
+data="$base/data"
+# The server makes $data/api-token (0600) at its first start; the CLI, as root here, reads it there.
+export TORPOR_DATA="$data"
 torpor doctor
 # java directly (not the shell function), so that $! is the server itself and the trap stops it
-java -jar launcher/target/torpor.jar server --data "$data" --run-dir "$data/run" --listen "127.0.0.1:$port" \
-  --quiet >"$data/server.log" 2>&1 &
+java -jar launcher/target/torpor.jar server --data "$data" --run-dir "$base/run" --listen "127.0.0.1:$port" \
+  --quiet >"$base/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 until torpor list >/dev/null 2>&1; do
-  kill -0 $server 2>/dev/null || { cat "$data/server.log" >&2; exit 1; }
+  kill -0 $server 2>/dev/null || { cat "$base/server.log" >&2; exit 1; }
   sleep 0.2
 done
 echo "== torpor server is up on $TORPOR_SERVER (data in $data)"
@@ -32,7 +36,7 @@ id=$(torpor submit --jar examples/target/torpor-examples-0.1.0-SNAPSHOT.jar \
   --main dev.torpor.examples.ProTrial -- alice 3 60)
 echo "== submitted $id: a 3-second trial, then 60 s to upgrade"
 until torpor status "$id" | grep -q "signal 'upgrade'"; do sleep 0.5; done
-procs=$(for p in /proc/[0-9]*; do readlink "$p/cwd" 2>/dev/null; done | grep -c "^$data/run/" || true)
+procs=$(for p in /proc/[0-9]*; do readlink "$p/cwd" 2>/dev/null; done | grep -c "^$base/run/" || true)
 echo "== $id is frozen waiting for 'upgrade'; workflow processes running: $procs"
 torpor status "$id"
 torpor signal "$id" upgrade annual

@@ -38,6 +38,17 @@ import org.crac.Resource;
  *       repeated.
  * </ul>
  *
+ * <h2>What a workflow sees of its machine</h2>
+ *
+ * A worker runs workflow code as an unprivileged user (not root, no capabilities) in namespaces
+ * of its own: it sees a read-only {@code /usr} and {@code /etc}, its JDK and class path, a few
+ * device nodes, its own processes in {@code /proc}, and its run directory, which is its working
+ * directory, {@code HOME}, {@code TMPDIR} and {@code java.io.tmpdir} and the only place it may
+ * write ({@code /tmp} is read-only). Files it writes there belong to the workflow user and stay
+ * on the worker that ran it. Its environment holds {@code PATH}, {@code LANG}, {@code TZ}, those
+ * two directories, Torpor's own {@code TORPOR_*} variables and what {@code torpor submit --env}
+ * set; never the worker's. It shares the host's network.
+ *
  * <h2>Without a worker</h2>
  *
  * A program run with plain {@code java} still works: waits happen in memory, nothing is

@@ -113,6 +113,8 @@ public final class Bench {
     final Map<String, String> sections = new LinkedHashMap<>();
     final List<String[]> summary = new ArrayList<>();
     final List<String> charts = new ArrayList<>();
+    /** The summary of the report this run replaces (figure, value), if there is one. */
+    Map<String, String> previous = Map.of();
 
     Report(Plan plan, Path out, String[] args) {
       this.plan = plan;
@@ -123,6 +125,7 @@ public final class Bench {
 
     int run() throws Exception {
       long t0 = System.nanoTime();
+      previous = previousSummary(assets);
       ZonedDateTime started = ZonedDateTime.now(ZoneOffset.UTC);
       Files.createDirectories(assets);
       Path scratch = Files.createTempDirectory("torpor-bench-report-");
@@ -184,6 +187,8 @@ public final class Bench {
         summary.add(row("resume p50 (p95), " + e.getKey().label() + " store, ms", pair(r),
             "≤ " + SnapshotBenchmark.ms(targets[1]), r.median() <= targets[1]));
         if (e.getKey() == StoreVariant.LOCAL) {
+          againstPrevious("suspend p50 (p95), local store, ms", "suspend", s.median());
+          againstPrevious("resume p50 (p95), local store, ms", "resume", r.median());
           summary.add(row("packed image of `Cycles`, MB", SnapshotBenchmark.mb(packed.median()), "≤ 8.00",
               packed.p95() <= SnapshotBenchmark.PACKED_TARGET_BYTES / 1e6));
           Path png = assets.resolve("phases.png");
@@ -322,6 +327,45 @@ public final class Bench {
       sections.forEach((title, body) -> md.append("## ").append(title).append("\n\n").append(body.strip())
           .append("\n\n"));
       return md.toString().strip() + "\n";
+    }
+
+    /**
+     * Issue #11: workflows run unprivileged in their own namespaces and every API request carries
+     * a token; suspend and resume should stay within 5% of the report this run replaces.
+     */
+    private void againstPrevious(String figure, String what, double now) {
+      String before = previous.get(figure);
+      if (before == null) {
+        return;
+      }
+      double was;
+      try {
+        was = Double.parseDouble(before.split(" ", 2)[0]);
+      } catch (NumberFormatException e) {
+        return;
+      }
+      double change = (now - was) / was;
+      summary.add(row(String.format(Locale.ROOT, "%s p50, local store, against the previous report (%s ms)", what,
+          SnapshotBenchmark.ms(was)), String.format(Locale.ROOT, "%+.1f%% (%s ms)", change * 100, SnapshotBenchmark.ms(now)),
+          "≤ +5.0%", change <= 0.05));
+    }
+
+    /** The figures of {@code assets/tables/summary-1.csv}, written by the previous full run. */
+    static Map<String, String> previousSummary(Path assets) {
+      Path csv = assets.resolve("tables").resolve("summary-1.csv");
+      Map<String, String> m = new LinkedHashMap<>();
+      try {
+        if (Files.exists(csv)) {
+          for (String[] r : Csv.read(csv)) {
+            if (r.length >= 2) {
+              m.put(r[0], r[1]);
+            }
+          }
+        }
+      } catch (IOException e) {
+        System.err.println("torpor-bench: cannot read the previous summary " + csv + ": " + e.getMessage());
+      }
+      return m;
     }
 
     private static String[] row(String figure, String value, String target, Boolean met) {

@@ -110,9 +110,18 @@ final class BenchServer implements AutoCloseable {
     }
   }
 
+  /** A request carrying the server's API token, which it writes to {@code <data>/api-token} before it listens. */
+  private HttpRequest.Builder request(String path) throws IOException {
+    return HttpRequest.newBuilder(URI.create(url() + path))
+        .header("Authorization", "Bearer " + Files.readString(data.resolve("api-token")).strip());
+  }
+
   private boolean healthy() {
     try {
-      return http.send(HttpRequest.newBuilder(URI.create(url() + "/v1/health")).timeout(Duration.ofSeconds(5)).build(),
+      if (!Files.exists(data.resolve("api-token"))) {
+        return false;
+      }
+      return http.send(request("/v1/health").timeout(Duration.ofSeconds(5)).build(),
           HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
     } catch (IOException e) {
       return false;
@@ -165,14 +174,14 @@ final class BenchServer implements AutoCloseable {
   }
 
   private JsonNode getJson(String path) throws IOException, InterruptedException {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(60)).build(),
+    HttpResponse<String> r = http.send(request(path).timeout(Duration.ofSeconds(60)).build(),
         HttpResponse.BodyHandlers.ofString());
     expect(r, 200, "GET " + path);
     return JSON.readTree(r.body());
   }
 
   private HttpResponse<String> post(String path, String contentType, byte[] body) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(60))
+    return http.send(request(path).timeout(Duration.ofSeconds(60))
         .header("Content-Type", contentType).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
         HttpResponse.BodyHandlers.ofString());
   }

@@ -78,6 +78,11 @@ public final class ClusterBenchmark {
     }
     CriuEngine criu = CriuEngine.locate();
     Path root = Files.createTempDirectory(Path.of("/tmp"), "torpor-bench-cluster-");
+    // Crossable (not listable) by others: CRIU restores workflows as an unprivileged user who must reach the run base.
+    Files.setPosixFilePermissions(root, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+    Path keys = root.resolve("image.keys");
+    Files.writeString(keys, dev.torpor.storage.crypto.ImageKeyring.generate() + "\n");
+    Files.setPosixFilePermissions(keys, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     if (System.getProperty(S3ProxyProcess.JAR_PROPERTY) == null) {
       System.setProperty(S3ProxyProcess.JAR_PROPERTY, BenchStores.defaultS3ProxyJar().toString());
     }
@@ -226,7 +231,8 @@ public final class ClusterBenchmark {
     }
 
     List<String> shared() {
-      return List.of("--db-url", dbUrl, "--db-user", "postgres", "--store", "s3://" + BUCKET + "/" + prefix,
+      return List.of("--db-url", dbUrl, "--db-user", "postgres", "--image-key-file", root.resolve("image.keys").toString(),
+          "--store", "s3://" + BUCKET + "/" + prefix,
           "--s3-endpoint", s3.endpoint().toString(), "--s3-region", "us-east-1", "--lease-ttl", LEASE_TTL);
     }
 

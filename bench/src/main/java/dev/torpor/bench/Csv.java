@@ -25,6 +25,42 @@ final class Csv {
     Files.writeString(file, s, StandardCharsets.UTF_8);
   }
 
+  /** The rows of a CSV file {@link #write} made (quoted fields, doubled quotes; no line breaks in fields). */
+  static List<String[]> read(Path file) throws IOException {
+    List<String[]> rows = new ArrayList<>();
+    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      if (line.isEmpty()) {
+        continue;
+      }
+      List<String> fields = new ArrayList<>();
+      StringBuilder f = new StringBuilder();
+      boolean quoted = false;
+      for (int i = 0; i < line.length(); i++) {
+        char c = line.charAt(i);
+        if (quoted) {
+          if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+            f.append('"');
+            i++;
+          } else if (c == '"') {
+            quoted = false;
+          } else {
+            f.append(c);
+          }
+        } else if (c == '"') {
+          quoted = true;
+        } else if (c == ',') {
+          fields.add(f.toString());
+          f.setLength(0);
+        } else {
+          f.append(c);
+        }
+      }
+      fields.add(f.toString());
+      rows.add(fields.toArray(String[]::new));
+    }
+    return rows;
+  }
+
   static String field(String v) {
     String x = v == null ? "" : v;
     return x.contains(",") || x.contains("\"") || x.contains("\n") || x.contains("\r")

@@ -370,7 +370,7 @@ public final class SnapshotBenchmark {
         Worker.Config config = new Worker.Config(data, runBase, null, Duration.ofSeconds(5)).withKeys(keys);
         Worker worker = new Worker(config, store, criu, supervisor, events);
         supervisor.attach(worker);
-        return new Lane(variant, store, keys.map(ImageCipher::new), supervisor, worker, config.scratchDir());
+        return new Lane(variant, store, keys.map(ImageCipher::new), supervisor, worker, worker.scratchDir());
       } catch (IOException | RuntimeException e) {
         supervisor.close();
         throw e;

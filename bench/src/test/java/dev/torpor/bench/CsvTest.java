@@ -40,6 +40,17 @@ class CsvTest {
   }
 
   @Test
+  void whatIsWrittenReadsBackFieldForField() throws Exception {
+    Path f = dir.resolve("round.csv");
+    List<String[]> rows = List.of(new String[] {"figure", "this run"},
+        new String[] {"suspend p50 (p95), local store, ms", "99.5 (145.5)"}, new String[] {"say \"hi\", twice", ""});
+    Csv.write(f, rows);
+
+    assertThat(Csv.read(f)).containsExactly(rows.toArray(String[][]::new));
+    assertThat(Bench.Report.previousSummary(dir.getParent().resolve("nothing-here"))).isEmpty();
+  }
+
+  @Test
   void rowsAreWrittenWithCrlf() throws Exception {
     Path f = dir.resolve("x.csv");
     Csv.write(f, List.of(new String[] {"n", "ms"}, new String[] {"10", "1.5"}));

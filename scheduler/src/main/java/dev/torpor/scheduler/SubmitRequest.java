@@ -1,6 +1,9 @@
 package dev.torpor.scheduler;
 
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Objects;
 
 /**
@@ -12,12 +15,20 @@ import java.util.Objects;
  * @param mainClass the workflow's main class
  * @param args its arguments
  * @param javaOptions extra JVM options
+ * @param env environment variables for the workflow JVM, on top of the few every workflow gets
+ *     (a worker's own variables never reach it)
  */
-public record SubmitRequest(String id, String appSha256, String mainClass, List<String> args, List<String> javaOptions) {
+public record SubmitRequest(String id, String appSha256, String mainClass, List<String> args, List<String> javaOptions,
+    Map<String, String> env) {
+  public SubmitRequest(String id, String appSha256, String mainClass, List<String> args, List<String> javaOptions) {
+    this(id, appSha256, mainClass, args, javaOptions, Map.of());
+  }
+
   public SubmitRequest {
     Objects.requireNonNull(appSha256, "appSha256");
     Objects.requireNonNull(mainClass, "mainClass");
     args = List.copyOf(args == null ? List.of() : args);
     javaOptions = List.copyOf(javaOptions == null ? List.of() : javaOptions);
+    env = Collections.unmodifiableMap(new TreeMap<>(env == null ? Map.of() : env));
   }
 }

@@ -3,6 +3,7 @@ package dev.torpor.scheduler;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What the control plane asks of a worker. Capacity is reserved first, so that a wake that
@@ -18,9 +19,10 @@ public interface WorkerGateway {
   /**
    * Starts a workflow JVM in a reserved slot, from the application jar with SHA-256 {@code
    * appSha256}, which is (or is to be fetched to) {@code appJar}: the same path on every worker.
+   * {@code env} is what the submitter set for the JVM's environment.
    */
   void start(String workflowId, String appSha256, Path appJar, String mainClass, List<String> args,
-      List<String> javaOptions) throws IOException;
+      List<String> javaOptions, Map<String, String> env) throws IOException;
 
   /**
    * Wakes the workflow waiting on image {@code seq} in a reserved slot, restoring it (from the

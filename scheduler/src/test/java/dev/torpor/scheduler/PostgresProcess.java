@@ -21,6 +21,14 @@ public final class PostgresProcess implements AutoCloseable {
   private final Path bin;
 
   public PostgresProcess() throws IOException, InterruptedException {
+    this(null);
+  }
+
+  /**
+   * A server that, given {@code tls}, accepts TCP connections only over TLS ({@code hostssl}),
+   * presenting {@code tls.cert()}: clients must trust {@code tls.ca()}.
+   */
+  public PostgresProcess(TestCerts tls) throws IOException, InterruptedException {
     bin = findBin();
     dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-pg-");
     try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
@@ -29,10 +37,28 @@ public final class PostgresProcess implements AutoCloseable {
     run(List.of("chown", "postgres:postgres", dir.toString()));
     asPostgres(bin.resolve("initdb").toString(), "-D", dir.resolve("data").toString(), "-A", "trust", "-U", "postgres",
         "--no-sync", "-E", "UTF8");
+    String options = "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off";
+    if (tls != null) {
+      Path cert = dir.resolve("data/server.crt");
+      Path key = dir.resolve("data/server.key");
+      Files.copy(tls.cert(), cert);
+      Files.copy(tls.key(), key);
+      run(List.of("chown", "postgres:postgres", cert.toString(), key.toString()));
+      run(List.of("chmod", "600", key.toString()));
+      Path hba = dir.resolve("data/pg_hba.conf");
+      // TCP only over TLS: a client that does not speak it is turned away.
+      Files.writeString(hba, Files.readString(hba).replaceAll("(?m)^host(\\s)", "hostssl$1"));
+      options += " -c ssl=on -c ssl_cert_file=" + cert + " -c ssl_key_file=" + key;
+    }
     asPostgres(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l", dir.resolve("log").toString(),
-        "-w", "-o", "-p " + port + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off", "start");
-    asPostgres(bin.resolve("psql").toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres",
-        "-c", "CREATE DATABASE torpor");
+        "-w", "-o", options, "start");
+    psql("CREATE DATABASE torpor");
+  }
+
+  private void psql(String sql) throws IOException, InterruptedException {
+    // Over the unix socket: that way needs no TLS.
+    asPostgres(bin.resolve("psql").toString(), "-h", dir.toString(), "-p", Integer.toString(port), "-U", "postgres",
+        "-c", sql);
   }
 
   public String jdbcUrl() {
@@ -41,8 +67,7 @@ public final class PostgresProcess implements AutoCloseable {
 
   /** A new, empty database on this server; returns its JDBC URL. */
   public String createDatabase(String name) throws IOException, InterruptedException {
-    asPostgres(bin.resolve("psql").toString(), "-h", "127.0.0.1", "-p", Integer.toString(port), "-U", "postgres",
-        "-c", "CREATE DATABASE " + name);
+    psql("CREATE DATABASE " + name);
     return "jdbc:postgresql://127.0.0.1:" + port + "/" + name;
   }
 

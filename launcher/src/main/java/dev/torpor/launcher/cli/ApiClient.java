@@ -15,6 +15,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import javax.net.ssl.SSLException;
+import dev.torpor.launcher.internal.Pem;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
@@ -79,22 +82,35 @@ final class ApiClient {
 
   private final String server;
   private final URI base;
-  private final String token;
+  private final ApiToken.Found token;
   private final HttpClient http;
 
-  private ApiClient(String server, URI base, String token) {
+  private ApiClient(String server, URI base, ApiToken.Found token, Path caFile) {
     this.server = server;
     this.base = base;
-    this.token = token == null || token.isBlank() ? null : token.strip();
-    this.http = HttpClient.newBuilder()
+    this.token = token;
+    HttpClient.Builder b = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(CONNECT_TIMEOUT)
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .build();
+        .followRedirects(HttpClient.Redirect.NEVER);
+    if (caFile != null) {
+      b.sslContext(Pem.trusting(caFile));
+    }
+    this.http = b.build();
   }
 
-  /** A client of the server at {@code server}; IllegalArgumentException unless it is an http(s) URL. */
+  /** A client of the server at {@code server} with a plain token (tests, scripts). */
   static ApiClient of(String server, String token) {
+    return of(server, token == null || token.isBlank() ? new ApiToken.Found(null, "no token was given")
+        : new ApiToken.Found(token.strip(), "the command line"), null);
+  }
+
+  /**
+   * A client of the server at {@code server}, sending {@code token} (if found) and trusting the
+   * certificates of {@code caFile} (if given) for https; IllegalArgumentException unless {@code
+   * server} is an http(s) URL.
+   */
+  static ApiClient of(String server, ApiToken.Found token, Path caFile) {
     String s = server == null ? "" : server.strip();
     while (s.endsWith("/")) {
       s = s.substring(0, s.length() - 1);
@@ -110,7 +126,7 @@ final class ApiClient {
       throw new IllegalArgumentException("--server must be an http:// or https:// URL such as http://127.0.0.1:7777, not '"
           + server + "'");
     }
-    return new ApiClient(s, uri, token);
+    return new ApiClient(s, uri, token, caFile);
   }
 
   /** {@code /seg1/seg2...} with each segment percent-encoded. */
@@ -151,8 +167,8 @@ final class ApiClient {
 
   private HttpRequest.Builder request(String pathAndQuery) {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(REQUEST_TIMEOUT);
-    if (token != null) {
-      b.header("Authorization", "Bearer " + token);
+    if (token.present()) {
+      b.header("Authorization", "Bearer " + token.token());
     }
     return b;
   }
@@ -162,6 +178,9 @@ final class ApiClient {
     HttpResponse<byte[]> r;
     try {
       r = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+    } catch (SSLException e) {
+      throw new Failure(ExitCodes.UNREACHABLE, "no trusted TLS connection to " + server + " (" + e.getMessage() + "): if"
+          + " the server's certificate comes from your own CA, pass that CA's certificate with --ca-file (TORPOR_CA_FILE)");
     } catch (IOException e) {
       String unreachable = unreachableReason(e);
       if (unreachable != null) {
@@ -177,7 +196,7 @@ final class ApiClient {
     if (r.statusCode() >= 200 && r.statusCode() < 300) {
       return new Reply(r.statusCode(), r.body(), r.headers());
     }
-    throw new Failure(exitCodeFor(r.statusCode()), messageFor(r.statusCode(), r.body(), token != null));
+    throw new Failure(exitCodeFor(r.statusCode()), messageFor(r.statusCode(), r.body(), token));
   }
 
   /** Why the server could not be reached at all, or null if the failure came later. */
@@ -211,11 +230,14 @@ final class ApiClient {
   }
 
   /** The server's {@code error} message, or a line describing an answer that has none. */
-  static String messageFor(int status, byte[] body, boolean sentToken) {
+  static String messageFor(int status, byte[] body, ApiToken.Found token) {
     if (status == 401) {
-      return sentToken
-          ? "the server refused the bearer token: pass the server's token with --token or set TORPOR_TOKEN"
-          : "the server wants a bearer token: pass --token or set TORPOR_TOKEN";
+      return token.present()
+          ? "the server refused the API token from " + token.source() + ": use the token in the server's <data>/"
+              + ApiToken.FILE + " (set TORPOR_TOKEN, or --token-file FILE)"
+          : "the server wants its API token and torpor has none (" + token.source() + "); the token is in the"
+              + " server's <data>/" + ApiToken.FILE + ", readable by the server's user only: ask its operator for it"
+              + " and set TORPOR_TOKEN, or pass --token-file FILE";
     }
     String error = errorField(body);
     if (error != null) {

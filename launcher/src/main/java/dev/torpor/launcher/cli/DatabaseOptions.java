@@ -20,6 +20,11 @@ public final class DatabaseOptions {
           + " other users of this machine).")
   String dbPassword;
 
+  @Option(names = "--ca-file", defaultValue = "${TORPOR_CA_FILE}",
+      description = "CA certificates (PEM) to trust for TLS to PostgreSQL: with it the connection must use TLS and the"
+          + " server's certificate must match its host name (sslmode=verify-full) (env TORPOR_CA_FILE).")
+  Path caFile;
+
   @Option(names = "--lease-ttl", defaultValue = "${TORPOR_LEASE_TTL:-10s}", converter = DurationConverter.class,
       description = "In a cluster: how long a worker's lease lasts unrenewed before its workflows resume on another"
           + " worker; the same on every node (env TORPOR_LEASE_TTL; default: ${DEFAULT-VALUE}, at least 2s).")
@@ -32,7 +37,7 @@ public final class DatabaseOptions {
   /** The database, or the embedded H2 file under {@code data} when no URL is given. */
   ControlPlaneConfig config(Path data, Path logs) {
     return embedded() ? ControlPlaneConfig.embedded(data, logs)
-        : new ControlPlaneConfig(dbUrl.strip(), dbUser, dbPassword, data, logs, 4, Duration.ofSeconds(5));
+        : new ControlPlaneConfig(url(), dbUser, dbPassword, data, logs, 4, Duration.ofSeconds(5));
   }
 
   /** The database that nodes of a cluster share: PostgreSQL. */
@@ -42,7 +47,29 @@ public final class DatabaseOptions {
           + " jdbc:postgresql://HOST[:PORT]/DB (and --db-user, --db-password), the same on every node"
           + (embedded() ? "" : "; '" + dbUrl + "' is not PostgreSQL"));
     }
-    return new ControlPlaneConfig(dbUrl.strip(), dbUser, dbPassword, data, logs, quartzThreads, Duration.ofSeconds(5));
+    return new ControlPlaneConfig(url(), dbUser, dbPassword, data, logs, quartzThreads, Duration.ofSeconds(5));
+  }
+
+  /**
+   * The JDBC URL, with {@code --ca-file}: PostgreSQL over TLS, the certificate checked against that
+   * CA and the host name ({@code sslmode=verify-full}), unless the URL sets its own sslmode.
+   */
+  String url() {
+    String url = dbUrl.strip();
+    if (caFile == null) {
+      return url;
+    }
+    if (!url.startsWith("jdbc:postgresql:")) {
+      throw new IllegalArgumentException("--ca-file is for a PostgreSQL --db-url (jdbc:postgresql://...), not '" + url + "'");
+    }
+    if (!java.nio.file.Files.isReadable(caFile)) {
+      throw new IllegalArgumentException("--ca-file " + caFile + " cannot be read");
+    }
+    if (url.contains("sslmode=")) {
+      return url;
+    }
+    return url + (url.contains("?") ? "&" : "?") + "ssl=true&sslmode=verify-full&sslrootcert="
+        + java.net.URLEncoder.encode(caFile.toAbsolutePath().toString(), java.nio.charset.StandardCharsets.UTF_8);
   }
 
   dev.torpor.scheduler.ClusterOptions cluster() {

@@ -47,7 +47,7 @@ public final class ResumeCommand implements Callable<Integer> {
     dev.torpor.storage.ImageKey.checkWorkflowId(id);
     List<SignalOption> parsed = signals.stream().map(SignalOption::parse).toList();
     PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true);
-    try (ImageStore store = worker.openStore();
+    try (ImageStore store = worker.openStore(spec.commandLine().getErr());
         InMemorySupervisor supervisor = new InMemorySupervisor();
         Worker w = worker.worker(store, supervisor, quiet ? null : out, WorkerOptions.printer(spec.commandLine().getErr(), quiet),
             spec.commandLine().getErr())) {

@@ -52,6 +52,11 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--java-home", defaultValue = "${sys:java.home}", description = "The JDK to run the workflow on (default: this one).")
   Path javaHome;
 
+  @Option(names = "--env", paramLabel = "NAME=VALUE",
+      description = "An environment variable for the workflow JVM (repeatable); it gets no other variable of this process"
+          + " but PATH, LANG and TZ.")
+  java.util.Map<String, String> env = new java.util.LinkedHashMap<>();
+
   @Option(names = "--signal", description = "Send a signal NAME=PAYLOAD (or NAME=@file) at start; kept until the workflow waits for it. Repeatable.")
   List<String> signals = new ArrayList<>();
 
@@ -73,12 +78,12 @@ public final class RunCommand implements Callable<Integer> {
     cp.addAll(classPath);
     String workflowId = id != null ? id : "wf-" + Long.toString(System.currentTimeMillis(), 36)
         + "-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
-    WorkflowSpec workflow = new WorkflowSpec(workflowId, cp, mainClass, args, javaOptions, javaHome);
+    WorkflowSpec workflow = new WorkflowSpec(workflowId, cp, mainClass, args, javaOptions, javaHome, env);
     List<SignalOption> parsed = signals.stream().map(SignalOption::parse).toList();
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true);
     CompletableFuture<WorkflowEvent> suspended = new CompletableFuture<>();
     var print = WorkerOptions.printer(spec.commandLine().getErr(), quiet);
-    try (ImageStore store = worker.openStore();
+    try (ImageStore store = worker.openStore(spec.commandLine().getErr());
         InMemorySupervisor supervisor = new InMemorySupervisor();
         Worker w = worker.worker(store, supervisor, quiet ? null : out, e -> {
           print.accept(e);

@@ -1,17 +1,24 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.launcher.http.ApiAccess;
 import dev.torpor.launcher.http.HttpApi;
 import dev.torpor.launcher.internal.CriuEngine;
+import dev.torpor.launcher.internal.Pem;
+import dev.torpor.launcher.internal.PrivateDirs;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.server.Server;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.storage.ImageStore;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import javax.net.ssl.SSLContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -36,12 +43,36 @@ public final class ServerCommand implements Callable<Integer> {
 
   @Option(names = "--listen", defaultValue = "${TORPOR_LISTEN:-127.0.0.1:7777}",
       description = "Address and port of the HTTP API (env TORPOR_LISTEN; default: ${DEFAULT-VALUE})."
-          + " Any address other than loopback requires --token.")
+          + " Any address other than loopback requires --tls-cert and --tls-key.")
   String listen;
 
-  @Option(names = "--token", defaultValue = "${TORPOR_TOKEN}",
-      description = "Bearer token the HTTP API requires (env TORPOR_TOKEN). Required unless bound to loopback.")
-  String token;
+  @Option(names = "--token-file", defaultValue = "${TORPOR_TOKEN_FILE}",
+      description = "File holding the API token every request must carry (env TORPOR_TOKEN_FILE; the environment"
+          + " variable TORPOR_TOKEN may hold the token itself; default: <data>/api-token, made at the first start, 0600).")
+  Path tokenFile;
+
+  @Option(names = "--tls-cert", defaultValue = "${TORPOR_TLS_CERT}",
+      description = "The API's certificate chain (PEM) for https (env TORPOR_TLS_CERT); with --tls-key.")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", defaultValue = "${TORPOR_TLS_KEY}",
+      description = "The private key of --tls-cert (PEM, PKCS#8, unencrypted; keep it 0600) (env TORPOR_TLS_KEY).")
+  Path tlsKey;
+
+  @Option(names = "--allow-origin", paramLabel = "ORIGIN",
+      description = "A web origin (https://host[:port]) whose pages may call the API (repeatable; default: none,"
+          + " requests from web pages are refused).")
+  List<String> allowOrigins = new ArrayList<>();
+
+  @Option(names = "--allow-host", paramLabel = "NAME",
+      description = "A host name clients may use for this server besides its addresses, e.g. a load balancer's"
+          + " (repeatable).")
+  List<String> allowHosts = new ArrayList<>();
+
+  @Option(names = "--allow-plain-http",
+      description = "Serve plain HTTP on a non-loopback --listen address (the token then crosses the network in clear):"
+          + " only behind a TLS-terminating proxy on the same machine. Warned at every start.")
+  boolean allowPlainHttp;
 
   @Mixin DatabaseOptions database;
 
@@ -91,8 +122,11 @@ public final class ServerCommand implements Callable<Integer> {
           + " only, --cluster also runs a worker");
     }
     InetSocketAddress bind = parseListen(listen);
-    Path logs = worker.data.resolve("logs");
     var err = spec.commandLine().getErr();
+    PrivateDirs.ensure(worker.data);
+    ApiToken.Found token = ApiToken.forServer(worker.data, tokenFile, System.getenv("TORPOR_TOKEN"), err);
+    ApiAccess access = access(token, bind);
+    Path logs = worker.data.resolve("logs");
     Server.Retention retention = new Server.Retention(imageRetention, imageGcInterval);
     Server server;
     ImageStore store;
@@ -105,17 +139,23 @@ public final class ServerCommand implements Callable<Integer> {
         local = Optional.of(new Server.ClusterWorker(WorkerCommand.nameOrDefault(name, worker.data), maxRunning,
             CriuEngine.locate(), worker.workerConfig(null, err), WorkerOptions.printer(err, quiet)));
       }
-      store = worker.openStore();
+      store = worker.openStore(err);
       server = Server.cluster(db, store, local, options, retention, true, err);
     } else {
       CriuEngine criu = CriuEngine.locate();
       ControlPlaneConfig db = database.config(worker.data, logs);
-      store = worker.openStore();
+      store = worker.openStore(err);
       server = Server.start(db, store, criu, worker.workerConfig(null, err), maxRunning, retention,
           WorkerOptions.printer(err, quiet), err);
     }
-    HttpApi api = new HttpApi(server.controlPlane(), server.images(), bind, token == null || token.isBlank() ? null : token);
-    api.start();
+    HttpApi api;
+    try {
+      api = new HttpApi(server.controlPlane(), server.images(), bind, access).start();
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      store.close();
+      throw e;
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       api.close();
@@ -123,13 +163,37 @@ public final class ServerCommand implements Callable<Integer> {
       store.close();
       stopped.countDown();
     }, "torpor-shutdown"));
-    err.println("torpor server: listening on http://" + bind.getHostString() + ":" + api.port()
+    if (allowPlainHttp && access.tls().isEmpty() && !bind.getAddress().isLoopbackAddress()) {
+      err.println("torpor server: warning: --allow-plain-http: the API token crosses the network in clear on "
+          + bind.getHostString() + ":" + api.port() + "; keep a TLS proxy in front");
+    }
+    err.println("torpor server: API token in " + token.source() + "; listening on "
+        + (access.tls().isPresent() ? "https://" : "http://") + bind.getHostString() + ":" + api.port()
         + " (data " + worker.data.toAbsolutePath() + ", database " + (database.embedded() ? "embedded H2" : database.dbUrl)
         + ", store " + store.describe() + (noWorker ? ", no worker: workflows run on `torpor worker` nodes"
             : ", up to " + maxRunning + " running JVMs" + (cluster ? " as cluster worker " + server.nodeId() : "")) + ")");
     err.flush();
     stopped.await();
     return 0;
+  }
+
+  /** Who may use the API: the token, TLS, and the web origins and host names allowed. */
+  private ApiAccess access(ApiToken.Found token, InetSocketAddress bind) {
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new IllegalArgumentException("--tls-cert and --tls-key go together: give both (PEM files), or neither");
+    }
+    if (tlsCert == null && !allowPlainHttp && !bind.isUnresolved() && !bind.getAddress().isLoopbackAddress()) {
+      throw new IllegalArgumentException("--listen " + listen + " is not a loopback address: the API token would cross"
+          + " the network in clear; give --tls-cert and --tls-key (PEM), or, behind a TLS proxy, --allow-plain-http");
+    }
+    for (String o : allowOrigins) {
+      if (!o.matches("https?://[A-Za-z0-9.\\[\\]:-]+")) {
+        throw new IllegalArgumentException("--allow-origin takes an origin such as https://ops.example.com[:8443], not '"
+            + o + "'");
+      }
+    }
+    Optional<SSLContext> tls = tlsCert == null ? Optional.empty() : Optional.of(Pem.serverContext(tlsCert, tlsKey));
+    return new ApiAccess(token.token(), tls, allowOrigins, allowHosts, allowPlainHttp);
   }
 
   static InetSocketAddress parseListen(String listen) {

@@ -1,5 +1,6 @@
 package dev.torpor.launcher.cli;
 
+import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /** Where the Torpor server is and how to authenticate, shared by the commands that talk to it. */
@@ -11,13 +12,23 @@ public final class ServerOptions {
   String server;
 
   @Option(
-      names = "--token",
-      defaultValue = "${TORPOR_TOKEN}",
-      description = "Bearer token the server wants (env TORPOR_TOKEN; prefer the environment: arguments are"
-          + " visible to other users of this machine).")
-  String token;
+      names = "--token-file",
+      defaultValue = "${TORPOR_TOKEN_FILE}",
+      description = "File holding the server's API token (env TORPOR_TOKEN_FILE; the environment variable TORPOR_TOKEN"
+          + " may hold the token itself; default: <data>/api-token of the default data directory, ${TORPOR_DATA} or"
+          + " ~/.torpor, which the server makes at its first start, readable by its user only).")
+  Path tokenFile;
+
+  @Option(
+      names = "--ca-file",
+      defaultValue = "${TORPOR_CA_FILE}",
+      description = "CA certificates (PEM) to trust for an https:// server, instead of the JDK's (env TORPOR_CA_FILE).")
+  Path caFile;
 
   ApiClient client() {
-    return ApiClient.of(server, token);
+    String data = System.getenv("TORPOR_DATA");
+    Path defaultData = data != null && !data.isBlank() ? Path.of(data) : Path.of(System.getProperty("user.home"), ".torpor");
+    ApiToken.Found token = ApiToken.forClient(System.getenv("TORPOR_TOKEN"), tokenFile, defaultData.resolve(ApiToken.FILE));
+    return ApiClient.of(server, token, caFile);
   }
 }

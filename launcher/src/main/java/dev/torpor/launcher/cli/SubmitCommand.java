@@ -2,6 +2,7 @@ package dev.torpor.launcher.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.torpor.launcher.http.HttpApi;
+import dev.torpor.launcher.internal.WorkflowEnv;
 import dev.torpor.storage.ImageKey;
 import java.io.FileNotFoundException;
 import java.net.http.HttpRequest;
@@ -39,6 +40,11 @@ public final class SubmitCommand extends ApiCommand {
   @Option(names = "--java-opts", split = " ", description = "Extra JVM options, space-separated.")
   List<String> javaOptions = new ArrayList<>();
 
+  @Option(names = "--env", paramLabel = "NAME=VALUE",
+      description = "An environment variable for the workflow JVM (repeatable). Workflows get PATH, LANG, TZ, HOME"
+          + " and TMPDIR and these, never the server's or worker's own variables; they are stored with the workflow.")
+  Map<String, String> env = new LinkedHashMap<>();
+
   @Parameters(description = "Arguments for the workflow's main method (after --).")
   List<String> args = new ArrayList<>();
 
@@ -47,6 +53,7 @@ public final class SubmitCommand extends ApiCommand {
     if (id != null) {
       ImageKey.checkWorkflowId(id);
     }
+    WorkflowEnv.check(env);
     JarCheck.check(jar, mainClass, HttpApi.MAX_APP_BYTES);
     JsonNode app = api.post(ApiClient.path("v1", "apps"), HttpRequest.BodyPublishers.ofFile(jar), "application/java-archive").json();
     if (!app.path("sha256").isTextual()) {
@@ -60,6 +67,9 @@ public final class SubmitCommand extends ApiCommand {
     request.put("main", mainClass);
     request.put("args", args);
     request.put("javaOptions", javaOptions.stream().filter(o -> !o.isBlank()).toList());
+    if (!env.isEmpty()) {
+      request.put("env", env);
+    }
     ApiClient.Reply reply = api.postJson(ApiClient.path("v1", "workflows"), request);
     JsonNode result = reply.json();
     if (output.json()) {

@@ -63,7 +63,7 @@ public final class WorkerCommand implements Callable<Integer> {
     // The plane's data directory is where application jars are: the cluster-wide lib directory.
     ControlPlaneConfig db = database.sharedConfig("a worker", worker.lib(), worker.data.resolve("logs"), maxRunning);
     CriuEngine criu = CriuEngine.locate();
-    ImageStore store = worker.openStore();
+    ImageStore store = worker.openStore(err);
     Server node = Server.cluster(db, store, Optional.of(new Server.ClusterWorker(me, maxRunning, criu,
         worker.workerConfig(null, err), WorkerOptions.printer(err, quiet))), options, Server.Retention.DEFAULT, false, err);
     CountDownLatch stopped = new CountDownLatch(1);

@@ -2,6 +2,8 @@ package dev.torpor.launcher.cli;
 
 import dev.torpor.launcher.internal.CriuEngine;
 import dev.torpor.launcher.internal.InMemorySupervisor;
+import dev.torpor.launcher.internal.PrivateDirs;
+import dev.torpor.launcher.internal.WorkflowUser;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.storage.ImageStore;
@@ -78,10 +80,25 @@ public final class WorkerOptions {
 
   @Option(
       names = "--run-dir",
-      defaultValue = "${TORPOR_RUN_BASE:-/tmp/torpor-run}",
-      description = "Base of workflow run directories (sockets, working directory). Keep it short and the same"
-          + " on every worker that may restore the same images (env TORPOR_RUN_BASE; default: ${DEFAULT-VALUE}).")
+      defaultValue = "${TORPOR_RUN_BASE:-/var/lib/torpor/run}",
+      description = "Base of workflow run directories (sockets, working directory, the class path copies workflows"
+          + " see). Keep it short and the same on every worker that may restore the same images; its parents must be"
+          + " world-executable (env TORPOR_RUN_BASE; default: ${DEFAULT-VALUE}).")
   Path runBase;
+
+  @Option(
+      names = "--workflow-user",
+      defaultValue = "${TORPOR_WORKFLOW_USER:-2000000:2000000}",
+      description = "The uid:gid workflow JVMs run as, in their own user namespace, with no capabilities; uid+1:gid+1"
+          + " is that namespace's root (used only by CRIU while it restores). No account may own these ids"
+          + " (env TORPOR_WORKFLOW_USER; default: ${DEFAULT-VALUE}).")
+  String workflowUser;
+
+  @Option(
+      names = "--allow-unencrypted-images",
+      description = "Let an s3:// store hold images without image keys: plaintext workflow memory, and unsigned images"
+          + " that whoever can write the bucket could have this machine restore. Warned at every start.")
+  boolean allowUnencryptedImages;
 
   @Option(
       names = "--store-retry",
@@ -108,7 +125,7 @@ public final class WorkerOptions {
   /** The worker configuration these options describe; loads the image keys, if any. */
   Worker.Config workerConfig(OutputStream tee, PrintWriter err) throws IOException {
     return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry)
-        .withKeys(keyring(err)).withLibDir(lib());
+        .withKeys(keyring(err)).withLibDir(lib()).withUser(WorkflowUser.parse(workflowUser));
   }
 
   private Optional<ImageKeyring> keyring(PrintWriter err) throws IOException {
@@ -127,9 +144,25 @@ public final class WorkerOptions {
     return keys;
   }
 
-  /** Opens the image store and checks that it works (an S3 bucket is reached and written at once). */
-  ImageStore openStore() throws IOException {
+  /**
+   * Opens the image store and checks that it works (an S3 bucket is reached and written at once).
+   * An S3 store needs image keys, unless the operator explicitly allowed plaintext images.
+   */
+  ImageStore openStore(PrintWriter err) throws IOException {
     if (store != null && store.startsWith("s3:")) {
+      String fromEnv = System.getenv(KEYS_ENV);
+      boolean keys = imageKeyFile != null || fromEnv != null && !fromEnv.isBlank();
+      if (!keys && !allowUnencryptedImages) {
+        throw new IllegalArgumentException("the S3 store " + store + " would hold workflow memory in plaintext and"
+            + " unsigned, and whoever can write the bucket could have this machine restore an image of their making:"
+            + " make a key with `torpor images keygen > keys && chmod 600 keys` and pass --image-key-file keys (the"
+            + " same on every node), or accept the risk with --allow-unencrypted-images");
+      }
+      if (!keys) {
+        err.println("torpor: warning: --allow-unencrypted-images: images in " + store + " are plaintext and unsigned;"
+            + " anyone who can read the bucket reads workflow memory, anyone who can write it chooses what is restored");
+        err.flush();
+      }
       Map<String, String> options = new LinkedHashMap<>();
       put(options, "endpoint", s3Endpoint);
       put(options, "region", s3Region);
@@ -146,7 +179,9 @@ public final class WorkerOptions {
             + " --store s3://BUCKET[/PREFIX] or drop the --s3-* options");
       }
     }
-    return new LocalDirectoryImageStore(store != null && !store.isBlank() ? Path.of(store) : data.resolve("store"));
+    Path dir = store != null && !store.isBlank() ? Path.of(store) : data.resolve("store");
+    PrivateDirs.ensure(dir); // images are workflow memory: root's alone
+    return new LocalDirectoryImageStore(dir);
   }
 
   private static void put(Map<String, String> options, String key, String value) {
@@ -158,6 +193,7 @@ public final class WorkerOptions {
   /** A worker with CRIU, the local store and an in-memory supervisor. */
   Worker worker(ImageStore imageStore, InMemorySupervisor supervisor, OutputStream tee, Consumer<WorkflowEvent> events,
       PrintWriter err) throws IOException {
+    PrivateDirs.ensure(data);
     CriuEngine criu = CriuEngine.locate();
     Worker w = new Worker(workerConfig(tee, err), imageStore, criu, supervisor, events);
     supervisor.attach(w);

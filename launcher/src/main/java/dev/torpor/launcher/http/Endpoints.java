@@ -54,6 +54,7 @@ final class Endpoints {
 
   private Response storeApp(Request r) throws IOException {
     r.query();
+    r.requireContentType("a jar", "application/java-archive", "application/x-java-archive");
     long declared = r.declaredLength();
     if (declared > maxAppBytes) {
       throw appTooLarge(declared);
@@ -156,6 +157,7 @@ final class Endpoints {
       throw new IllegalArgumentException("invalid signal name '" + name + "': use 1 to " + MAX_SIGNAL_NAME
           + " characters without control characters");
     }
+    r.requireContentType("the signal's payload bytes", "application/octet-stream", "application/json");
     int limit = ControlPlane.MAX_SIGNAL_PAYLOAD;
     byte[] payload = r.boundedBody(limit, declared -> "the payload of signal '" + name + "' is "
         + (declared >= 0 ? declared + " bytes" : "larger than that") + "; the limit is " + limit

@@ -2,6 +2,8 @@ package dev.torpor.launcher.http;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.NotFoundException;
@@ -36,12 +38,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * </pre>
  *
  * <p>Statuses: 400 bad input (IllegalArgumentException, bad JSON), 401 no or wrong bearer token,
+ * 403 a request from a web page or for another host name,
  * 404 unknown workflow or path, 405 wrong method (with {@code Allow}), 409 conflict with the
  * workflow's state, 413 body too large, 415 a JSON body with another Content-Type, 500 anything
  * else (the stack trace goes to the server's stderr, never to the client).
  *
- * <p>Security: bound to a non-loopback address the API requires a bearer token; with a token
- * set, every request (on any address) must carry {@code Authorization: Bearer <token>}.
+ * <p>Security ({@link RequestGate}): every request, loopback included, must carry the bearer token
+ * ({@code Authorization: Bearer <token>}); a request from a web page ({@code Origin}) or for
+ * another host name ({@code Host}) is refused with 403; JSON bodies must say {@code
+ * application/json}, jars {@code application/java-archive}, signal payloads {@code
+ * application/octet-stream} (415 otherwise). A non-loopback address needs TLS, unless the operator
+ * explicitly chose plain HTTP.
  */
 public final class HttpApi implements AutoCloseable {
   /** The largest application jar accepted. */
@@ -52,34 +59,36 @@ public final class HttpApi implements AutoCloseable {
 
   private final Router router;
   private final InetSocketAddress bind;
-  private final BearerToken token;
+  private final ApiAccess access;
   private final PrintStream log;
+  private RequestGate gate;
   private final AtomicInteger inFlight = new AtomicInteger();
   private HttpServer server;
   private ThreadPoolExecutor pool;
 
   /**
-   * @param bearerToken the token clients must send, or null (only allowed on a loopback address)
-   * @throws IllegalArgumentException if {@code bind} is not a loopback address and there is no token
+   * @throws IllegalArgumentException if {@code bind} is not a loopback address and {@code access}
+   *     has no TLS (and does not explicitly allow plain HTTP everywhere)
    */
-  public HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, String bearerToken) {
-    this(cp, images, bind, bearerToken, MAX_APP_BYTES, System.err);
+  public HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, ApiAccess access) {
+    this(cp, images, bind, access, MAX_APP_BYTES, System.err);
   }
 
-  HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, String bearerToken, long maxAppBytes, PrintStream log) {
+  HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, ApiAccess access, long maxAppBytes, PrintStream log) {
     Objects.requireNonNull(cp, "cp");
     Objects.requireNonNull(bind, "bind");
+    Objects.requireNonNull(access, "access");
     if (bind.isUnresolved()) {
       throw new IllegalArgumentException("cannot bind to " + bind.getHostString() + ": the name does not resolve");
     }
-    boolean hasToken = bearerToken != null && !bearerToken.isBlank();
-    if (!bind.getAddress().isLoopbackAddress() && !hasToken) {
-      throw new IllegalArgumentException("binding to " + bind.getAddress().getHostAddress() + ":" + bind.getPort()
-          + " requires a bearer token: pass --token or TORPOR_TOKEN");
+    if (!bind.getAddress().isLoopbackAddress() && access.tls().isEmpty() && !access.plainHttpAnywhere()) {
+      throw new IllegalArgumentException("listening on " + bind.getAddress().getHostAddress() + ":" + bind.getPort()
+          + " would send the API token over the network in clear: give --tls-cert and --tls-key (PEM), or listen on"
+          + " 127.0.0.1 (or, behind your own TLS proxy, pass --allow-plain-http)");
     }
     this.router = new Endpoints(cp, images, maxAppBytes).router();
     this.bind = bind;
-    this.token = hasToken ? new BearerToken(bearerToken) : null;
+    this.access = access;
     this.log = log;
   }
 
@@ -97,7 +106,15 @@ public final class HttpApi implements AutoCloseable {
       return t;
     }, new ThreadPoolExecutor.CallerRunsPolicy());
     pool.allowCoreThreadTimeOut(true);
-    HttpServer s = HttpServer.create(bind, 64);
+    HttpServer s;
+    if (access.tls().isPresent()) {
+      HttpsServer https = HttpsServer.create(bind, 64);
+      https.setHttpsConfigurator(new HttpsConfigurator(access.tls().get()));
+      s = https;
+    } else {
+      s = HttpServer.create(bind, 64);
+    }
+    gate = new RequestGate(access, new InetSocketAddress(bind.getAddress(), s.getAddress().getPort()));
     s.setExecutor(pool);
     s.createContext("/", this::handle);
     s.start();
@@ -157,10 +174,7 @@ public final class HttpApi implements AutoCloseable {
     String method = ex.getRequestMethod();
     String path = ex.getRequestURI().getRawPath();
     try {
-      if (token != null && !token.accepts(ex.getRequestHeaders().getFirst("Authorization"))) {
-        throw new HttpError(401, "this server wants a bearer token: send Authorization: Bearer <token>"
-            + " (torpor: --token or TORPOR_TOKEN)", Map.of("WWW-Authenticate", "Bearer realm=\"torpor\""));
-      }
+      gate.check(ex.getRequestHeaders());
       Router.Match m = router.match(method, PathCodec.segments(path), path);
       return m.handler().handle(new Request(ex, m.params()));
     } catch (HttpError e) {

@@ -92,13 +92,22 @@ final class Request {
     return data;
   }
 
+  /**
+   * Refuses (415) a body whose {@code Content-Type} is missing or not one of {@code types}: the
+   * types a browser may send cross-site without asking first (text/plain, forms) are never among them.
+   */
+  void requireContentType(String what, String... types) {
+    String ct = exchange.getRequestHeaders().getFirst("Content-Type");
+    String mediaType = ct == null ? "" : ct.split(";", 2)[0].strip().toLowerCase(Locale.ROOT);
+    if (!List.of(types).contains(mediaType)) {
+      throw new HttpError(415, "the body of " + method() + " " + path() + " must be " + what + ": send Content-Type: "
+          + types[0] + (ct == null ? " (the request has none)" : ", not '" + ct + "'"));
+    }
+  }
+
   /** The body as JSON of type {@code type}; 415, 413 or 400 with a short message naming the problem. */
   <T> T json(Class<T> type) throws IOException {
-    String ct = exchange.getRequestHeaders().getFirst("Content-Type");
-    if (ct != null && !ct.split(";", 2)[0].strip().toLowerCase(Locale.ROOT).equals("application/json")) {
-      throw new HttpError(415, "the body of " + method() + " " + path() + " must be JSON: send Content-Type: application/json, not '"
-          + ct + "'");
-    }
+    requireContentType("JSON", "application/json");
     byte[] data = boundedBody(MAX_JSON_BODY, n -> "the JSON body is larger than " + MAX_JSON_BODY + " bytes (1 MiB)");
     if (data.length == 0 || new String(data, StandardCharsets.UTF_8).isBlank()) {
       throw new IllegalArgumentException("the request body is empty: send a JSON object");

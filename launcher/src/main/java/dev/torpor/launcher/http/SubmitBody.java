@@ -2,10 +2,13 @@ package dev.torpor.launcher.http;
 
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.storage.ImageKey;
+import dev.torpor.launcher.internal.WorkflowEnv;
 import java.util.List;
+import java.util.Map;
 
 /** The JSON body of {@code POST /v1/workflows}; unknown fields are refused. */
-record SubmitBody(String id, String app, String main, List<String> args, List<String> javaOptions) {
+record SubmitBody(String id, String app, String main, List<String> args, List<String> javaOptions,
+    Map<String, String> env) {
   /** The control plane's request, after checking every field; IllegalArgumentException names the bad one. */
   SubmitRequest toRequest() {
     if (id != null) {
@@ -19,7 +22,10 @@ record SubmitBody(String id, String app, String main, List<String> args, List<St
     }
     checkNoNulls("args", args);
     checkNoNulls("javaOptions", javaOptions);
-    return new SubmitRequest(id, app, main, args, javaOptions);
+    if (env != null) {
+      WorkflowEnv.check(env);
+    }
+    return new SubmitRequest(id, app, main, args, javaOptions, env);
   }
 
   private static void checkNoNulls(String field, List<String> values) {

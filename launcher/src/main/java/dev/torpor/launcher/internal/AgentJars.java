@@ -35,6 +35,7 @@ final class AgentJars {
         Files.createDirectories(target.getParent());
         Path tmp = Files.createTempFile(target.getParent(), name, ".tmp");
         Files.write(tmp, bytes);
+        PrivateDirs.setMode(tmp, 0644, -1); // read through a bind mount by the workflow user
         ContentAddressed.publish(tmp, target);
       }
       out.add(target);

@@ -2,6 +2,7 @@ package dev.torpor.launcher.internal;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /** Dumps a process tree to a directory of image files and restores it. CRIU is one. */
@@ -11,18 +12,20 @@ public interface CheckpointEngine {
 
   /**
    * Dumps the tree rooted at {@code pid} into {@code dir}. Unless {@code leaveRunning}, the
-   * tree is killed once the dump succeeded. On failure the tree keeps running.
+   * tree is killed once the dump succeeded. On failure the tree keeps running. {@code options}
+   * are the sandbox's (its external mounts).
    *
    * @throws DumpFailedException with the engine's own explanation
    */
-  void dump(long pid, Path dir, boolean leaveRunning) throws IOException, DumpFailedException;
+  void dump(long pid, Path dir, boolean leaveRunning, List<String> options) throws IOException, DumpFailedException;
 
   /**
    * Restores the tree dumped in {@code dir}, handing it the restoring process's stdout in place
    * of the old output pipe {@code outputPipe} (e.g. {@code pipe:[1234]}). The returned process
-   * exits with the restored tree's exit status; its stdout carries the tree's output.
+   * exits with the restored tree's exit status; its stdout carries the tree's output. {@code
+   * options} are the sandbox's (its root and external mounts).
    */
-  Process restore(Path dir, String outputPipe, Path errorFile) throws IOException;
+  Process restore(Path dir, String outputPipe, Path errorFile, List<String> options) throws IOException;
 
   /** The tail of the engine's log for a failed restore, for error messages. */
   String restoreLogTail(Path dir);

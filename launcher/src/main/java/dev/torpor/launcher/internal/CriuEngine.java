@@ -129,11 +129,14 @@ public final class CriuEngine implements CheckpointEngine {
   }
 
   @Override
-  public void dump(long pid, Path dir, boolean leaveRunning) throws IOException, DumpFailedException {
+  public void dump(long pid, Path dir, boolean leaveRunning, List<String> options)
+      throws IOException, DumpFailedException {
     Files.createDirectories(dir);
-    List<String> cmd = new ArrayList<>(List.of(
+    // umask 077: the image files (the JVM's memory) are the worker's alone.
+    List<String> cmd = new ArrayList<>(List.of("sh", "-c", "umask 077 && exec \"$@\"", "sh",
         criu.toString(), "dump", "-t", Long.toString(pid), "-D", dir.toString(),
         "--tcp-close", "-o", "dump.log", "-v2"));
+    cmd.addAll(options);
     if (leaveRunning) {
       cmd.add("--leave-running");
     }
@@ -145,12 +148,13 @@ public final class CriuEngine implements CheckpointEngine {
   }
 
   @Override
-  public Process restore(Path dir, String outputPipe, Path errorFile) throws IOException {
+  public Process restore(Path dir, String outputPipe, Path errorFile, List<String> options) throws IOException {
     List<String> cmd = new ArrayList<>(restorePrefix);
     cmd.addAll(List.of(
         criu.toString(), "restore", "-D", dir.toString(), "--tcp-close", "-o", "restore.log", "-v2",
-        "--inherit-fd", "fd[1]:" + outputPipe,
-        "--exec-cmd", "--", "perl", "-e", WAITER));
+        "--inherit-fd", "fd[1]:" + outputPipe));
+    cmd.addAll(options);
+    cmd.addAll(List.of("--exec-cmd", "--", "perl", "-e", WAITER));
     return new ProcessBuilder(cmd)
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
         .redirectError(ProcessBuilder.Redirect.appendTo(errorFile.toFile()))

@@ -31,8 +31,11 @@ public final class Doctor {
     }
     checks.add(criu == null ? new Check("criu check", false, "skipped: no usable CRIU") : criuCheck(criu));
     checks.add(capabilities());
-    checks.add(command("unshare", List.of("unshare", "--pid", "--time", "--fork", "true"),
-        "PID and time namespaces work", "install util-linux (>= 2.36) and run as root"));
+    checks.add(command("unshare", List.of("unshare", "--user", "--pid", "--mount", "--time", "--ipc", "--fork", "true"),
+        "user, PID, mount, time and IPC namespaces work (workflows run unprivileged in them)",
+        "install util-linux (>= 2.38), run as root, and allow user namespaces (sysctl user.max_user_namespaces > 0)"));
+    checks.add(command("nsenter, setpriv", List.of("sh", "-c", "command -v nsenter && command -v setpriv && command -v pivot_root"),
+        "present (build a workflow's root and drop its privileges)", "install util-linux"));
     checks.add(command("perl", List.of("perl", "-e", "exit 0"),
         "present (reports exit codes of restored JVMs)", "install perl-base"));
     return checks;

@@ -56,9 +56,10 @@ final class ImageIo {
    * @param request what the workflow asked to wait for
    * @param jdk the dumped JVM's JDK (vendor, version, home)
    * @param outputPipe the JVM's stdout pipe, which a restore replaces
-   * @param runDir the run directory, which a restore needs at the same path
+   * @param plan what the JVM sees of the host: its run directory (which a restore needs at the same
+   *     path) and its class path, bound again at a restore
    */
-  record Facts(ImageKey key, Suspend request, Map<String, String> jdk, String outputPipe, Path runDir) {}
+  record Facts(ImageKey key, Suspend request, Map<String, String> jdk, String outputPipe, SandboxPlan plan) {}
 
   String describe() {
     return store.describe();
@@ -136,7 +137,8 @@ final class ImageIo {
       s.signal().ifPresent(n -> wait.put("signal", n));
       ImageManifest m = new ImageManifest(ImageManifest.FORMAT, key.workflowId(), key.seq(), Instant.now().toString(),
           packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(), facts.jdk(),
-          cpuFlags, wait, Map.of("outputPipe", facts.outputPipe(), "runDir", facts.runDir().toString()), timings,
+          cpuFlags, wait, Map.of("outputPipe", facts.outputPipe(), "runDir", facts.plan().runDir().toString(),
+              SandboxPlan.CLASS_PATH_FACT, facts.plan().classPathFact()), timings,
           packed.encryption(), null);
       if (auth.isPresent()) {
         m = auth.get().sign(m);

@@ -43,6 +43,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * Runs workflow JVMs and moves them between running and frozen: launches them in fresh PID
@@ -67,6 +68,8 @@ public final class Worker implements AutoCloseable {
     return t;
   });
   private final List<Path> agentJars;
+  private final Sandbox sandbox;
+  private final Scratch scratch;
   /**
    * Starts every workflow process (launch and restore). In a cluster the processes are told to die
    * with the thread that started them (PR_SET_PDEATHSIG), so that thread must live as long as
@@ -86,62 +89,58 @@ public final class Worker implements AutoCloseable {
    *     must be short, and the same on every worker that may restore the same image
    * @param tee where workflow output is copied besides the log (null for nowhere)
    * @param syncTimeout how long to wait for output before a dump to reach the log
-   * @param scratchDir where dumps are written and images unpacked for a restore; a tmpfs
-   *     saves a disk write and read of every image
+   * @param scratchBase where this worker makes its private scratch directory, in which dumps are
+   *     written and images unpacked for a restore; a tmpfs saves a disk write and read of every image
    * @param commitRetry how long to keep retrying an image commit the store refuses (it is down,
    *     throttling, unreachable) before the workflow is restored from its local dump and waits
    *     in memory instead
    * @param keys the image keys: when present, every image is encrypted under the current key
    *     and its manifest signed, and only signed manifests are restored
-   * @param libDir where the agent's jars (and a cluster worker's application jars) are kept, at
-   *     content-addressed paths that must be the same on every worker that may restore an image
+   * @param libDir where a cluster worker keeps the application jars it fetches from the store (the
+   *     jars a workflow sees are copied from there under the run base)
    * @param cluster whether this worker shares its workflows with others: its workflow JVMs then die
    *     with it (so that another worker may resume them from their images without a second live
    *     copy), and a stale JVM found in a workflow's run directory is killed before the workflow
    *     runs there
+   * @param user the unprivileged identity workflow JVMs run as (see {@link Sandbox})
    */
-  public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchDir,
-      Duration commitRetry, Optional<ImageKeyring> keys, Path libDir, boolean cluster) {
+  public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchBase,
+      Duration commitRetry, Optional<ImageKeyring> keys, Path libDir, boolean cluster, WorkflowUser user) {
     /** The default of {@link #commitRetry}. */
     public static final Duration DEFAULT_COMMIT_RETRY = Duration.ofSeconds(60);
 
     public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
-      this(dataDir, runBase, tee, syncTimeout, defaultScratch(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty(), dataDir, false);
+      this(dataDir, runBase, tee, syncTimeout, Scratch.defaultBase(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty(),
+          dataDir, false, WorkflowUser.DEFAULT);
     }
 
     /** This configuration with another commit retry window. */
     public Config withCommitRetry(Duration window) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, window, keys, libDir, cluster);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user);
     }
 
     /** This configuration with image encryption and manifest signing under {@code keyring} (if present). */
     public Config withKeys(Optional<ImageKeyring> keyring) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, commitRetry, keyring, libDir, cluster);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user);
     }
 
     /** This configuration with jars under {@code lib}. */
     public Config withLibDir(Path lib) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, commitRetry, keys, lib, cluster);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user);
     }
 
     /** This configuration for a worker of a cluster (see {@link #cluster}). */
     public Config inCluster() {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchDir, commitRetry, keys, libDir, true);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user);
+    }
+
+    /** This configuration with workflow JVMs running as {@code u}. */
+    public Config withUser(WorkflowUser u) {
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u);
     }
 
     public Config(Path dataDir, Path runBase) {
       this(dataDir, runBase, null, Duration.ofSeconds(5));
-    }
-
-    /** {@code /dev/shm/torpor-<hash of dataDir>} where /dev/shm is writable, else {@code <dataDir>/scratch}. */
-    public static Path defaultScratch(Path dataDir) {
-      Path shm = Path.of("/dev/shm");
-      if (Files.isDirectory(shm) && Files.isWritable(shm)) {
-        String hash = HexFormat.of().formatHex(ImagePacker.sha256().digest(
-            dataDir.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8)));
-        return shm.resolve("torpor-" + hash.substring(0, 12));
-      }
-      return dataDir.resolve("scratch");
     }
   }
 
@@ -154,8 +153,9 @@ public final class Worker implements AutoCloseable {
     images.warmUpInBackground();
     this.supervisor = supervisor;
     this.events = events;
-    Files.createDirectories(config.dataDir());
-    Files.createDirectories(config.runBase());
+    PrivateDirs.ensure(config.dataDir());
+    config.user().checkUnused();
+    this.sandbox = new Sandbox(config.user(), config.runBase());
     if (config.cluster()) {
       // Dumps, restores and unshipped output a crashed incarnation left: their segments were
       // lost with it and run again from the store, printing again.
@@ -164,12 +164,15 @@ public final class Worker implements AutoCloseable {
         System.err.println("torpor worker: killed workflow JVM(s) " + orphans + " that no worker holds (left by a restore"
             + " that died half-way); their workflows resume from the store");
       }
-      ImagePacker.deleteTree(config.scratchDir().resolve("dumps"));
-      ImagePacker.deleteTree(config.scratchDir().resolve("restore"));
       dropOutputSpool();
     }
-    Files.createDirectories(config.libDir());
-    this.agentJars = AgentJars.extract(config.libDir().resolve("lib"));
+    this.scratch = Scratch.create(config.scratchBase(), config.dataDir());
+    this.agentJars = AgentJars.extract(sandbox.lib());
+  }
+
+  /** This worker's scratch directory (dumps and unpacked images). */
+  public Path scratchDir() {
+    return scratch.dir();
   }
 
   /** The log of a workflow: everything it printed, each line once, across every restore. */
@@ -196,40 +199,44 @@ public final class Worker implements AutoCloseable {
     if (previous != null && (previous.state != State.EXITED || !runs.replace(spec.id(), previous, run))) {
       throw new TorporException("workflow " + spec.id() + " is already on this worker");
     }
-    Files.createDirectories(runDir);
     clearStale(runDir);
+    sandbox.prepareRunDir(runDir);
     synchronized (run) {
       run.control = control(run);
-      // stdout and stderr of the JVM share one pipe (the shell's 2>&1); unshare's own complaints
-      // (it reports the child's death by a dump) go to a separate file, not the workflow's log.
-      List<String> cmd = new ArrayList<>();
-      if (config.cluster()) {
-        // The JVM dies with this worker: unshare gets SIGKILL when the worker goes, and takes the
-        // namespace's init (the JVM) with it.
-        cmd.addAll(List.of("setpriv", "--pdeathsig", "KILL", "unshare", "--pid", "--time", "--fork", "--kill-child"));
-      } else {
-        cmd.addAll(List.of("unshare", "--pid", "--time", "--fork"));
-      }
-      cmd.addAll(List.of("setsid",
-          "sh", "-c", "exec \"$@\" 2>&1", "sh", spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData"));
-      cmd.addAll(spec.javaOptions());
-      List<String> cp = new ArrayList<>();
-      agentJars.forEach(p -> cp.add(p.toString()));
-      spec.classPath().forEach(p -> cp.add(p.toAbsolutePath().toString()));
-      cmd.addAll(List.of("-cp", String.join(File.pathSeparator, cp), spec.mainClass()));
-      cmd.addAll(spec.args());
-      ProcessBuilder pb = new ProcessBuilder(cmd)
-          .directory(runDir.toFile())
+      List<Path> given = new ArrayList<>(agentJars);
+      given.addAll(spec.classPath());
+      List<Path> classPath = sandbox.publish(given);
+      run.plan = sandbox.plan(runDir, spec.javaHome(), classPath);
+      Path root = sandbox.prepareRoot(run.plan);
+      List<String> command = new ArrayList<>(List.of(spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData",
+          "-Djava.io.tmpdir=" + runDir.resolve("tmp")));
+      command.addAll(spec.javaOptions());
+      command.addAll(List.of("-cp", classPath.stream().map(Path::toString)
+          .collect(Collectors.joining(File.pathSeparator)), spec.mainClass()));
+      command.addAll(spec.args());
+      // In a cluster the JVM dies with this worker: unshare gets SIGKILL when the worker goes, and
+      // takes the namespace's init (the JVM) with it. stdout and stderr of the JVM share one pipe
+      // (the shell's 2>&1); the launcher's own complaints go to a separate file, not the workflow's log.
+      ProcessBuilder pb = new ProcessBuilder(sandbox.launchCommand(config.cluster(), runDir, command))
+          .directory(new File("/"))
           .redirectError(ProcessBuilder.Redirect.appendTo(
-              Files.createDirectories(config.dataDir().resolve("logs")).resolve(spec.id() + ".launcher.log").toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-      pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_"));
-      pb.environment().put(SupervisedRuntime.ENV_WORKFLOW_ID, spec.id());
-      pb.environment().put(SupervisedRuntime.ENV_RUN_DIR, runDir.toString());
+              PrivateDirs.ensure(config.dataDir().resolve("logs")).resolve(spec.id() + ".launcher.log").toFile()));
+      pb.environment().clear();
+      pb.environment().putAll(WorkflowEnv.of(spec.id(), runDir, spec.env()));
       Process p = spawn(pb::start);
+      try {
+        Sandbox.awaitUnshared(p, Duration.ofSeconds(10));
+        run.rootPid = childOf(p, Duration.ofSeconds(10));
+        sandbox.enter(p, run.plan, root);
+      } catch (IOException | RuntimeException e) {
+        p.destroyForcibly();
+        run.control.close();
+        sandbox.discardRoot(runDir);
+        runs.remove(spec.id(), run);
+        throw e;
+      }
       run.process = p;
       run.pump = new OutputPump(spec.id(), p.getInputStream(), logFile(spec.id()), config.tee());
-      run.rootPid = childOf(p, Duration.ofSeconds(10));
       run.jdk = SystemFacts.jdk(spec.javaHome());
       watchExit(run, p);
       emit(Type.STARTED, run, Map.of("pid", run.rootPid, "main", spec.mainClass()));
@@ -447,8 +454,10 @@ public final class Worker implements AutoCloseable {
   // ----- suspend -----
 
   private ControlServer control(WorkflowRun run) throws IOException {
-    return new ControlServer(run.runDir.resolve(SupervisedRuntime.CONTROL_SOCKET), f -> onFrame(run, f),
+    ControlServer server = new ControlServer(run.runDir.resolve(SupervisedRuntime.CONTROL_SOCKET), f -> onFrame(run, f),
         msg -> System.err.println("torpor worker: workflow " + run.id + ": " + msg));
+    sandbox.handOver(server.socket()); // the workflow's agent connects as the workflow user
+    return server;
   }
 
   private void onFrame(WorkflowRun run, Frame frame) {
@@ -500,7 +509,7 @@ public final class Worker implements AutoCloseable {
       }
       long seq = run.seq + 1;
       boolean leaveRunning = s.kind() == WaitKind.CHECKPOINT;
-      Path dumpDir = config.scratchDir().resolve("dumps").resolve(run.id).resolve(Long.toString(seq));
+      Path dumpDir = scratch.dumps().resolve(run.id).resolve(Long.toString(seq));
       ImagePacker.deleteTree(dumpDir);
       long root;
       synchronized (run) {
@@ -514,7 +523,7 @@ public final class Worker implements AutoCloseable {
       String pipe = Files.readSymbolicLink(Path.of("/proc", Long.toString(root), "fd", "1")).toString();
       long t1 = System.nanoTime();
       try {
-        engine.dump(root, dumpDir, leaveRunning);
+        engine.dump(root, dumpDir, leaveRunning, run.plan.dumpOptions());
       } catch (DumpFailedException e) {
         ImagePacker.deleteTree(dumpDir);
         Process died;
@@ -565,13 +574,16 @@ public final class Worker implements AutoCloseable {
       ImageManifest manifest;
       long t2 = System.nanoTime();
       try {
-        manifest = images.commit(new ImageIo.Facts(new ImageKey(run.id, seq), s, run.jdk, pipe, run.runDir),
+        manifest = images.commit(new ImageIo.Facts(new ImageKey(run.id, seq), s, run.jdk, pipe, run.plan),
             dumpDir, timings, t2);
       } catch (IOException | RuntimeException e) {
         recoverUncommitted(run, s, dumpDir, pipe, leaveRunning, e);
         return;
       }
       ImagePacker.deleteTree(dumpDir);
+      if (!leaveRunning) {
+        sandbox.discardRoot(run.runDir);
+      }
       if (!leaveRunning && !run.pump.awaitEnd(Duration.ofSeconds(30))) {
         System.err.println("torpor worker: workflow " + run.id + ": output pipe still open 30 s after the dump");
       }
@@ -669,8 +681,12 @@ public final class Worker implements AutoCloseable {
     try {
       ImageManifest m = images.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key));
       long t0 = System.nanoTime();
-      Path dir = config.scratchDir().resolve("restore").resolve(run.id).resolve(Long.toString(run.seq));
+      Path dir = scratch.restores().resolve(run.id).resolve(Long.toString(run.seq));
       images.fetch(m, dir);
+      SandboxPlan plan = sandbox.planOf(m.restore(), WorkflowSpec.currentJavaHome());
+      synchronized (run) {
+        run.plan = plan;
+      }
       details.put("fetchVerifyUnpack", millisSince(t0));
       long t1 = System.nanoTime();
       relaunchFromDump(run, dir, m.restore().get("outputPipe"));
@@ -707,10 +723,12 @@ public final class Worker implements AutoCloseable {
 
   /** Restores the tree dumped in {@code dir} as this run's process, with a fresh output pipe. */
   private void relaunchFromDump(WorkflowRun run, Path dir, String outputPipe) throws IOException {
-    Files.createDirectories(run.runDir);
     clearStale(run.runDir);
+    sandbox.prepareRunDir(run.runDir);
+    sandbox.makeRestorable(dir);
+    Path root = sandbox.prepareRoot(run.plan);
     Path err = dir.resolveSibling(dir.getFileName() + ".criu.err");
-    Process p = spawn(() -> engine.restore(dir, outputPipe, err));
+    Process p = spawn(() -> engine.restore(dir, outputPipe, err, run.plan.restoreOptions(root)));
     synchronized (run) {
       if (run.control == null) {
         run.control = control(run);
@@ -748,8 +766,11 @@ public final class Worker implements AutoCloseable {
     while (true) {
       try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
         ch.connect(UnixDomainSocketAddress.of(socket));
+        sandbox.checkPeer(ch, socket);
         FrameCodec.write(Channels.newOutputStream(ch), wake.toFrame());
         return;
+      } catch (SecurityException e) {
+        throw new IOException(e.getMessage(), e);
       } catch (IOException e) {
         Process p;
         synchronized (run) {
@@ -818,6 +839,7 @@ public final class Worker implements AutoCloseable {
         deleteQuietly(run.restoreDir);
       }
     }
+    sandbox.discardRoot(run.runDir);
     run.exit.complete(code);
   }
 
@@ -923,5 +945,6 @@ public final class Worker implements AutoCloseable {
     }
     tasks.shutdownNow();
     spawner.shutdownNow();
+    scratch.close();
   }
 }

@@ -40,6 +40,8 @@ final class WorkflowRun {
   String lastError;
   java.util.Map<String, String> jdk;
   java.util.Map<String, Double> wakeTimings;
+  /** What the JVM sees of the host; its mounts are named in every dump and bound again at every restore. */
+  SandboxPlan plan;
 
   WorkflowRun(String id, Path runDir, State state, long seq) {
     this.id = id;

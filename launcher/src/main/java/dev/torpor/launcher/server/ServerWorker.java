@@ -98,9 +98,10 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
 
   @Override
   public void start(String workflowId, String appSha256, Path appJar, String mainClass, List<String> args,
-      List<String> javaOptions) throws IOException {
+      List<String> javaOptions, Map<String, String> env) throws IOException {
     materialise(appSha256, appJar);
-    worker.start(new WorkflowSpec(workflowId, List.of(appJar), mainClass, args, javaOptions, WorkflowSpec.currentJavaHome()));
+    worker.start(new WorkflowSpec(workflowId, List.of(appJar), mainClass, args, javaOptions,
+        WorkflowSpec.currentJavaHome(), env));
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.torpor.launcher.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.torpor.launcher.http.ApiAccess;
 import dev.torpor.launcher.http.HttpApi;
 import dev.torpor.launcher.http.InMemoryControlPlaneForApiTests;
 import dev.torpor.launcher.http.Json;
@@ -49,6 +50,8 @@ class ApiCliTest {
   private ImageJanitor images;
   private HttpApi api;
   private String server;
+  private Path tokenFile;
+  private static final String TOKEN = "cli-test-token";
 
   /** What one execution printed and returned; stdout is kept as bytes. */
   record Result(int exitCode, byte[] outBytes, String err) {
@@ -71,8 +74,9 @@ class ApiCliTest {
     store = new LocalDirectoryImageStore(storeDir);
     images = new ImageJanitor(store, cp, Duration.ofHours(1), Clock.systemUTC(),
         new java.io.PrintWriter(java.io.OutputStream.nullOutputStream(), true));
-    api = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null).start();
+    api = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), ApiAccess.token(TOKEN)).start();
     server = "http://127.0.0.1:" + api.port();
+    tokenFile = Files.writeString(tmp.resolve("api-token"), TOKEN + "\n");
   }
 
   @AfterEach
@@ -91,9 +95,9 @@ class ApiCliTest {
     return new Result(code, out.toByteArray(), err.toString());
   }
 
-  /** Runs the subcommand {@code args[0]} against the test server (--server right after it), without a token. */
+  /** Runs the subcommand {@code args[0]} against the test server (--server and --token-file right after it). */
   private Result run(String... args) {
-    List<String> all = new ArrayList<>(List.of(args[0], "--server", server, "--token="));
+    List<String> all = new ArrayList<>(List.of(args[0], "--server", server, "--token-file", tokenFile.toString()));
     all.addAll(Arrays.asList(args).subList(1, args.length));
     return exec(all.toArray(String[]::new));
   }
@@ -129,7 +133,8 @@ class ApiCliTest {
 
     String env = System.getenv("TORPOR_SERVER");
     assertThat(status.serverOptions.server).isEqualTo(env != null ? env : "http://127.0.0.1:7777");
-    assertThat(status.serverOptions.token).isEqualTo(System.getenv("TORPOR_TOKEN"));
+    String tokenFileEnv = System.getenv("TORPOR_TOKEN_FILE");
+    assertThat(status.serverOptions.tokenFile).isEqualTo(tokenFileEnv == null ? null : Path.of(tokenFileEnv));
     assertThat(status.output.json()).isFalse();
   }
 
@@ -369,13 +374,13 @@ class ApiCliTest {
     assertThat(run("status", "wf-1").out()).contains("images:          2 in the store, 3.0 MB\n");
     assertThat(run("status", "old", "-o", "json").json().path("images").path("count").asInt()).isEqualTo(2);
 
-    Result dry = exec("images", "gc", "--server", server, "--token=", "--dry-run");
+    Result dry = exec("images", "gc", "--server", server, "--token-file", tokenFile.toString(), "--dry-run");
     assertThat(dry.exitCode()).as(dry.toString()).isZero();
     assertThat(dry.out()).isEqualTo("would delete 2 image(s), 3.0 MB, of 1 finished workflow(s); kept 0 last image(s),"
         + " 0.0 MB, until their retention ends\n");
     assertThat(store.seqs("old")).hasSize(2);
 
-    Result gc = exec("images", "gc", "--server", server, "--token=", "-o", "json");
+    Result gc = exec("images", "gc", "--server", server, "--token-file", tokenFile.toString(), "-o", "json");
     assertThat(gc.exitCode()).as(gc.toString()).isZero();
     assertThat(gc.json().path("imagesDeleted").asInt()).isEqualTo(2);
     assertThat(store.seqs("old")).isEmpty();
@@ -511,22 +516,21 @@ class ApiCliTest {
   }
 
   @Test
-  void aServerWithATokenWantsIt() throws IOException {
+  void theServerRefusesAWrongTokenAndTheCliSaysWhereTheRightOneIs() throws IOException {
     cp.put(running("wf-1", 0));
-    try (HttpApi secured = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "t0ken").start()) {
-      String url = "http://127.0.0.1:" + secured.port();
+    Path wrongFile = Files.writeString(tmp.resolve("wrong-token"), "nope\n");
 
-      Result none = exec("status", "wf-1", "--server", url, "--token=");
-      Result wrong = exec("status", "wf-1", "--server", url, "--token", "nope");
-      Result right = exec("status", "wf-1", "--server", url, "--token", "t0ken");
+    Result wrong = exec("status", "wf-1", "--server", server, "--token-file", wrongFile.toString());
+    Result missing = exec("status", "wf-1", "--server", server, "--token-file", tmp.resolve("absent").toString());
+    Result right = run("status", "wf-1");
 
-      assertThat(none.exitCode()).as(none.toString()).isEqualTo(ExitCodes.UNAUTHORIZED);
-      assertThat(none.err()).isEqualTo("torpor: the server wants a bearer token: pass --token or set TORPOR_TOKEN\n");
-      assertThat(wrong.exitCode()).as(wrong.toString()).isEqualTo(ExitCodes.UNAUTHORIZED);
-      assertThat(wrong.err()).contains("refused the bearer token");
-      assertThat(right.exitCode()).as(right.toString()).isZero();
-      assertThat(right.out()).contains("id:              wf-1");
-    }
+    assertThat(wrong.exitCode()).as(wrong.toString()).isEqualTo(ExitCodes.UNAUTHORIZED);
+    assertThat(wrong.err()).contains("refused the API token from " + wrongFile).contains("api-token")
+        .contains("TORPOR_TOKEN");
+    assertThat(missing.exitCode()).as(missing.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(missing.err()).contains("the token file " + tmp.resolve("absent") + " does not exist");
+    assertThat(right.exitCode()).as(right.toString()).isZero();
+    assertThat(right.out()).contains("id:              wf-1");
   }
 
   @Test

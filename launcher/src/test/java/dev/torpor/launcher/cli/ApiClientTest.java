@@ -16,6 +16,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** The pure parts of {@link ApiClient}: exit codes, messages, URLs. */
 class ApiClientTest {
+  private static final ApiToken.Found NONE = new ApiToken.Found(null, "none");
+
   @ParameterizedTest
   @CsvSource({
     "400, 2", "413, 2", "415, 2", "401, 6", "403, 6", "404, 3", "409, 4", "405, 125", "500, 125", "502, 125", "503, 125"
@@ -34,15 +36,15 @@ class ApiClientTest {
   void messageIsTheServersErrorField() {
     byte[] body = "{\"error\":\"no workflow 'x': `torpor list` shows the known ones\"}".getBytes(StandardCharsets.UTF_8);
 
-    assertThat(ApiClient.messageFor(404, body, false)).isEqualTo("no workflow 'x': `torpor list` shows the known ones");
+    assertThat(ApiClient.messageFor(404, body, NONE)).isEqualTo("no workflow 'x': `torpor list` shows the known ones");
   }
 
   @Test
   void messageDescribesAnAnswerThatIsNotOurs() {
-    assertThat(ApiClient.messageFor(502, "Bad Gateway\n".getBytes(StandardCharsets.UTF_8), false))
+    assertThat(ApiClient.messageFor(502, "Bad Gateway\n".getBytes(StandardCharsets.UTF_8), NONE))
         .isEqualTo("the server answered HTTP 502: Bad Gateway");
-    assertThat(ApiClient.messageFor(503, new byte[0], false)).isEqualTo("the server answered HTTP 503");
-    assertThat(ApiClient.messageFor(500, "{\"status\":1}".getBytes(StandardCharsets.UTF_8), false))
+    assertThat(ApiClient.messageFor(503, new byte[0], NONE)).isEqualTo("the server answered HTTP 503");
+    assertThat(ApiClient.messageFor(500, "{\"status\":1}".getBytes(StandardCharsets.UTF_8), NONE))
         .isEqualTo("the server answered HTTP 500: {\"status\":1}");
   }
 
@@ -50,8 +52,11 @@ class ApiClientTest {
   void unauthorizedSaysWhatToPass() {
     byte[] body = "{\"error\":\"whatever\"}".getBytes(StandardCharsets.UTF_8);
 
-    assertThat(ApiClient.messageFor(401, body, false)).isEqualTo("the server wants a bearer token: pass --token or set TORPOR_TOKEN");
-    assertThat(ApiClient.messageFor(401, body, true)).contains("refused the bearer token").contains("--token").contains("TORPOR_TOKEN");
+    assertThat(ApiClient.messageFor(401, body, new ApiToken.Found(null, "you may not read /root/.torpor/api-token")))
+        .contains("wants its API token and torpor has none (you may not read /root/.torpor/api-token)")
+        .contains("ask its operator").contains("TORPOR_TOKEN").contains("--token-file");
+    assertThat(ApiClient.messageFor(401, body, new ApiToken.Found("x", "/etc/t")))
+        .contains("refused the API token from /etc/t").contains("api-token").contains("TORPOR_TOKEN");
   }
 
   @Test

@@ -74,13 +74,14 @@ class CliTest {
 
     assertThat(r.exitCode()).as(r.toString()).isZero();
     List<String> lines = r.out().lines().toList();
-    assertThat(lines).as(r.toString()).hasSize(6).allMatch(l -> l.startsWith("ok "));
+    assertThat(lines).as(r.toString()).hasSize(7).allMatch(l -> l.startsWith("ok "));
     assertThat(lines).as(r.toString())
         .anyMatch(l -> l.contains(" kernel: "))
         .anyMatch(l -> l.contains(" criu: CRIU "))
         .anyMatch(l -> l.contains(" criu check: "))
         .anyMatch(l -> l.contains(" capabilities: "))
         .anyMatch(l -> l.contains(" unshare: "))
+        .anyMatch(l -> l.contains(" nsenter, setpriv: "))
         .anyMatch(l -> l.contains(" perl: "));
   }
 
@@ -197,7 +198,9 @@ class CliTest {
   }
 
   @Test
-  void resumeOfUnknownWorkflowFails() {
+  void resumeOfUnknownWorkflowFails() throws Exception {
+    // The run base's parents must be crossable by the workflow namespace's root (JUnit makes 0700).
+    Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
     Result r = run("resume", "--id", "nosuch", "--data", tmp.resolve("data").toString(),
         "--store", tmp.resolve("store").toString(), "--run-dir", tmp.resolve("run").toString());
 

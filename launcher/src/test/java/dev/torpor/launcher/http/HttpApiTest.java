@@ -24,6 +24,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.AfterEach;
@@ -40,6 +41,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The HTTP layer over {@link InMemoryControlPlaneForApiTests}: parsing, statuses, JSON shapes, auth, limits. */
 class HttpApiTest {
+  private static final String TOKEN = "test-token-0123456789";
+  /** For {@link #send}: no Authorization header at all. */
+  private static final String NO_AUTH = "";
+
   private static final String ID_RULE = "use 1 to 128 characters from A-Z a-z 0-9 . _ -";
   private static final Instant WAKE = Instant.parse("2030-01-01T00:00:00Z");
 
@@ -77,7 +82,7 @@ class HttpApiTest {
     store = new LocalDirectoryImageStore(storeDir);
     images = new ImageJanitor(store, cp, Duration.ofHours(1), Clock.systemUTC(),
         new java.io.PrintWriter(java.io.OutputStream.nullOutputStream(), true));
-    api = start(null, HttpApi.MAX_APP_BYTES);
+    api = start(TOKEN, HttpApi.MAX_APP_BYTES);
   }
 
   @AfterEach
@@ -86,20 +91,33 @@ class HttpApiTest {
   }
 
   private HttpApi start(String token, long maxAppBytes) throws IOException {
-    return new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), token, maxAppBytes,
+    return start(ApiAccess.token(token), maxAppBytes);
+  }
+
+  private HttpApi start(ApiAccess access, long maxAppBytes) throws IOException {
+    return new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), access, maxAppBytes,
         new PrintStream(serverLog, true, StandardCharsets.UTF_8)).start();
   }
 
-  private Answer send(HttpApi to, String method, String path, BodyPublisher body, String contentType, String token)
-      throws IOException, InterruptedException {
+  /**
+   * Sends a request; {@code authorization} null sends the server's token, {@link #NO_AUTH} none;
+   * {@code headers} are extra name, value pairs.
+   */
+  private Answer send(HttpApi to, String method, String path, BodyPublisher body, String contentType, String authorization,
+      String... headers) throws IOException, InterruptedException {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + to.port() + path))
         .timeout(Duration.ofSeconds(30))
         .method(method, body);
     if (contentType != null) {
       b.header("Content-Type", contentType);
     }
-    if (token != null) {
-      b.header("Authorization", token);
+    if (authorization == null) {
+      b.header("Authorization", "Bearer " + TOKEN);
+    } else if (!authorization.equals(NO_AUTH)) {
+      b.header("Authorization", authorization);
+    }
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
     }
     HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
     return new Answer(r.statusCode(), new String(r.body(), StandardCharsets.UTF_8), r);
@@ -114,7 +132,8 @@ class HttpApiTest {
   }
 
   private Answer postBytes(String path, byte[] body) throws IOException, InterruptedException {
-    return send(api, "POST", path, BodyPublishers.ofByteArray(body), "application/octet-stream", null);
+    String type = path.equals("/v1/apps") ? "application/java-archive" : "application/octet-stream";
+    return send(api, "POST", path, BodyPublishers.ofByteArray(body), type, null);
   }
 
   /** A body without Content-Length (chunked), so the server must count what it reads. */
@@ -127,7 +146,9 @@ class HttpApiTest {
     try (Socket s = new Socket(InetAddress.getLoopbackAddress(), api.port())) {
       s.setSoTimeout(10_000);
       OutputStream out = s.getOutputStream();
-      out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + contentLength + "\r\n\r\n")
+      String type = path.endsWith("/apps") ? "application/java-archive" : "application/octet-stream";
+      out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + api.port() + "\r\nAuthorization: Bearer " + TOKEN
+          + "\r\nContent-Type: " + type + "\r\nContent-Length: " + contentLength + "\r\n\r\n")
           .getBytes(StandardCharsets.US_ASCII));
       out.flush();
       InputStream in = s.getInputStream();
@@ -232,7 +253,7 @@ class HttpApiTest {
   @Test
   void storeAppOverTheLimitWithoutContentLengthIs413AndStoresNothing() throws Exception {
     byte[] jar = jarBytes();
-    try (HttpApi small = start(null, jar.length - 1)) {
+    try (HttpApi small = start(TOKEN, jar.length - 1)) {
       Answer a = send(small, "POST", "/v1/apps", chunked(jar), "application/java-archive", null);
 
       assertThat(a.status()).as(a.toString()).isEqualTo(413);
@@ -244,7 +265,7 @@ class HttpApiTest {
   @Test
   void storeAppOfExactlyTheLimitIsStored() throws Exception {
     byte[] jar = jarBytes();
-    try (HttpApi small = start(null, jar.length)) {
+    try (HttpApi small = start(TOKEN, jar.length)) {
       Answer a = send(small, "POST", "/v1/apps", chunked(jar), "application/java-archive", null);
 
       assertThat(a.status()).as(a.toString()).isEqualTo(200);
@@ -281,15 +302,43 @@ class HttpApiTest {
   }
 
   @Test
-  void submitWithoutIdGetsOneAndAcceptsAMissingContentType() throws Exception {
+  void submitWithoutIdGetsOne() throws Exception {
     String sha = storeApp();
 
-    Answer a = send(api, "POST", "/v1/workflows",
-        BodyPublishers.ofString("{\"app\":\"" + sha + "\",\"main\":\"com.acme.Main\"}"), null, null);
+    Answer a = post("/v1/workflows", "{\"app\":\"" + sha + "\",\"main\":\"com.acme.Main\"}");
 
     assertThat(a.status()).as(a.toString()).isEqualTo(201);
     assertThat(a.json().path("id").asText()).isEqualTo("wf-1");
     assertThat(a.json().path("created").asBoolean()).isTrue();
+  }
+
+  @Test
+  void submitWithoutContentTypeIs415AndChangesNothing() throws Exception {
+    String sha = storeApp();
+    cp.forgetCalls();
+
+    Answer a = send(api, "POST", "/v1/workflows",
+        BodyPublishers.ofString("{\"app\":\"" + sha + "\",\"main\":\"com.acme.Main\"}"), null, null);
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(415);
+    assertThat(a.error()).contains("application/json").contains("has none");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void submitWithTheEnvironmentPassesItOnAndRefusesReservedNames() throws Exception {
+    String sha = storeApp();
+
+    Answer ok = post("/v1/workflows", "{\"id\":\"e-1\",\"app\":\"" + sha + "\",\"main\":\"M\",\"env\":{\"PLAN\":\"annual\"}}");
+    Answer reserved = post("/v1/workflows", "{\"id\":\"e-2\",\"app\":\"" + sha + "\",\"main\":\"M\",\"env\":{\"TORPOR_RUN_DIR\":\"/\"}}");
+    Answer badName = post("/v1/workflows", "{\"id\":\"e-3\",\"app\":\"" + sha + "\",\"main\":\"M\",\"env\":{\"1A\":\"x\"}}");
+
+    assertThat(ok.status()).as(ok.toString()).isEqualTo(201);
+    assertThat(reserved.status()).as(reserved.toString()).isEqualTo(400);
+    assertThat(reserved.error()).contains("TORPOR_RUN_DIR").contains("reserved");
+    assertThat(badName.status()).as(badName.toString()).isEqualTo(400);
+    assertThat(badName.error()).contains("'1A'").contains("not valid");
+    assertThat(get("/v1/workflows/e-2").status()).isEqualTo(404);
   }
 
   @Test
@@ -316,7 +365,7 @@ class HttpApiTest {
   @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
     "{\"app\": \"a\", \"main\": }                        | malformed JSON at line 1, column 2",
     "{\"app\": \"a\" \"main\": \"M\"}                    | malformed JSON at line 1",
-    "{\"app\": \"a\", \"main\": \"M\", \"mian\": \"M\"}  | unknown field 'mian' in the JSON body: known fields are app, args, id, javaOptions, main",
+    "{\"app\": \"a\", \"main\": \"M\", \"mian\": \"M\"}  | unknown field 'mian' in the JSON body: known fields are app, args, env, id, javaOptions, main",
     "{\"app\": \"a\"}                                    | field 'main' is required",
     "{\"main\": \"M\"}                                   | field 'app' is required",
     "{\"app\": \"a\", \"main\": \"M\", \"args\": \"x\"}  | field 'args' has the wrong type: give an array of strings",
@@ -518,7 +567,8 @@ class HttpApiTest {
   void signalNameIsUrlDecoded() throws Exception {
     cp.put(running("wf-1", 0));
 
-    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/new%20order%2F%C3%A9", BodyPublishers.noBody(), null, null);
+    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/new%20order%2F%C3%A9", BodyPublishers.noBody(),
+        "application/octet-stream", null);
 
     assertThat(a.status()).as(a.toString()).isEqualTo(202);
     assertThat(cp.signals()).singleElement().satisfies(s -> {
@@ -531,7 +581,8 @@ class HttpApiTest {
   void signalOfExactlyOneMebibyteIsQueued() throws Exception {
     cp.put(running("wf-1", 0));
 
-    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/big", chunked(new byte[1 << 20]), null, null);
+    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/big", chunked(new byte[1 << 20]), "application/octet-stream",
+        null);
 
     assertThat(a.status()).as(a.toString()).isEqualTo(202);
     assertThat(cp.signals()).singleElement().satisfies(s -> assertThat(s.payload()).hasSize(1 << 20));
@@ -541,7 +592,8 @@ class HttpApiTest {
   void signalOverOneMebibyteIs413AndNotQueued() throws Exception {
     cp.put(running("wf-1", 0));
 
-    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/big", chunked(new byte[(1 << 20) + 1]), null, null);
+    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/big", chunked(new byte[(1 << 20) + 1]),
+        "application/octet-stream", null);
 
     assertThat(a.status()).as(a.toString()).isEqualTo(413);
     assertThat(a.error()).isEqualTo("the payload of signal 'big' is larger than that; the limit is 1048576 bytes (1 MiB):"
@@ -633,58 +685,131 @@ class HttpApiTest {
         .contains("at dev.torpor.launcher.http.HttpApiTest.unexpectedFailureIs500");
   }
 
-  // ---- auth ----
+  // ---- auth and browsers ----
 
   @Test
-  void tokenOnLoopbackIsRequiredOnEveryRequest() throws Exception {
-    try (HttpApi secured = start("s3cret-token", HttpApi.MAX_APP_BYTES)) {
-      Answer none = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, null);
-      Answer wrong = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer s3cret-tokeN");
-      Answer basic = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, "Basic s3cret-token");
-      Answer unknownPath = send(secured, "GET", "/nothing", BodyPublishers.noBody(), null, null);
-      Answer right = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer s3cret-token");
-      Answer lowercase = send(secured, "GET", "/v1/health", BodyPublishers.noBody(), null, "bearer s3cret-token");
+  void theTokenIsRequiredOnEveryRequestLoopbackIncluded() throws Exception {
+    Answer none = send(api, "GET", "/v1/health", BodyPublishers.noBody(), null, NO_AUTH);
+    Answer wrong = send(api, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer " + TOKEN + "X");
+    Answer basic = send(api, "GET", "/v1/health", BodyPublishers.noBody(), null, "Basic " + TOKEN);
+    Answer unknownPath = send(api, "GET", "/nothing", BodyPublishers.noBody(), null, NO_AUTH);
+    Answer right = send(api, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer " + TOKEN);
+    Answer lowercase = send(api, "GET", "/v1/health", BodyPublishers.noBody(), null, "bearer " + TOKEN);
 
-      for (Answer refused : List.of(none, wrong, basic, unknownPath)) {
-        assertThat(refused.status()).as(refused.toString()).isEqualTo(401);
-        assertThat(refused.error()).contains("bearer token").contains("TORPOR_TOKEN");
-        assertThat(refused.header("WWW-Authenticate")).isEqualTo("Bearer realm=\"torpor\"");
-      }
-      assertThat(right.status()).as(right.toString()).isEqualTo(200);
-      assertThat(lowercase.status()).as(lowercase.toString()).isEqualTo(200);
+    for (Answer refused : List.of(none, wrong, basic, unknownPath)) {
+      assertThat(refused.status()).as(refused.toString()).isEqualTo(401);
+      assertThat(refused.error()).contains("API token").contains("TORPOR_TOKEN").contains("api-token");
+      assertThat(refused.header("WWW-Authenticate")).isEqualTo("Bearer realm=\"torpor\"");
     }
+    assertThat(right.status()).as(right.toString()).isEqualTo(200);
+    assertThat(lowercase.status()).as(lowercase.toString()).isEqualTo(200);
   }
 
   @Test
-  void unauthorizedRequestChangesNothing() throws Exception {
+  void unauthorizedRequestsChangeNothing() throws Exception {
     cp.put(running("wf-1", 0));
-    try (HttpApi secured = start("s3cret-token", HttpApi.MAX_APP_BYTES)) {
-      Answer a = send(secured, "POST", "/v1/workflows/wf-1/signals/go", BodyPublishers.ofString("x"), null, "Bearer nope");
+    cp.put(running("wf-2", 0));
+    String sha = storeApp();
+    cp.forgetCalls();
 
-      assertThat(a.status()).as(a.toString()).isEqualTo(401);
-    }
+    List<Answer> refused = List.of(
+        send(api, "POST", "/v1/workflows/wf-1/signals/go", BodyPublishers.ofString("x"), "application/octet-stream",
+            "Bearer nope"),
+        send(api, "POST", "/v1/workflows/wf-2/cancel", BodyPublishers.noBody(), null, NO_AUTH),
+        send(api, "POST", "/v1/workflows", BodyPublishers.ofString("{\"app\":\"" + sha + "\",\"main\":\"M\"}"),
+            "application/json", NO_AUTH),
+        send(api, "POST", "/v1/apps", BodyPublishers.ofByteArray(jarBytes()), "application/java-archive", NO_AUTH));
+
+    assertThat(refused).allSatisfy(a -> assertThat(a.status()).as(a.toString()).isEqualTo(401));
     assertThat(cp.calls()).isEmpty();
+    assertThat(cp.signals()).isEmpty();
+    assertThat(get("/v1/workflows/wf-2").json().path("state").asText()).isEqualTo("RUNNING");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"https://evil.example", "http://127.0.0.1:9", "null"})
+  void aRequestFromAWebPageIs403AndChangesNothing(String origin) throws Exception {
+    cp.put(running("wf-1", 0));
+
+    Answer signal = send(api, "POST", "/v1/workflows/wf-1/signals/go", BodyPublishers.ofString("x"),
+        "application/octet-stream", null, "Origin", origin);
+    Answer list = send(api, "GET", "/v1/workflows", BodyPublishers.noBody(), null, null, "Origin", origin);
+
+    for (Answer a : List.of(signal, list)) {
+      assertThat(a.status()).as(a.toString()).isEqualTo(403);
+      assertThat(a.error()).contains("web pages are refused").contains(origin).contains("--allow-origin");
+    }
+    assertThat(cp.signals()).isEmpty();
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void anAllowedOriginIsServed() throws Exception {
+    ApiAccess access = new ApiAccess(TOKEN, Optional.empty(), List.of("https://ops.example.com"), List.of(), false);
+    try (HttpApi open = start(access, HttpApi.MAX_APP_BYTES)) {
+      Answer allowed = send(open, "GET", "/v1/health", BodyPublishers.noBody(), null, null, "Origin", "https://OPS.example.com:443");
+      Answer other = send(open, "GET", "/v1/health", BodyPublishers.noBody(), null, null, "Origin", "https://ops.example.com:8443");
+
+      assertThat(allowed.status()).as(allowed.toString()).isEqualTo(200);
+      assertThat(other.status()).as(other.toString()).isEqualTo(403);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"evil.example", "rebind.attacker.test:PORT", "127.0.0.1:1", "localhost.evil.test:PORT"})
+  void aRequestForAnotherHostIs403AndChangesNothing(String host) throws Exception {
+    cp.put(running("wf-1", 0));
+
+    String answer = raw("POST /v1/workflows/wf-1/cancel HTTP/1.1\r\nHost: " + host.replace("PORT", "" + api.port())
+        + "\r\nAuthorization: Bearer " + TOKEN + "\r\nContent-Length: 0\r\n\r\n");
+
+    assertThat(answer).startsWith("HTTP/1.1 403").contains("is not this server").contains("--allow-host");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"127.0.0.1:PORT", "localhost:PORT", "LOCALHOST:PORT", "[::1]:PORT"})
+  void theServersOwnNamesAreAccepted(String host) throws Exception {
+    String answer = raw("GET /v1/health HTTP/1.1\r\nHost: " + host.replace("PORT", "" + api.port())
+        + "\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n");
+
+    assertThat(answer).startsWith("HTTP/1.1 200");
+  }
+
+  @Test
+  void aJarOrSignalWithAnotherContentTypeIs415AndChangesNothing() throws Exception {
+    cp.put(running("wf-1", 0));
+
+    Answer jarAsText = send(api, "POST", "/v1/apps", BodyPublishers.ofByteArray(jarBytes()), "text/plain", null);
+    Answer jarUntyped = send(api, "POST", "/v1/apps", BodyPublishers.ofByteArray(jarBytes()), null, null);
+    Answer signalAsForm = send(api, "POST", "/v1/workflows/wf-1/signals/go", BodyPublishers.ofString("a=b"),
+        "application/x-www-form-urlencoded", null);
+
+    assertThat(jarAsText.status()).as(jarAsText.toString()).isEqualTo(415);
+    assertThat(jarAsText.error()).contains("application/java-archive");
+    assertThat(jarUntyped.status()).as(jarUntyped.toString()).isEqualTo(415);
+    assertThat(signalAsForm.status()).as(signalAsForm.toString()).isEqualTo(415);
+    assertThat(signalAsForm.error()).contains("application/octet-stream");
+    assertThat(cp.apps()).isEmpty();
     assertThat(cp.signals()).isEmpty();
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"0.0.0.0", "192.0.2.10", "::"})
-  void nonLoopbackBindWithoutTokenIsRefusedAtConstruction(String address) {
+  void aNonLoopbackBindWithoutTlsIsRefusedAtConstruction(String address) {
     InetSocketAddress bind = new InetSocketAddress(address, 7777);
-    String shown = bind.getAddress().getHostAddress();
 
-    for (String token : new String[] {null, "", "  "}) {
-      assertThatThrownBy(() -> new HttpApi(cp, images, bind, token))
-          .isInstanceOf(IllegalArgumentException.class)
-          .hasMessage("binding to " + shown + ":7777 requires a bearer token: pass --token or TORPOR_TOKEN");
-    }
+    assertThatThrownBy(() -> new HttpApi(cp, images, bind, ApiAccess.token(TOKEN)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("in clear").hasMessageContaining("--tls-cert").hasMessageContaining("--allow-plain-http");
   }
 
   @Test
-  void anyAddressWithTokenServesOnlyRequestsCarryingIt() throws Exception {
+  void anyAddressWithPlainHttpExplicitlyAllowedStillWantsTheToken() throws Exception {
+    ApiAccess plain = new ApiAccess("wide-token", Optional.empty(), List.of(), List.of(), true);
     // Bound to every interface, but only ever contacted through loopback.
-    try (HttpApi wide = new HttpApi(cp, images, new InetSocketAddress("0.0.0.0", 0), "wide-token").start()) {
-      Answer none = send(wide, "GET", "/v1/health", BodyPublishers.noBody(), null, null);
+    try (HttpApi wide = new HttpApi(cp, images, new InetSocketAddress("0.0.0.0", 0), plain).start()) {
+      Answer none = send(wide, "GET", "/v1/health", BodyPublishers.noBody(), null, NO_AUTH);
       Answer right = send(wide, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer wide-token");
 
       assertThat(none.status()).as(none.toString()).isEqualTo(401);
@@ -692,16 +817,19 @@ class HttpApiTest {
     }
   }
 
-  @Test
-  void loopbackWithoutTokenNeedsNone() throws Exception {
-    Answer a = send(api, "GET", "/v1/health", BodyPublishers.noBody(), null, "Bearer anything");
-
-    assertThat(a.status()).as(a.toString()).isEqualTo(200);
+  private String raw(String request) throws IOException {
+    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), api.port())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      s.shutdownOutput();
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
   }
 
   @Test
   void portBeforeStartAndStartTwiceAreRefused() throws IOException {
-    HttpApi fresh = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), null);
+    HttpApi fresh = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), ApiAccess.token(TOKEN));
 
     assertThatThrownBy(fresh::port).isInstanceOf(IllegalStateException.class).hasMessageContaining("not started");
     try (HttpApi started = fresh.start()) {

@@ -204,6 +204,11 @@ public final class InMemoryControlPlaneForApiTests implements ControlPlane, Imag
     return List.copyOf(signals);
   }
 
+  /** Forgets the calls so far (after a test's setup). */
+  public synchronized void forgetCalls() {
+    calls.clear();
+  }
+
   /** The names of the ControlPlane methods called so far, in order. */
   public synchronized List<String> calls() {
     return List.copyOf(calls);

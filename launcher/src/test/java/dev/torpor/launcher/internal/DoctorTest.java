@@ -16,7 +16,7 @@ class DoctorTest {
 
     assertThat(checks).extracting(Doctor.Check::item)
         .as(report)
-        .containsExactly("kernel", "criu", "criu check", "capabilities", "unshare", "perl");
+        .containsExactly("kernel", "criu", "criu check", "capabilities", "unshare", "nsenter, setpriv", "perl");
     assertThat(checks).as(report).allMatch(Doctor.Check::ok);
     assertThat(checks).as(report).allMatch(c -> !c.detail().isBlank());
   }

@@ -18,18 +18,20 @@ import org.junit.jupiter.api.Test;
 
 /** The packaged {@code torpor} jar, run as a user would, in separate worker processes. */
 class CliIT {
+  private Path base;
   private Path data;
 
   record Result(int exitCode, String out, String err) {}
 
   @BeforeEach
   void makeDataDir() throws IOException {
-    data = Files.createTempDirectory(Path.of("/tmp"), "torpor-cli-");
+    base = TestDirs.traversable("torpor-cli-");
+    data = base.resolve("data");
   }
 
   @AfterEach
   void removeDataDir() throws IOException {
-    try (Stream<Path> walk = Files.walk(data)) {
+    try (Stream<Path> walk = Files.walk(base)) {
       for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
@@ -92,14 +94,14 @@ class CliIT {
   private Result torpor(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(javaBin(), "-jar", System.getProperty("torpor.cli.jar")));
     cmd.add(args[0]);
-    cmd.addAll(List.of("--data", data.toString(), "--run-dir", data.resolve("run").toString()));
+    cmd.addAll(List.of("--data", data.toString(), "--run-dir", base.resolve("run").toString()));
     cmd.addAll(List.of(args).subList(1, args.length));
     return exec(cmd, true);
   }
 
   private Result exec(List<String> cmd, boolean torporEnv) throws Exception {
-    Path out = data.resolve("out-" + System.nanoTime());
-    Path err = data.resolve("err-" + System.nanoTime());
+    Path out = base.resolve("out-" + System.nanoTime());
+    Path err = base.resolve("err-" + System.nanoTime());
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
     if (!torporEnv) {
       pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_"));

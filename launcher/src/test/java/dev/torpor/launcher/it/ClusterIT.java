@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.torpor.launcher.it.workflows.Ledger;
 import dev.torpor.scheduler.PostgresProcess;
+import dev.torpor.scheduler.TestCerts;
 import dev.torpor.storage.S3ProxyProcess;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,19 +50,28 @@ class ClusterIT {
   private static final String TTL = "6s";
   private static PostgresProcess pg;
   private static S3ProxyProcess s3;
+  private static Path keys;
   private static int databases;
 
+  private static TestCerts certs;
   private Path dir;
+  /** The registry's URL, as the nodes get it (with --ca-file: TLS, the certificate verified). */
   private String dbUrl;
+  /** The same database for the test's and the workflows' own rows: TLS, not verified (a workflow sees no CA file). */
+  private String sideUrl;
   private String prefix;
   private ServerProcess server;
   private final List<WorkerProcess> workers = new ArrayList<>();
 
   @BeforeAll
   static void servers() throws Exception {
-    pg = new PostgresProcess();
+    Path certDir = Files.createTempDirectory("torpor-cluster-certs-");
+    certs = TestCerts.make(certDir, "cluster");
+    pg = new PostgresProcess(certs);
     s3 = S3ProxyProcess.launch();
     s3.createBucket(BUCKET);
+    keys = Files.createTempFile("torpor-cluster-", ".keys");
+    Files.writeString(keys, dev.torpor.storage.crypto.ImageKeyring.generate() + "\n");
   }
 
   @AfterAll
@@ -72,24 +82,30 @@ class ClusterIT {
     if (pg != null) {
       pg.close();
     }
+    if (keys != null) {
+      Files.deleteIfExists(keys);
+    }
   }
 
   /** A fresh database, store prefix and cluster directory; the API server in front. */
   private void cluster() throws Exception {
     String name = "cluster" + (++databases);
     dbUrl = pg.createDatabase(name);
+    sideUrl = dbUrl + "?sslmode=require";
     prefix = name;
-    dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-cl-");
-    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement()) {
+    dir = TestDirs.traversable("torpor-cl-");
+    try (Connection c = DriverManager.getConnection(sideUrl, "postgres", ""); Statement s = c.createStatement()) {
       s.execute("CREATE TABLE ledger (workflow_id VARCHAR(128), step VARCHAR(64), runs INT, PRIMARY KEY (workflow_id, step))");
     }
-    server = new ServerProcess(concat(List.of("--quiet", "--no-worker"), shared()).toArray(String[]::new));
+    server = new ServerProcess(concat(List.of("--quiet", "--no-worker"), shared()).toArray(String[]::new)).tls(certs);
     s3env().forEach(server::env);
     server.start();
   }
 
   private List<String> shared() {
-    return List.of("--db-url", dbUrl, "--db-user", "postgres", "--store", "s3://" + BUCKET + "/" + prefix,
+    return List.of("--db-url", dbUrl, "--db-user", "postgres", "--ca-file", certs.ca().toString(),
+        "--image-key-file", keys.toString(),
+        "--store", "s3://" + BUCKET + "/" + prefix,
         "--s3-endpoint", s3.endpoint().toString(), "--s3-region", "us-east-1", "--lease-ttl", TTL);
   }
 
@@ -133,7 +149,7 @@ class ClusterIT {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
       String id = "wf-" + i;
-      submit(app, id, List.of(dbUrl, Integer.toString(1000 + (i % 5) * 200), i % 2 == 0 ? "signal" : "none"));
+      submit(app, id, List.of(sideUrl, Integer.toString(1000 + (i % 5) * 200), i % 2 == 0 ? "signal" : "none"));
       ids.add(id);
     }
     for (int i = 0; i < 300; i += 2) {
@@ -176,7 +192,7 @@ class ClusterIT {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 24; i++) {
       String id = "crash-" + i;
-      submit(app, id, List.of(dbUrl, "1500", i % 2 == 0 ? "signal" : "none", "2500"));
+      submit(app, id, List.of(sideUrl, "1500", i % 2 == 0 ? "signal" : "none", "2500"));
       ids.add(id);
     }
     WorkerProcess victim = workers.get(1);
@@ -241,7 +257,7 @@ class ClusterIT {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 8; i++) {
       String id = "stall-" + i;
-      submit(app, id, List.of(dbUrl, "1000", "none", "3000"));
+      submit(app, id, List.of(sideUrl, "1000", "none", "3000"));
       ids.add(id);
     }
     await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(50)).until(() -> ownedRunning("w2") >= 1);
@@ -284,7 +300,7 @@ class ClusterIT {
   }
 
   private String leaseOf(String worker) throws SQLException {
-    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", "");
+    try (Connection c = DriverManager.getConnection(sideUrl, "postgres", "");
         var ps = c.prepareStatement("SELECT id FROM torpor_worker WHERE name = ? AND state = 'LIVE'")) {
       ps.setString(1, worker);
       try (ResultSet rs = ps.executeQuery()) {
@@ -299,7 +315,7 @@ class ClusterIT {
     cluster();
     WorkerProcess jdk17 = worker("w17", ServerProcess.java(), 2);
     String app = upload();
-    submit(app, "jdk", List.of(dbUrl, "3000", "none"));
+    submit(app, "jdk", List.of(sideUrl, "3000", "none"));
     await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> "SUSPENDED".equals(state("jdk")));
     jdk17.close(); // a clean stop: it leaves the cluster at once
     workers.remove(jdk17);
@@ -330,7 +346,7 @@ class ClusterIT {
     w1Ref = w1;
     String app = upload();
     // 200 MiB of random heap: the dump, the upload and the restore each take a while.
-    submit(app, "heavy", List.of(dbUrl, "1000", "none", "0", "200"));
+    submit(app, "heavy", List.of(sideUrl, "1000", "none", "0", "200"));
 
     killWhen(w1, "dump", () -> running(w1Ref, "criu", "dump"));
     killWhen(restarted(w1Ref), "upload", () -> !running(w1Ref, "criu", "dump") && hasDump(w1Ref, "heavy"));
@@ -379,7 +395,12 @@ class ClusterIT {
 
   /** Whether the worker has a finished dump of the workflow on its scratch space (packing and uploading it). */
   private static boolean hasDump(WorkerProcess w, String id) throws IOException {
-    Path dumps = dev.torpor.launcher.internal.Worker.Config.defaultScratch(w.data).resolve("dumps").resolve(id);
+    java.util.Optional<Path> scratch = dev.torpor.launcher.internal.Scratch.current(
+        dev.torpor.launcher.internal.Scratch.defaultBase(w.data), w.data);
+    if (scratch.isEmpty()) {
+      return false;
+    }
+    Path dumps = scratch.get().resolve("dumps").resolve(id);
     if (!Files.isDirectory(dumps)) {
       return false;
     }
@@ -398,7 +419,7 @@ class ClusterIT {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < 40; i++) {
       String id = "pg-" + i;
-      submit(app, id, List.of(dbUrl, Integer.toString(800 + (i % 4) * 400), "none"));
+      submit(app, id, List.of(sideUrl, Integer.toString(800 + (i % 4) * 400), "none"));
       ids.add(id);
     }
     await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> completed() >= 5);
@@ -464,7 +485,7 @@ class ClusterIT {
   }
 
   private void signal(String id, String name, String payload) throws Exception {
-    var resp = server.post("/v1/workflows/" + id + "/signals/" + name, "text/plain", payload.getBytes(StandardCharsets.UTF_8));
+    var resp = server.post("/v1/workflows/" + id + "/signals/" + name, "application/octet-stream", payload.getBytes(StandardCharsets.UTF_8));
     assertThat(resp.statusCode()).as(resp.body()).isIn(200, 202, 204);
   }
 
@@ -493,7 +514,7 @@ class ClusterIT {
 
   /** How many workflows of this test's cluster have completed. */
   private int completed() throws Exception {
-    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+    try (Connection c = DriverManager.getConnection(sideUrl, "postgres", ""); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM torpor_workflow WHERE state = 'COMPLETED'")) {
       rs.next();
       return rs.getInt(1);
@@ -507,7 +528,7 @@ class ClusterIT {
       awaitAll(ids, atMost);
     } catch (org.awaitility.core.ConditionTimeoutException e) {
       StringBuilder why = new StringBuilder("not all of " + ids.size() + " workflows completed in " + atMost + ":\n");
-      try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+      try (Connection c = DriverManager.getConnection(sideUrl, "postgres", ""); Statement s = c.createStatement();
           ResultSet rs = s.executeQuery("SELECT id, state, seq, owner, in_memory FROM torpor_workflow"
               + " WHERE state <> 'COMPLETED' ORDER BY id LIMIT 5")) {
         while (rs.next()) {
@@ -528,7 +549,7 @@ class ClusterIT {
   private void awaitAll(List<String> ids, Duration atMost) {
     await().atMost(atMost).pollInterval(Duration.ofMillis(500)).until(() -> {
       Map<String, Integer> states = new HashMap<>();
-      try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+      try (Connection c = DriverManager.getConnection(sideUrl, "postgres", ""); Statement s = c.createStatement();
           ResultSet rs = s.executeQuery("SELECT state, COUNT(*) FROM torpor_workflow GROUP BY state")) {
         while (rs.next()) {
           states.put(rs.getString(1), rs.getInt(2));
@@ -547,7 +568,7 @@ class ClusterIT {
 
   private String failures() throws SQLException {
     StringBuilder out = new StringBuilder();
-    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+    try (Connection c = DriverManager.getConnection(sideUrl, "postgres", ""); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT id, error FROM torpor_workflow WHERE state = 'FAILED' LIMIT 5")) {
       while (rs.next()) {
         out.append(rs.getString(1)).append(": ").append(rs.getString(2)).append("\n");
@@ -562,7 +583,7 @@ class ClusterIT {
 
   private Set<String> ownedIds(String worker) throws SQLException {
     Set<String> out = new HashSet<>();
-    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", "");
+    try (Connection c = DriverManager.getConnection(sideUrl, "postgres", "");
         var ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE state = 'RUNNING' AND owner LIKE ?")) {
       ps.setString(1, worker + "@%");
       try (ResultSet rs = ps.executeQuery()) {
@@ -576,7 +597,7 @@ class ClusterIT {
 
   private Map<String, Map<String, Integer>> ledger() throws SQLException {
     Map<String, Map<String, Integer>> out = new HashMap<>();
-    try (Connection c = DriverManager.getConnection(dbUrl, "postgres", ""); Statement s = c.createStatement();
+    try (Connection c = DriverManager.getConnection(sideUrl, "postgres", ""); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT workflow_id, step, runs FROM ledger ORDER BY workflow_id, step")) {
       while (rs.next()) {
         out.computeIfAbsent(rs.getString(1), k -> new LinkedHashMap<>()).put(rs.getString(2), rs.getInt(3));

@@ -73,10 +73,9 @@ class FaultsIT {
 
   @Test
   void failedDumpKeepsTheJvmRunningAndHonoursTheWaitInMemory() throws Exception {
-    Path peerSocket = h.data.resolve("peer.sock");
-    try (ServerSocketChannel peer = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-      peer.bind(UnixDomainSocketAddress.of(peerSocket));
-      String id = h.launch(Undumpable.class, peerSocket.toString());
+    String id = WorkerHarness.newId(Undumpable.class);
+    try (ServerSocketChannel peer = h.peerSocketFor(id, "peer.sock")) {
+      h.launch(id, Undumpable.class, h.worker.runDir(id).resolve("peer.sock").toString());
       try (SocketChannel accepted = peer.accept()) {
         WorkflowEvent failed = h.awaitEvent(id, CHECKPOINT_FAILED, 1);
         assertThat((String) failed.details().get("error")).contains("criu dump");
@@ -107,10 +106,9 @@ class FaultsIT {
   @Test
   void garbageOnTheControlSocketIsRefusedAndTheWorkflowIsNotHarmed() throws Exception {
     // A live JVM waiting in memory (its dump is refused): its control socket is open meanwhile.
-    Path peerSocket = h.data.resolve("peer2.sock");
-    try (ServerSocketChannel peer = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-      peer.bind(UnixDomainSocketAddress.of(peerSocket));
-      String id = h.launch(Undumpable.class, peerSocket.toString());
+    String id = WorkerHarness.newId(Undumpable.class);
+    try (ServerSocketChannel peer = h.peerSocketFor(id, "peer2.sock")) {
+      h.launch(id, Undumpable.class, h.worker.runDir(id).resolve("peer2.sock").toString());
       try (SocketChannel accepted = peer.accept()) {
         h.awaitEvent(id, CHECKPOINT_FAILED, 1);
         Path control = h.worker.runDir(id).resolve(SupervisedRuntime.CONTROL_SOCKET);

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.torpor.launcher.internal.Worker;
+import dev.torpor.launcher.internal.Scratch;
 import dev.torpor.launcher.it.ServerProcess.Result;
 import dev.torpor.launcher.it.workflows.Sleeper;
 import dev.torpor.launcher.it.workflows.TwoSameSignals;
@@ -65,11 +65,19 @@ class S3ImagesIT {
         .env("AWS_SECRET_ACCESS_KEY", s3.secretKey());
   }
 
+  /** The arguments of a server on {@code s3://torpor-images/<prefix>}: with the test's image key unless {@code extra} names one. */
   private static String[] s3Args(String prefix, String... extra) {
-    List<String> args = new ArrayList<>(List.of("--quiet", "--store", "s3://" + BUCKET + "/" + prefix,
-        "--s3-endpoint", s3.endpoint().toString(), "--s3-region", "us-east-1"));
+    List<String> args = new ArrayList<>(List.of(plainS3Args(prefix)));
+    if (!List.of(extra).contains("--image-key-file") && !List.of(extra).contains("--allow-unencrypted-images")) {
+      args.addAll(List.of("--image-key-file", keys.toString()));
+    }
     args.addAll(List.of(extra));
     return args.toArray(String[]::new);
+  }
+
+  private static String[] plainS3Args(String prefix) {
+    return new String[] {"--quiet", "--store", "s3://" + BUCKET + "/" + prefix, "--s3-endpoint", s3.endpoint().toString(),
+        "--s3-region", "us-east-1"};
   }
 
   private static Result aws(String... args) throws IOException, InterruptedException {
@@ -156,8 +164,9 @@ class S3ImagesIT {
       assertThat(head).as("ciphertext, not a zstd frame").isNotEqualTo(new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd});
 
       // A worker with no local copy: the server dies, its scratch space goes, nothing is in <data>.
+      Path scratch = Scratch.current(Scratch.defaultBase(server.data), server.data).orElseThrow();
       server.kill9();
-      deleteTree(Worker.Config.defaultScratch(server.data));
+      deleteTree(scratch);
       assertThat(server.data.resolve("store")).doesNotExist();
       server.start();
       assertThat(server.cli("signal", "steps", "step", "one").exitCode()).isZero();
@@ -287,6 +296,24 @@ class S3ImagesIT {
   }
 
   @Test
+  void anS3StoreWithoutImageKeysIsRefusedUnlessAllowedAndThenWarnedAtEveryStart() throws Exception {
+    try (ServerProcess plain = new ServerProcess(plainS3Args("plain"))
+        .env("AWS_ACCESS_KEY_ID", s3.accessKey()).env("AWS_SECRET_ACCESS_KEY", s3.secretKey())) {
+      Result refused = plain.startRefused();
+      assertThat(refused.exitCode()).as(refused.err()).isEqualTo(2);
+      assertThat(refused.err()).contains("plaintext").contains("torpor images keygen").contains("--image-key-file")
+          .contains("--allow-unencrypted-images");
+      assertThat(aws("s3", "ls", "--recursive", "s3://" + BUCKET + "/plain/images/").out()).isEmpty();
+
+      plain.args(s3Args("plain", "--allow-unencrypted-images")).start();
+      assertThat(plain.serverErr()).contains("warning: --allow-unencrypted-images").contains("plaintext and unsigned");
+      plain.kill9();
+      plain.start();
+      assertThat(plain.serverErr().split("warning: --allow-unencrypted-images", -1)).as("warned at each start").hasSize(3);
+    }
+  }
+
+  @Test
   void wrongCredentialsOrAMissingBucketStopTheServerAtStartWithAClearMessage() throws Exception {
     try (ServerProcess badKey = new ServerProcess(s3Args("x"))
         .env("AWS_ACCESS_KEY_ID", "nobody").env("AWS_SECRET_ACCESS_KEY", "wrong")) {
@@ -295,13 +322,14 @@ class S3ImagesIT {
       assertThat(r.err()).contains("credentials").contains(BUCKET).contains("AWS_ACCESS_KEY_ID");
     }
     try (ServerProcess noBucket = new ServerProcess("--quiet", "--store", "s3://no-such-bucket/x", "--s3-endpoint",
-        s3.endpoint().toString(), "--s3-region", "us-east-1")
+        s3.endpoint().toString(), "--s3-region", "us-east-1", "--image-key-file", keys.toString())
         .env("AWS_ACCESS_KEY_ID", s3.accessKey()).env("AWS_SECRET_ACCESS_KEY", s3.secretKey())) {
       Result r = noBucket.startRefused();
       assertThat(r.exitCode()).as(r.err()).isNotZero();
       assertThat(r.err()).contains("no-such-bucket").contains("does not exist");
     }
-    try (ServerProcess badStore = new ServerProcess("--quiet", "--store", "s3://", "--s3-region", "us-east-1")) {
+    try (ServerProcess badStore = new ServerProcess("--quiet", "--store", "s3://", "--s3-region", "us-east-1",
+        "--image-key-file", keys.toString())) {
       Result r = badStore.startRefused();
       assertThat(r.exitCode()).as(r.err()).isEqualTo(2);
       assertThat(r.err()).contains("s3://");

@@ -7,11 +7,15 @@ import dev.torpor.launcher.it.ServerProcess.Result;
 import dev.torpor.launcher.it.workflows.Busy;
 import dev.torpor.launcher.it.workflows.Sleeper;
 import dev.torpor.launcher.it.workflows.TwoSameSignals;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -158,21 +162,24 @@ class ServerIT {
   }
 
   @Test
-  void theApiListensOnLoopbackAndElsewhereOnlyWithAToken() throws Exception {
+  void theApiWantsTlsOffLoopbackAndItsTokenEverywhere() throws Exception {
     int port = ServerProcess.freePort();
-    Result refused = server.cliBare("server", "--data", server.data.resolve("other").toString(),
-        "--run-dir", server.data.resolve("orun").toString(), "--listen", "0.0.0.0:" + port);
+    Result refused = server.cliBare("server", "--data", server.base.resolve("other").toString(),
+        "--run-dir", server.base.resolve("orun").toString(), "--listen", "0.0.0.0:" + port);
     assertThat(refused.exitCode()).isEqualTo(2);
-    assertThat(refused.err()).contains("requires a bearer token");
+    assertThat(refused.err()).contains("in clear").contains("--tls-cert");
 
-    try (ServerProcess open = new ServerProcess("--token", "s3cret")) {
-      open.start();
-      // Bound to loopback here, but with a token set it is required all the same.
-      assertThat(open.get("/v1/workflows").statusCode()).isEqualTo(401);
-      Result noToken = open.cli("list");
-      assertThat(noToken.exitCode()).isEqualTo(6);
-      assertThat(open.cli("list", "--token", "s3cret").exitCode()).isZero();
-    }
+    // On loopback the token is required all the same; the CLI, as root here, finds it in <data>/api-token.
+    HttpResponse<String> none = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(java.net.URI.create(server.url() + "/v1/workflows")).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(none.statusCode()).isEqualTo(401);
+    Result wrong = server.exec(List.of(ServerProcess.java(), "-jar", ServerProcess.cliJar(), "list", "--server", server.url()),
+        Map.of("TORPOR_TOKEN", "not-the-token"));
+    assertThat(wrong.exitCode()).as(wrong.err()).isEqualTo(6);
+    assertThat(wrong.err()).contains("refused the API token from TORPOR_TOKEN");
+    assertThat(server.cli("list").exitCode()).isZero();
+    assertThat(server.tokenFile()).satisfies(f -> assertThat(Files.getPosixFilePermissions(f))
+        .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
   }
 
   private static boolean busyAlive() throws Exception {

@@ -2,6 +2,7 @@ package dev.torpor.launcher.it;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.torpor.scheduler.TestCerts;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -28,17 +29,21 @@ import java.util.stream.Stream;
 final class ServerProcess implements AutoCloseable {
   record Result(int exitCode, String out, String err) {}
 
+  /** Holds the data directory and the run base. */
+  final Path base;
   final Path data;
   final Path runBase;
   final int port;
   private List<String> extraArgs;
   private final Map<String, String> env = new LinkedHashMap<>();
   private Process process;
-  private final HttpClient http = HttpClient.newHttpClient();
+  private HttpClient http = HttpClient.newHttpClient();
+  private TestCerts tls;
 
   ServerProcess(String... extraArgs) throws IOException {
-    data = Files.createTempDirectory(Path.of("/tmp"), "torpor-srv-");
-    runBase = data.resolve("run");
+    base = TestDirs.traversable("torpor-srv-");
+    data = Files.createDirectories(base.resolve("data"));
+    runBase = base.resolve("run");
     port = freePort();
     this.extraArgs = List.of(extraArgs);
   }
@@ -50,7 +55,14 @@ final class ServerProcess implements AutoCloseable {
   }
 
   String url() {
-    return "http://127.0.0.1:" + port;
+    return (tls == null ? "http" : "https") + "://127.0.0.1:" + port;
+  }
+
+  /** Serves the API over TLS with {@code certs}; the test's client and CLI trust their CA. */
+  ServerProcess tls(TestCerts certs) {
+    this.tls = certs;
+    this.http = HttpClient.newBuilder().sslContext(dev.torpor.launcher.internal.Pem.trusting(certs.ca())).build();
+    return this;
   }
 
   /** Replaces the extra arguments for the next {@link #start()} (same data directory and port). */
@@ -68,10 +80,13 @@ final class ServerProcess implements AutoCloseable {
   private Process launch() throws IOException {
     List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC", "-jar", cliJar(), "server",
         "--data", data.toString(), "--run-dir", runBase.toString(), "--listen", "127.0.0.1:" + port));
+    if (tls != null) {
+      cmd.addAll(List.of("--tls-cert", tls.cert().toString(), "--tls-key", tls.key().toString()));
+    }
     cmd.addAll(extraArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(data.resolve("server.out").toFile()))
-        .redirectError(ProcessBuilder.Redirect.appendTo(data.resolve("server.err").toFile()));
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(base.resolve("server.out").toFile()))
+        .redirectError(ProcessBuilder.Redirect.appendTo(base.resolve("server.err").toFile()));
     pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_") || k.startsWith("AWS_"));
     pb.environment().put("MALLOC_ARENA_MAX", "2"); // as the README recommends for the server
     pb.environment().putAll(env);
@@ -99,11 +114,28 @@ final class ServerProcess implements AutoCloseable {
     return this;
   }
 
+  /** The file holding the server's API token (it makes it at its first start). */
+  Path tokenFile() {
+    return data.resolve("api-token");
+  }
+
+  /** The server's API token. */
+  String token() throws IOException {
+    return Files.readString(tokenFile()).strip();
+  }
+
+  /** A request to this server carrying its token. */
+  HttpRequest.Builder request(String path) throws IOException {
+    return HttpRequest.newBuilder(URI.create(url() + path)).header("Authorization", "Bearer " + token());
+  }
+
   boolean healthy() {
     try {
-      int status = http.send(HttpRequest.newBuilder(URI.create(url() + "/v1/health")).build(),
-          HttpResponse.BodyHandlers.ofString()).statusCode();
-      return status == 200 || status == 401; // up; a token-protected server answers 401 without one
+      if (!Files.exists(tokenFile())) {
+        return false; // made before the API listens
+      }
+      int status = http.send(request("/v1/health").build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+      return status == 200;
     } catch (IOException e) {
       return false;
     } catch (InterruptedException e) {
@@ -123,7 +155,7 @@ final class ServerProcess implements AutoCloseable {
 
   String serverErr() {
     try {
-      return Files.readString(data.resolve("server.err"));
+      return Files.readString(base.resolve("server.err"));
     } catch (IOException e) {
       return "(no server.err: " + e + ")";
     }
@@ -134,7 +166,11 @@ final class ServerProcess implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(java(), "-jar", cliJar()));
     cmd.addAll(List.of(args));
     int dashes = cmd.indexOf("--");
-    cmd.addAll(dashes < 0 ? cmd.size() : dashes, List.of("--server", url()));
+    List<String> where = new ArrayList<>(List.of("--server", url()));
+    if (tls != null) {
+      where.addAll(List.of("--ca-file", tls.ca().toString()));
+    }
+    cmd.addAll(dashes < 0 ? cmd.size() : dashes, where);
     return exec(cmd);
   }
 
@@ -145,11 +181,18 @@ final class ServerProcess implements AutoCloseable {
     return exec(cmd);
   }
 
+  /** Runs the CLI as root on this machine would: it finds the token in the server's data directory. */
   private Result exec(List<String> cmd) throws IOException, InterruptedException {
-    Path out = Files.createTempFile(data, "cli", ".out");
-    Path err = Files.createTempFile(data, "cli", ".err");
+    return exec(cmd, Map.of("TORPOR_TOKEN_FILE", tokenFile().toString()));
+  }
+
+  /** Runs {@code cmd} with no TORPOR_ variable but those of {@code env}. */
+  Result exec(List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
+    Path out = Files.createTempFile(base, "cli", ".out");
+    Path err = Files.createTempFile(base, "cli", ".err");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
     pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_"));
+    pb.environment().putAll(env);
     Process p = pb.start();
     if (!p.waitFor(120, TimeUnit.SECONDS)) {
       p.destroyForcibly();
@@ -159,16 +202,16 @@ final class ServerProcess implements AutoCloseable {
   }
 
   HttpResponse<String> post(String path, String contentType, byte[] body) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(URI.create(url() + path)).header("Content-Type", contentType)
+    return http.send(request(path).header("Content-Type", contentType)
         .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   byte[] getBytes(String path) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(URI.create(url() + path)).build(), HttpResponse.BodyHandlers.ofByteArray()).body();
+    return http.send(request(path).build(), HttpResponse.BodyHandlers.ofByteArray()).body();
   }
 
   HttpResponse<String> get(String path) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(URI.create(url() + path)).build(), HttpResponse.BodyHandlers.ofString());
+    return http.send(request(path).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   /** Whether any process runs in one of this server's workflow run directories. */
@@ -223,7 +266,7 @@ final class ServerProcess implements AutoCloseable {
     }
     // Workflow JVMs still running (a test that failed midway) go with the server.
     dev.torpor.launcher.internal.ProcessScan.killUnder(runBase);
-    try (Stream<Path> walk = Files.walk(data)) {
+    try (Stream<Path> walk = Files.walk(base)) {
       for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }

@@ -8,7 +8,12 @@ import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.launcher.internal.WorkflowSpec;
 import dev.torpor.storage.LocalDirectoryImageStore;
+import dev.torpor.launcher.internal.WorkflowUser;
 import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.LinkOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +31,8 @@ import java.util.stream.Stream;
 final class WorkerHarness implements AutoCloseable {
   private static final AtomicInteger IDS = new AtomicInteger();
 
+  /** Holds the data directory and the run base. */
+  final Path base;
   final Path data;
   final Path storeRoot;
   final LocalDirectoryImageStore store;
@@ -34,10 +41,11 @@ final class WorkerHarness implements AutoCloseable {
   final List<WorkflowEvent> events = new CopyOnWriteArrayList<>();
 
   WorkerHarness() throws IOException {
-    data = Files.createTempDirectory(Path.of("/tmp"), "torpor-it-");
+    base = TestDirs.traversable("torpor-it-");
+    data = base.resolve("data");
     storeRoot = data.resolve("store");
     store = new LocalDirectoryImageStore(storeRoot);
-    worker = new Worker(new Worker.Config(data, data.resolve("run")), store, CriuEngine.locate(), supervisor, events::add);
+    worker = new Worker(new Worker.Config(data, base.resolve("run")), store, CriuEngine.locate(), supervisor, events::add);
     supervisor.attach(worker);
   }
 
@@ -55,10 +63,26 @@ final class WorkerHarness implements AutoCloseable {
   }
 
   String launch(Class<?> main, String... args) throws IOException {
-    String id = newId(main);
+    return launch(newId(main), main, args);
+  }
+
+  String launch(String id, Class<?> main, String... args) throws IOException {
     worker.start(new WorkflowSpec(id, List.of(workflowClasses()), main.getName(), List.of(args), List.of(),
         WorkflowSpec.currentJavaHome()));
     return id;
+  }
+
+  /**
+   * A unix socket the workflow {@code id} (not started yet) can reach: in its run directory, owned
+   * by the workflow user (the only place of the host a workflow sees that the test can write).
+   */
+  ServerSocketChannel peerSocketFor(String id, String name) throws IOException {
+    Path runDir = Files.createDirectories(worker.runDir(id));
+    Path socket = runDir.resolve(name);
+    ServerSocketChannel peer = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    peer.bind(UnixDomainSocketAddress.of(socket));
+    Files.setAttribute(socket, "unix:uid", WorkflowUser.DEFAULT.uid(), LinkOption.NOFOLLOW_LINKS);
+    return peer;
   }
 
   List<WorkflowEvent> events(String id, WorkflowEvent.Type type) {
@@ -119,7 +143,7 @@ final class WorkerHarness implements AutoCloseable {
   public void close() throws IOException {
     worker.close();
     supervisor.close();
-    try (Stream<Path> walk = Files.walk(data)) {
+    try (Stream<Path> walk = Files.walk(base)) {
       for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }

@@ -9,8 +9,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -33,7 +33,7 @@ final class WorkerProcess implements AutoCloseable {
     this.args = List.of(args);
   }
 
-  WorkerProcess start() throws IOException {
+  private Process launch() throws IOException {
     List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-jar", ServerProcess.cliJar(),
         "worker", "--name", name, "--data", data.toString()));
     cmd.addAll(args);
@@ -43,7 +43,11 @@ final class WorkerProcess implements AutoCloseable {
     pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_") || k.startsWith("AWS_"));
     pb.environment().put("MALLOC_ARENA_MAX", "2");
     pb.environment().putAll(env);
-    process = pb.start();
+    return pb.start();
+  }
+
+  WorkerProcess start() throws IOException {
+    process = launch();
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
       if (!process.isAlive()) {
         throw new AssertionError("worker " + name + " exited with " + process.exitValue() + ": " + err());
@@ -51,6 +55,16 @@ final class WorkerProcess implements AutoCloseable {
       return err().contains("joined as");
     });
     return this;
+  }
+
+  /** Starts a worker that must refuse to start; returns its exit code (stderr: {@link #err}). */
+  int startRefused() throws IOException, InterruptedException {
+    Process p = launch();
+    if (!p.waitFor(90, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("worker " + name + " did not refuse to start in 90 s: " + err());
+    }
+    return p.exitValue();
   }
 
   boolean isAlive() {

@@ -55,7 +55,8 @@ class ImageJanitorTest {
     public void release() {}
 
     @Override
-    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts) {
+    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts,
+        Map<String, String> env) {
       started.add(id);
     }
 

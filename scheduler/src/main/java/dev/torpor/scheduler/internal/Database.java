@@ -114,6 +114,8 @@ public final class Database implements AutoCloseable {
       s.execute("ALTER TABLE torpor_workflow ADD COLUMN IF NOT EXISTS owner VARCHAR(160)");
       s.execute("ALTER TABLE torpor_workflow ADD COLUMN IF NOT EXISTS unrestorable BOOLEAN DEFAULT FALSE NOT NULL");
       s.execute("CREATE INDEX IF NOT EXISTS torpor_workflow_owner ON torpor_workflow(owner)");
+      // Added with unprivileged workflows: the environment variables the submitter set (JSON).
+      s.execute("ALTER TABLE torpor_workflow ADD COLUMN IF NOT EXISTS env " + text + " DEFAULT '{}' NOT NULL");
       s.execute("CREATE TABLE IF NOT EXISTS torpor_worker ("
           + "id VARCHAR(160) PRIMARY KEY, name VARCHAR(128) NOT NULL, state VARCHAR(8) NOT NULL, beats BIGINT NOT NULL,"
           + " max_running INT NOT NULL, facts " + text + " NOT NULL, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL)");

@@ -234,8 +234,12 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     if (!MAIN_CLASS.matcher(r.mainClass()).matches()) {
       throw new IllegalArgumentException("'" + r.mainClass() + "' is not a Java class name");
     }
-    String hash = HexFormat.of().formatHex(sha256().digest(
-        Json.write(List.of(r.appSha256(), r.mainClass(), r.args(), r.javaOptions())).getBytes(StandardCharsets.UTF_8)));
+    // The environment counts only when set, so that requests from before it existed keep their hash.
+    List<Object> request = new ArrayList<>(List.of(r.appSha256(), r.mainClass(), r.args(), r.javaOptions()));
+    if (!r.env().isEmpty()) {
+      request.add(r.env());
+    }
+    String hash = HexFormat.of().formatHex(sha256().digest(Json.write(request).getBytes(StandardCharsets.UTF_8)));
     boolean created = sql.tx(c -> {
       try (PreparedStatement q = c.prepareStatement("SELECT request_hash, main_class FROM torpor_workflow WHERE id = ?")) {
         q.setString(1, id);
@@ -251,7 +255,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       }
       long now = System.currentTimeMillis();
       try (PreparedStatement ins = c.prepareStatement("INSERT INTO torpor_workflow (id, state, seq, request_hash,"
-          + " app_sha256, main_class, args, java_options, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?)")) {
+          + " app_sha256, main_class, args, java_options, created_at, updated_at, env) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)")) {
         ins.setString(1, id);
         ins.setString(2, WorkflowState.PENDING.name());
         ins.setString(3, hash);
@@ -261,6 +265,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         ins.setString(7, Json.write(r.javaOptions()));
         ins.setLong(8, now);
         ins.setLong(9, now);
+        ins.setString(10, Json.write(r.env()));
         ins.executeUpdate();
       }
       history(c, id, "SUBMITTED", 0, Map.of("main", r.mainClass(), "app", r.appSha256()));
@@ -557,7 +562,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     }
     Row w = row.get();
     try {
-      g.start(workflowId, w.appSha256, appJar(w.appSha256), w.mainClass, w.args, w.javaOptions);
+      g.start(workflowId, w.appSha256, appJar(w.appSha256), w.mainClass, w.args, w.javaOptions, w.env);
     } catch (IOException | RuntimeException e) {
       g.release();
       finish(workflowId, WorkflowState.FAILED, null, "could not start: " + e.getMessage());
@@ -1235,6 +1240,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     String mainClass;
     List<String> args;
     List<String> javaOptions;
+    Map<String, String> env;
     String waitKind;
     String waitSignal;
     Long wakeAt;
@@ -1256,8 +1262,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   private Row lockIfExists(Connection c, String id) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT id, state, seq, app_sha256, main_class, args, java_options,"
-        + " wait_kind, wait_signal, wake_at, in_memory, last_wake_reason, last_wake_signal, wake_failures, owner, unrestorable"
-        + " FROM torpor_workflow WHERE id = ? FOR UPDATE")) {
+        + " wait_kind, wait_signal, wake_at, in_memory, last_wake_reason, last_wake_signal, wake_failures, owner, unrestorable,"
+        + " env FROM torpor_workflow WHERE id = ? FOR UPDATE")) {
       ps.setString(1, id);
       try (ResultSet rs = ps.executeQuery()) {
         if (!rs.next()) {
@@ -1280,6 +1286,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         r.wakeFailures = rs.getInt(14);
         r.owner = rs.getString(15);
         r.unrestorable = rs.getBoolean(16);
+        r.env = Json.stringMap(rs.getString(17));
         return r;
       }
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** JSON for the registry's text columns. */
 final class Json {
@@ -25,6 +26,18 @@ final class Json {
       return MAPPER.readValue(json, new TypeReference<List<String>>() {});
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("corrupt list in the registry: " + json, e);
+    }
+  }
+
+  /** A JSON object of strings; null or blank reads as empty. */
+  static Map<String, String> stringMap(String json) {
+    if (json == null || json.isBlank()) {
+      return Map.of();
+    }
+    try {
+      return MAPPER.readValue(json, new TypeReference<TreeMap<String, String>>() {});
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("corrupt JSON object in the registry: " + json, e);
     }
   }
 

@@ -59,7 +59,8 @@ class ClusterLeasesTest {
     public void release() {}
 
     @Override
-    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts) {
+    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts,
+        Map<String, String> env) {
       calls.add("start " + id);
     }
 

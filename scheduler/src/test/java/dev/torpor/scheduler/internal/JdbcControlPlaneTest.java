@@ -45,6 +45,7 @@ class JdbcControlPlaneTest {
   @TempDir Path dir;
   private JdbcControlPlane plane;
   private final List<String> calls = new CopyOnWriteArrayList<>();
+  private final Map<String, Map<String, String>> envs = new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger slots = new AtomicInteger(100);
   private String app;
 
@@ -60,8 +61,10 @@ class JdbcControlPlaneTest {
     }
 
     @Override
-    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts) {
+    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts,
+        Map<String, String> env) {
       calls.add("start " + id);
+      envs.put(id, env);
     }
 
     @Override
@@ -109,6 +112,20 @@ class JdbcControlPlaneTest {
     assertThatThrownBy(() -> submit("w1", "b")).isInstanceOf(ConflictException.class).hasMessageContaining("w1");
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("start w1"));
     assertThat(calls.stream().filter(c -> c.equals("start w1")).count()).isEqualTo(1);
+  }
+
+  @Test
+  void theEnvironmentASubmitterSetsReachesTheWorkerAndIsPartOfTheRequest() {
+    Map<String, String> env = Map.of("GREETING", "hello", "PLAN", "annual");
+    assertThat(plane.submit(new SubmitRequest("e1", app, "com.acme.Main", List.of(), List.of(), env)).created()).isTrue();
+    assertThat(plane.submit(new SubmitRequest("e1", app, "com.acme.Main", List.of(), List.of(), env)).created()).isFalse();
+    assertThatThrownBy(() -> plane.submit(new SubmitRequest("e1", app, "com.acme.Main", List.of(), List.of(),
+        Map.of("GREETING", "bye")))).isInstanceOf(ConflictException.class);
+    await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("start e1"));
+    assertThat(envs.get("e1")).isEqualTo(env);
+    submit("e2");
+    await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("start e2"));
+    assertThat(envs.get("e2")).isEmpty();
   }
 
   @Test
