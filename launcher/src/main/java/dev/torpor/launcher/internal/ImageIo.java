@@ -175,7 +175,7 @@ final class ImageIo {
   }
 
   /**
-   * Fetches the image {@code m} describes into the new directory {@code dir}: declines it if this
+   * Fetches the image {@code m} describes into the empty directory {@code dir}: declines it if this
    * machine cannot restore it, and leaves nothing behind unless every byte verified.
    */
   void fetch(ImageManifest m, Path dir) throws IOException {
@@ -183,7 +183,6 @@ final class ImageIo {
     if (incompatible.isPresent()) {
       throw new ImageDeclinedException("declined image " + m.key() + ": " + incompatible.get());
     }
-    ImagePacker.deleteTree(dir);
     try (InputStream in = store.openData(m.key())) {
       packer.unpack(m.key(), in, dir, m.sha256(), m.encryption());
     }

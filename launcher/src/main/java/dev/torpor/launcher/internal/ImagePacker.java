@@ -5,6 +5,13 @@ import com.github.luben.zstd.ZstdOutputStream;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.crypto.ImageCipher;
 import dev.torpor.storage.crypto.UnknownImageKeyException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +42,10 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * success, and leaves no directory behind on failure.
  */
 public final class ImagePacker {
+  /** Unpacked image files: the owner writes, the directory's group reads (see {@link Sandbox#prepareImageDir}). */
+  private static final FileAttribute<Set<PosixFilePermission>> IMAGE_FILE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r-----"));
+
   private final int level;
   private final ImageCipher cipher; // null: images are written in the clear
 
@@ -164,7 +175,12 @@ public final class ImagePacker {
           problem = "unexpected tar entry '" + name + "'";
           break;
         }
-        raw += Files.copy(tar, dir.resolve(name));
+        // 0640: a restore in a user namespace reads some files as that namespace's root, whose
+        // group the directory gives them (see Sandbox); nobody else may.
+        try (OutputStream out = Channels.newOutputStream(FileChannel.open(dir.resolve(name),
+            Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), IMAGE_FILE))) {
+          raw += tar.transferTo(out);
+        }
       }
       if (problem == null) {
         // Read to the end: the last segment of an encrypted image authenticates only there.

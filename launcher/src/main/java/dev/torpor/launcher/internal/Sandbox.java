@@ -266,6 +266,13 @@ public final class Sandbox {
    */
   public Path prepareRoot(SandboxPlan plan) throws IOException {
     Path root = roots.resolve(plan.runDir().getFileName().toString());
+    Path stamp = roots.resolve(plan.runDir().getFileName() + ".plan");
+    String layout = layout(plan);
+    if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) && Files.exists(stamp)
+        && Files.readString(stamp, StandardCharsets.UTF_8).equals(layout)) {
+      return root; // built for the same mounts at an earlier launch or restore; nobody can write it
+    }
+    Files.deleteIfExists(stamp);
     ImagePacker.deleteTree(root);
     Files.createDirectory(root);
     PrivateDirs.setMode(root, 0755, -1);
@@ -302,12 +309,23 @@ public final class Sandbox {
         }
       }
     }
+    Files.writeString(stamp, layout, StandardCharsets.UTF_8);
     return root;
   }
 
-  /** Deletes a workflow's root once its JVM is gone. */
+  /** What a root built for {@code plan} holds: its mount points and whether each is a directory. */
+  private static String layout(SandboxPlan plan) {
+    StringBuilder s = new StringBuilder();
+    for (SandboxPlan.Mount m : plan.mounts()) {
+      s.append(m.inside()).append(Files.isDirectory(m.source()) ? "/\n" : "\n");
+    }
+    return s.toString();
+  }
+
+  /** Deletes a workflow's root once it has exited. */
   public void discardRoot(Path runDir) {
     try {
+      Files.deleteIfExists(roots.resolve(runDir.getFileName() + ".plan"));
       ImagePacker.deleteTree(roots.resolve(runDir.getFileName().toString()));
     } catch (IOException e) {
       System.err.println("torpor worker: cannot delete the root of " + runDir + ": " + e);
@@ -398,6 +416,17 @@ public final class Sandbox {
 
   static String quote(String s) {
     return "'" + s.replace("'", "'\"'\"'") + "'";
+  }
+
+  /**
+   * Makes {@code dir} (empty, its parents as needed) ready to receive an unpacked image that a
+   * restore reads: 02710, group the namespace's root, so that the files unpacked into it (0640)
+   * take that group.
+   */
+  public void prepareImageDir(Path dir) throws IOException {
+    ImagePacker.deleteTree(dir);
+    Files.createDirectories(dir);
+    PrivateDirs.setMode(dir, 02710, user.namespaceRootGid());
   }
 
   /**

@@ -581,9 +581,6 @@ public final class Worker implements AutoCloseable {
         return;
       }
       ImagePacker.deleteTree(dumpDir);
-      if (!leaveRunning) {
-        sandbox.discardRoot(run.runDir);
-      }
       if (!leaveRunning && !run.pump.awaitEnd(Duration.ofSeconds(30))) {
         System.err.println("torpor worker: workflow " + run.id + ": output pipe still open 30 s after the dump");
       }
@@ -682,14 +679,20 @@ public final class Worker implements AutoCloseable {
       ImageManifest m = images.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key));
       long t0 = System.nanoTime();
       Path dir = scratch.restores().resolve(run.id).resolve(Long.toString(run.seq));
-      images.fetch(m, dir);
+      sandbox.prepareImageDir(dir);
+      try {
+        images.fetch(m, dir);
+      } catch (IOException | RuntimeException e) {
+        deleteQuietly(dir);
+        throw e;
+      }
       SandboxPlan plan = sandbox.planOf(m.restore(), WorkflowSpec.currentJavaHome());
       synchronized (run) {
         run.plan = plan;
       }
       details.put("fetchVerifyUnpack", millisSince(t0));
       long t1 = System.nanoTime();
-      relaunchFromDump(run, dir, m.restore().get("outputPipe"));
+      details.put("sandbox", relaunchFromDump(run, dir, m.restore().get("outputPipe")));
       synchronized (run) {
         run.restoreDir = dir;
         run.wakeTimings = details;
@@ -721,12 +724,19 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  /** Restores the tree dumped in {@code dir} as this run's process, with a fresh output pipe. */
-  private void relaunchFromDump(WorkflowRun run, Path dir, String outputPipe) throws IOException {
+  /**
+   * Restores the tree dumped in {@code dir} as this run's process, with a fresh output pipe;
+   * returns how long the sandbox's preparation took, in ms.
+   */
+  private double relaunchFromDump(WorkflowRun run, Path dir, String outputPipe) throws IOException {
+    long t0 = System.nanoTime();
     clearStale(run.runDir);
     sandbox.prepareRunDir(run.runDir);
-    sandbox.makeRestorable(dir);
+    if (dir.startsWith(scratch.dumps())) {
+      sandbox.makeRestorable(dir); // a local dump (its commit failed): CRIU wrote it 0600
+    }
     Path root = sandbox.prepareRoot(run.plan);
+    double prep = millisSince(t0);
     Path err = dir.resolveSibling(dir.getFileName() + ".criu.err");
     Process p = spawn(() -> engine.restore(dir, outputPipe, err, run.plan.restoreOptions(root)));
     synchronized (run) {
@@ -737,6 +747,7 @@ public final class Worker implements AutoCloseable {
       run.rootPid = 0; // the restored root is the waiter's child: looked up when needed
       run.pump = new OutputPump(run.id, p.getInputStream(), logFile(run.id), config.tee());
     }
+    return prep;
   }
 
   private void deliverInMemory(WorkflowRun run, Delivery delivery) {
