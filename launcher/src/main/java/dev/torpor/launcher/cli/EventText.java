@@ -12,7 +12,8 @@ final class EventText {
     Map<String, Object> d = e.details();
     String id = e.workflowId();
     return switch (e.type()) {
-      case STARTED -> id + " started (pid " + d.get("pid") + ")";
+      case STARTED -> id + " started (pid " + d.get("pid") + (d.containsKey("sandboxMillis")
+          ? "; sandbox built in " + d.get("sandboxMillis") + " ms" : "") + ")";
       case SUSPENDED -> id + " suspended at seq " + e.seq() + " waiting for " + waitText(d)
           + String.format(Locale.ROOT, "; image %.1f MB raw, %.1f MB packed; %.0f ms", mb(d.get("rawBytes")),
               mb(d.get("packedBytes")), d.get("suspendMillis")) + " " + d.get("timings") + "; no process is left running";

@@ -174,7 +174,12 @@ public final class HttpApi implements AutoCloseable {
     String method = ex.getRequestMethod();
     String path = ex.getRequestURI().getRawPath();
     try {
-      gate.check(ex.getRequestHeaders());
+      gate.checkBrowser(ex.getRequestHeaders());
+      if (gate.isPreflight(method, ex.getRequestHeaders())) {
+        return new Response(204, Response.JSON, new byte[0], Map.of("Access-Control-Allow-Methods", "GET, POST",
+            "Access-Control-Allow-Headers", "Authorization, Content-Type", "Access-Control-Max-Age", "600"));
+      }
+      gate.checkToken(ex.getRequestHeaders());
       Router.Match m = router.match(method, PathCodec.segments(path), path);
       return m.handler().handle(new Request(ex, m.params()));
     } catch (HttpError e) {
@@ -202,6 +207,7 @@ public final class HttpApi implements AutoCloseable {
   private void send(HttpExchange ex, Response r) {
     try {
       ex.getResponseHeaders().set("Content-Type", r.contentType());
+      gate.cors(ex.getRequestHeaders()).forEach((k, v) -> ex.getResponseHeaders().set(k, v));
       r.headers().forEach((k, v) -> ex.getResponseHeaders().set(k, v));
       byte[] body = r.body();
       boolean head = "HEAD".equals(ex.getRequestMethod());

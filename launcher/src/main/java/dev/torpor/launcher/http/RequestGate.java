@@ -83,8 +83,28 @@ final class RequestGate {
     }
   }
 
-  /** Refuses the request unless it passes every check; see the class comment. */
-  void check(Headers headers) {
+  /**
+   * The CORS headers for a request from an allowed web origin (the origin echoed, and {@code Vary:
+   * Origin}); none for a request without {@code Origin}.
+   */
+  Map<String, String> cors(Headers headers) {
+    String origin = headers.getFirst("Origin");
+    if (origin == null || !origins.contains(normalOrigin(origin))) {
+      return Map.of();
+    }
+    return Map.of("Access-Control-Allow-Origin", origin.strip(), "Vary", "Origin");
+  }
+
+  /**
+   * Whether this is a browser's CORS preflight from an allowed origin, which carries no token: it
+   * is answered with what the page may send, and nothing else happens.
+   */
+  boolean isPreflight(String method, Headers headers) {
+    return method.equals("OPTIONS") && !cors(headers).isEmpty() && headers.getFirst("Access-Control-Request-Method") != null;
+  }
+
+  /** Refuses the request unless it passes the browser checks (Origin, Host); see the class comment. */
+  void checkBrowser(Headers headers) {
     String origin = headers.getFirst("Origin");
     if (origin != null && !origins.contains(normalOrigin(origin))) {
       throw new HttpError(403, "requests from web pages are refused (Origin: " + abbreviate(origin) + "): the API is for"
@@ -97,6 +117,10 @@ final class RequestGate {
           + " only resolves here, as in DNS rebinding, is refused; the server's operator can allow names with"
           + " --allow-host)");
     }
+  }
+
+  /** Refuses the request (401) unless it carries the token. */
+  void checkToken(Headers headers) {
     if (!token.accepts(headers.getFirst("Authorization"))) {
       throw new HttpError(401, "this server wants its API token: send Authorization: Bearer <token> (the torpor CLI"
           + " reads TORPOR_TOKEN, --token-file, or the server's <data>/api-token)",

@@ -223,6 +223,7 @@ public final class Worker implements AutoCloseable {
               PrivateDirs.ensure(config.dataDir().resolve("logs")).resolve(spec.id() + ".launcher.log").toFile()));
       pb.environment().clear();
       pb.environment().putAll(WorkflowEnv.of(spec.id(), runDir, spec.env()));
+      long t0 = System.nanoTime();
       Process p = spawn(pb::start);
       try {
         Sandbox.awaitUnshared(p, Duration.ofSeconds(10));
@@ -239,7 +240,8 @@ public final class Worker implements AutoCloseable {
       run.pump = new OutputPump(spec.id(), p.getInputStream(), logFile(spec.id()), config.tee());
       run.jdk = SystemFacts.jdk(spec.javaHome());
       watchExit(run, p);
-      emit(Type.STARTED, run, Map.of("pid", run.rootPid, "main", spec.mainClass()));
+      // sandboxMillis: from spawning unshare to the go (namespaces made, root built): the launch's price.
+      emit(Type.STARTED, run, Map.of("pid", run.rootPid, "main", spec.mainClass(), "sandboxMillis", millisSince(t0)));
     }
   }
 

@@ -750,8 +750,19 @@ class HttpApiTest {
       Answer allowed = send(open, "GET", "/v1/health", BodyPublishers.noBody(), null, null, "Origin", "https://OPS.example.com:443");
       Answer other = send(open, "GET", "/v1/health", BodyPublishers.noBody(), null, null, "Origin", "https://ops.example.com:8443");
 
+      Answer preflight = send(open, "OPTIONS", "/v1/workflows", BodyPublishers.noBody(), null, NO_AUTH,
+          "Origin", "https://ops.example.com", "Access-Control-Request-Method", "POST");
+      Answer strangerPreflight = send(open, "OPTIONS", "/v1/workflows", BodyPublishers.noBody(), null, NO_AUTH,
+          "Origin", "https://evil.example", "Access-Control-Request-Method", "POST");
+
       assertThat(allowed.status()).as(allowed.toString()).isEqualTo(200);
+      assertThat(allowed.header("Access-Control-Allow-Origin")).isEqualTo("https://OPS.example.com:443");
       assertThat(other.status()).as(other.toString()).isEqualTo(403);
+      assertThat(other.header("Access-Control-Allow-Origin")).isNull();
+      assertThat(preflight.status()).as(preflight.toString()).isEqualTo(204);
+      assertThat(preflight.header("Access-Control-Allow-Headers")).contains("Authorization");
+      assertThat(strangerPreflight.status()).as(strangerPreflight.toString()).isEqualTo(403);
+      assertThat(cp.calls()).isEmpty();
     }
   }
 
