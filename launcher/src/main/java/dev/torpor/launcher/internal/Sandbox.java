@@ -2,25 +2,18 @@ package dev.torpor.launcher.internal;
 
 import dev.torpor.TorporException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.channels.SocketChannel;
-import jdk.net.ExtendedSocketOptions;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * Runs workflow JVMs unprivileged. Each runs as the {@link WorkflowUser}, with no capabilities,
@@ -48,18 +41,16 @@ import java.util.stream.Stream;
 public final class Sandbox {
   private final WorkflowUser user;
   private final Path runBase;
-  private final Path lib;
-  private final Path roots;
-  /** Content ids of class path files this worker published, by path, size and modification time. */
-  private final Map<String, Path> published = new ConcurrentHashMap<>();
+  private final WorkflowLibrary library;
+  private final SandboxRoots roots;
 
   /** Sets up (or checks) the run base for {@code user}. */
   public Sandbox(WorkflowUser user, Path runBase) throws IOException {
     this.user = user;
     this.runBase = PrivateDirs.ensure(runBase, PrivateDirs.TRAVERSABLE, user.namespaceRootGid());
     checkReachable(this.runBase);
-    this.lib = PrivateDirs.ensure(this.runBase.resolve("lib"), 0755, -1);
-    this.roots = PrivateDirs.ensure(this.runBase.resolve("roots"), 0711, -1);
+    this.library = new WorkflowLibrary(PrivateDirs.ensure(this.runBase.resolve("lib"), 0755, -1));
+    this.roots = new SandboxRoots(PrivateDirs.ensure(this.runBase.resolve("roots"), 0711, -1));
   }
 
   public WorkflowUser user() {
@@ -70,9 +61,14 @@ public final class Sandbox {
     return runBase;
   }
 
-  /** The workflow library: class path copies, mounted read-only into workflows. */
-  public Path lib() {
-    return lib;
+  /** The class path copies workflows see. */
+  WorkflowLibrary library() {
+    return library;
+  }
+
+  /** The roots workflows are confined to. */
+  SandboxRoots roots() {
+    return roots;
   }
 
   /**
@@ -141,22 +137,7 @@ public final class Sandbox {
     }
   }
 
-  /**
-   * Where the JVM will find each class path entry: system files ({@code /usr}, {@code /etc})
-   * where they are; anything else copied (once per content) into the library, whose copies are
-   * bound read-only into the workflow at the same paths. The JVM never sees where the worker keeps
-   * its own files.
-   */
-  public List<Path> publish(List<Path> classPath) throws IOException {
-    List<Path> seen = new ArrayList<>();
-    for (Path entry : classPath) {
-      Path p = entry.toAbsolutePath().normalize();
-      seen.add(SandboxPlan.underSystem(p) || p.startsWith(lib) ? p : publish(p));
-    }
-    return seen;
-  }
-
-  /** The plan of a new workflow whose class path {@link #publish} made. */
+  /** The plan of a new workflow whose class path the {@link #library} published. */
   public SandboxPlan plan(Path runDir, Path javaHome, List<Path> classPath) {
     requireUnderBase(runDir);
     List<SandboxPlan.Bind> binds = new ArrayList<>();
@@ -164,8 +145,8 @@ public final class Sandbox {
       if (SandboxPlan.underSystem(entry)) {
         continue; // visible read-only through /usr or /etc already
       }
-      if (!entry.startsWith(lib)) {
-        throw new IllegalArgumentException(entry + " is not in the workflow library " + lib + ": publish it first");
+      if (!entry.startsWith(library.dir())) {
+        throw new IllegalArgumentException(entry + " is not in the workflow library " + library.dir() + ": publish it first");
       }
       binds.add(new SandboxPlan.Bind(entry, entry));
     }
@@ -174,7 +155,7 @@ public final class Sandbox {
 
   /** The plan of an image, from its manifest: sources only under this worker's library. */
   public SandboxPlan planOf(Map<String, String> restoreFacts, Path javaHome) {
-    SandboxPlan plan = SandboxPlan.fromFacts(restoreFacts, javaHome, lib);
+    SandboxPlan plan = SandboxPlan.fromFacts(restoreFacts, javaHome, library.dir());
     requireUnderBase(plan.runDir());
     for (SandboxPlan.Bind b : plan.classPath()) {
       if (!Files.exists(b.source(), LinkOption.NOFOLLOW_LINKS)) {
@@ -183,153 +164,6 @@ public final class Sandbox {
       }
     }
     return plan;
-  }
-
-  /** Copies a class path file or directory into the library, named by its content; returns the copy. */
-  private Path publish(Path entry) throws IOException {
-    if (Files.isDirectory(entry)) {
-      Path target = lib.resolve("d-" + treeId(entry)).resolve(entry.getFileName().toString());
-      if (!Files.exists(target)) {
-        Path tmp = Files.createTempDirectory(lib, ".copy-");
-        PrivateDirs.setMode(tmp, 0755, -1);
-        copyTree(entry, tmp.resolve(entry.getFileName().toString()));
-        try {
-          Files.move(tmp, target.getParent(), StandardCopyOption.ATOMIC_MOVE);
-        } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
-          ImagePacker.deleteTree(tmp); // published by another start meanwhile: the same content
-        }
-      }
-      return target;
-    }
-    String memo = entry + "|" + Files.size(entry) + "|" + Files.getLastModifiedTime(entry).toMillis();
-    Path known = published.get(memo);
-    if (known != null && Files.exists(known)) {
-      return known;
-    }
-    Path dir = lib.resolve("f-" + fileId(entry));
-    Path target = dir.resolve(entry.getFileName().toString());
-    if (!Files.exists(target)) {
-      Files.createDirectories(dir);
-      PrivateDirs.setMode(dir, 0755, -1);
-      Path tmp = Files.createTempFile(dir, ".copy-", ".tmp");
-      Files.copy(entry, tmp, StandardCopyOption.REPLACE_EXISTING);
-      PrivateDirs.setMode(tmp, 0644, -1);
-      dev.torpor.storage.ContentAddressed.publish(tmp, target);
-    }
-    published.put(memo, target);
-    return target;
-  }
-
-  private static String fileId(Path file) throws IOException {
-    MessageDigest sha = ImagePacker.sha256();
-    try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha)) {
-      in.transferTo(OutputStream.nullOutputStream());
-    }
-    return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
-  }
-
-  /** A hash of every relative path and file content under {@code dir}. */
-  private static String treeId(Path dir) throws IOException {
-    MessageDigest sha = ImagePacker.sha256();
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted().toList()) {
-        sha.update(dir.relativize(p).toString().getBytes(StandardCharsets.UTF_8));
-        sha.update((byte) 0);
-        if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-          sha.update(Files.readAllBytes(p));
-        }
-        sha.update((byte) 0);
-      }
-    }
-    return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
-  }
-
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> walk = Files.walk(from)) {
-      for (Path p : walk.sorted().toList()) {
-        Path t = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-          Files.createDirectories(t);
-          PrivateDirs.setMode(t, 0755, -1);
-        } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-          Files.copy(p, t);
-          PrivateDirs.setMode(t, 0644, -1);
-        } // links and special files are not class path content
-      }
-    }
-  }
-
-  /**
-   * Builds the root a workflow is confined to: the mount points of its plan and nothing else,
-   * read-only for everyone but root. Rebuilt at every launch and restore (no JVM of the workflow
-   * runs meanwhile).
-   */
-  public Path prepareRoot(SandboxPlan plan) throws IOException {
-    Path root = roots.resolve(plan.runDir().getFileName().toString());
-    Path stamp = roots.resolve(plan.runDir().getFileName() + ".plan");
-    String layout = layout(plan);
-    if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) && Files.exists(stamp)
-        && Files.readString(stamp, StandardCharsets.UTF_8).equals(layout)) {
-      return root; // built for the same mounts at an earlier launch or restore; nobody can write it
-    }
-    Files.deleteIfExists(stamp);
-    ImagePacker.deleteTree(root);
-    Files.createDirectory(root);
-    PrivateDirs.setMode(root, 0755, -1);
-    for (String dir : SandboxPlan.SYSTEM) {
-      Path host = Path.of("/", dir);
-      if (Files.isSymbolicLink(host)) {
-        Files.createSymbolicLink(root.resolve(dir), Files.readSymbolicLink(host));
-      }
-    }
-    for (String d : List.of("proc", "dev", "tmp")) {
-      Files.createDirectories(root.resolve(d));
-    }
-    Files.createSymbolicLink(root.resolve("dev/fd"), Path.of("/proc/self/fd"));
-    Files.createSymbolicLink(root.resolve("dev/stdin"), Path.of("/proc/self/fd/0"));
-    Files.createSymbolicLink(root.resolve("dev/stdout"), Path.of("/proc/self/fd/1"));
-    Files.createSymbolicLink(root.resolve("dev/stderr"), Path.of("/proc/self/fd/2"));
-    List<SandboxPlan.Mount> mounts = plan.mounts();
-    for (SandboxPlan.Mount m : mounts) {
-      if (mounts.stream().anyMatch(o -> o != m && m.inside().startsWith(o.inside()))) {
-        continue; // its mount point is inside another mount: it is there already
-      }
-      Path point = root.resolve(m.inside().toString().substring(1));
-      Files.createDirectories(point.getParent());
-      if (Files.isDirectory(m.source())) {
-        Files.createDirectories(point);
-      } else if (!Files.exists(point, LinkOption.NOFOLLOW_LINKS)) {
-        Files.createFile(point);
-      }
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      for (Path p : walk.toList()) {
-        if (!Files.isSymbolicLink(p)) {
-          PrivateDirs.setMode(p, Files.isDirectory(p) ? 0755 : 0444, -1);
-        }
-      }
-    }
-    Files.writeString(stamp, layout, StandardCharsets.UTF_8);
-    return root;
-  }
-
-  /** What a root built for {@code plan} holds: its mount points and whether each is a directory. */
-  private static String layout(SandboxPlan plan) {
-    StringBuilder s = new StringBuilder();
-    for (SandboxPlan.Mount m : plan.mounts()) {
-      s.append(m.inside()).append(Files.isDirectory(m.source()) ? "/\n" : "\n");
-    }
-    return s.toString();
-  }
-
-  /** Deletes a workflow's root once it has exited. */
-  public void discardRoot(Path runDir) {
-    try {
-      Files.deleteIfExists(roots.resolve(runDir.getFileName() + ".plan"));
-      ImagePacker.deleteTree(roots.resolve(runDir.getFileName().toString()));
-    } catch (IOException e) {
-      System.err.println("torpor worker: cannot delete the root of " + runDir + ": " + e);
-    }
   }
 
   /**
@@ -351,8 +185,13 @@ public final class Sandbox {
     // Waits for the worker's go (its root is built then), then drops every privilege for good.
     cmd.addAll(List.of("sh", "-c", "read -r go && [ \"$go\" = go ] || exit 111; exec \"$@\"", "sh",
         "setpriv", "--reuid=" + user.uid(), "--regid=" + user.gid(), "--clear-groups", "--no-new-privs",
-        "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all",
-        "setsid", "sh", "-c", "cd \"$0\" && unset PWD OLDPWD && exec \"$@\" 2>&1 </dev/null", runDir.toString()));
+        "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"));
+    if (diesWithParent) {
+      // The uid change clears the parent-death signal unshare --kill-child set: set it again after.
+      cmd.addAll(List.of("--pdeathsig", "KILL"));
+    }
+    cmd.addAll(List.of("setsid",
+        "sh", "-c", "cd \"$0\" && unset PWD OLDPWD && exec \"$@\" 2>&1 </dev/null", runDir.toString()));
     cmd.addAll(java);
     return cmd;
   }
@@ -368,7 +207,7 @@ public final class Sandbox {
     Files.writeString(ns.resolveSibling("uid_map"), user.uidMap());
     Files.writeString(ns.resolveSibling("gid_map"), user.gidMap());
     List<String> cmd = List.of("nsenter", "--mount=" + ns.resolve("mnt"), "--pid=" + ns.resolve("pid_for_children"),
-        "--", "sh", "-c", mountScript(plan, root));
+        "--", "sh", "-c", SandboxRoots.mountScript(plan, root));
     CriuEngine.ProcessResult r = CriuEngine.ProcessResult.run(cmd, 30);
     if (r.exitCode() != 0) {
       throw new IOException("could not build the root of the workflow in " + plan.runDir() + " (nsenter exited "
@@ -397,25 +236,6 @@ public final class Sandbox {
       Thread.onSpinWait();
     }
     throw new IOException("unshare made no user namespace within " + timeout);
-  }
-
-  /** The shell script nsenter runs in the new namespaces, as the host's root. */
-  static String mountScript(SandboxPlan plan, Path root) {
-    StringBuilder s = new StringBuilder("set -e\n");
-    String r = quote(root.toString());
-    s.append("mount --bind ").append(r).append(' ').append(r).append('\n');
-    for (SandboxPlan.Mount m : plan.mounts()) {
-      s.append("mount --bind -o ").append(m.kind().options).append(' ').append(quote(m.source().toString())).append(' ')
-          .append(quote(root + m.inside().toString())).append('\n');
-    }
-    s.append("mount -t proc -o nosuid,nodev,noexec proc ").append(quote(root + "/proc")).append('\n');
-    s.append("mount -o remount,bind,ro,nosuid,nodev ").append(r).append('\n');
-    s.append("cd ").append(r).append("\npivot_root . .\numount -l .\n");
-    return s.toString();
-  }
-
-  static String quote(String s) {
-    return "'" + s.replace("'", "'\"'\"'") + "'";
   }
 
   /**

@@ -167,7 +167,7 @@ public final class Worker implements AutoCloseable {
       dropOutputSpool();
     }
     this.scratch = Scratch.create(config.scratchBase(), config.dataDir());
-    this.agentJars = AgentJars.extract(sandbox.lib());
+    this.agentJars = AgentJars.extract(sandbox.library().dir());
   }
 
   /** This worker's scratch directory (dumps and unpacked images). */
@@ -205,9 +205,9 @@ public final class Worker implements AutoCloseable {
       run.control = control(run);
       List<Path> given = new ArrayList<>(agentJars);
       given.addAll(spec.classPath());
-      List<Path> classPath = sandbox.publish(given);
+      List<Path> classPath = sandbox.library().publish(given);
       run.plan = sandbox.plan(runDir, spec.javaHome(), classPath);
-      Path root = sandbox.prepareRoot(run.plan);
+      Path root = sandbox.roots().prepare(run.plan);
       List<String> command = new ArrayList<>(List.of(spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData",
           "-Djava.io.tmpdir=" + runDir.resolve("tmp")));
       command.addAll(spec.javaOptions());
@@ -232,7 +232,7 @@ public final class Worker implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         p.destroyForcibly();
         run.control.close();
-        sandbox.discardRoot(runDir);
+        sandbox.roots().discard(runDir);
         runs.remove(spec.id(), run);
         throw e;
       }
@@ -583,6 +583,11 @@ public final class Worker implements AutoCloseable {
         return;
       }
       ImagePacker.deleteTree(dumpDir);
+      if (!leaveRunning) {
+        // A frozen workflow holds nothing on the worker but its run directory: its root (some
+        // 30 empty mount points, ~50 kB of directories) is built again at its restore (~1 ms).
+        sandbox.roots().discard(run.runDir);
+      }
       if (!leaveRunning && !run.pump.awaitEnd(Duration.ofSeconds(30))) {
         System.err.println("torpor worker: workflow " + run.id + ": output pipe still open 30 s after the dump");
       }
@@ -737,7 +742,7 @@ public final class Worker implements AutoCloseable {
     if (dir.startsWith(scratch.dumps())) {
       sandbox.makeRestorable(dir); // a local dump (its commit failed): CRIU wrote it 0600
     }
-    Path root = sandbox.prepareRoot(run.plan);
+    Path root = sandbox.roots().prepare(run.plan);
     double prep = millisSince(t0);
     Path err = dir.resolveSibling(dir.getFileName() + ".criu.err");
     Process p = spawn(() -> engine.restore(dir, outputPipe, err, run.plan.restoreOptions(root)));
@@ -852,7 +857,7 @@ public final class Worker implements AutoCloseable {
         deleteQuietly(run.restoreDir);
       }
     }
-    sandbox.discardRoot(run.runDir);
+    sandbox.roots().discard(run.runDir);
     run.exit.complete(code);
   }
 
