@@ -98,7 +98,7 @@ public final class SnapshotBenchmark {
   static final String S_COMMIT = "commit: data made durable, manifest published";
   static final String S_OTHER = "worker, untimed: dump dir removed, pipe closed";
   static final String R_FETCH = "fetchVerifyUnpack: read, SHA-256 (+decrypt), unzstd, untar";
-  static final String R_SANDBOX = "sandbox: the workflow's root and run directory made ready for the restore";
+  static final String R_SANDBOX = "sandbox: the wait, after the fetch, for the workflow's root and run directory (made ready meanwhile)";
   static final String R_RESTORE = "restoreDeliver: criu restore (its namespaces, mounts, memory) until its wake socket"
       + " accepts the wake";
   static final String R_HOOKS = "afterRestore hooks";

@@ -40,6 +40,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -180,6 +181,15 @@ public final class Worker implements AutoCloseable {
     return config.dataDir().resolve("logs").resolve(ImageKey.checkWorkflowId(workflowId) + ".log");
   }
 
+  /**
+   * Where the commands that start a workflow's JVM (its sandbox's shells, {@code setpriv}) complain:
+   * beside the logs, in a directory of their own so that no workflow's name meets them.
+   */
+  public Path launcherLog(String workflowId) throws IOException {
+    Path logs = PrivateDirs.ensure(config.dataDir().resolve("logs"));
+    return PrivateDirs.ensure(logs.resolve("launcher")).resolve(ImageKey.checkWorkflowId(workflowId) + ".log");
+  }
+
   /** The run directory of a workflow: its working directory and sockets. */
   public Path runDir(String workflowId) {
     String hash = HexFormat.of().formatHex(ImagePacker.sha256().digest(workflowId.getBytes(StandardCharsets.UTF_8)));
@@ -220,7 +230,7 @@ public final class Worker implements AutoCloseable {
       ProcessBuilder pb = new ProcessBuilder(sandbox.launchCommand(config.cluster(), runDir, command))
           .directory(new File("/"))
           .redirectError(ProcessBuilder.Redirect.appendTo(
-              PrivateDirs.ensure(config.dataDir().resolve("logs")).resolve(spec.id() + ".launcher.log").toFile()));
+              launcherLog(spec.id()).toFile()));
       pb.environment().clear();
       pb.environment().putAll(WorkflowEnv.of(spec.id(), runDir, spec.env()));
       long t0 = System.nanoTime();
@@ -329,9 +339,7 @@ public final class Worker implements AutoCloseable {
     if (Files.isDirectory(logs)) {
       try (var spool = Files.newDirectoryStream(logs, "*.log")) {
         for (Path f : spool) {
-          if (!f.getFileName().toString().endsWith(".launcher.log")) {
-            Files.delete(f);
-          }
+          Files.delete(f);
         }
       }
     }
@@ -585,7 +593,8 @@ public final class Worker implements AutoCloseable {
       ImagePacker.deleteTree(dumpDir);
       if (!leaveRunning) {
         // A frozen workflow holds nothing on the worker but its run directory: its root (some
-        // 30 empty mount points, ~50 kB of directories) is built again at its restore (~1 ms).
+        // 30 empty mount points, ~50 kB of directories) is built again at its restore, while
+        // the image is fetched.
         sandbox.roots().discard(run.runDir);
       }
       if (!leaveRunning && !run.pump.awaitEnd(Duration.ofSeconds(30))) {
@@ -645,7 +654,7 @@ public final class Worker implements AutoCloseable {
     }
     try {
       run.pump.awaitEnd(Duration.ofSeconds(30));
-      relaunchFromDump(run, dumpDir, pipe);
+      relaunchFromDump(run, dumpDir, pipe, readySandbox(run, run.plan));
       watchExit(run, run.process);
       waitInMemory(run, s, why);
     } catch (IOException | InterruptedException | RuntimeException restoreFailure) {
@@ -685,21 +694,27 @@ public final class Worker implements AutoCloseable {
     try {
       ImageManifest m = images.manifest(key).orElseThrow(() -> new IOException("no manifest for " + key));
       long t0 = System.nanoTime();
-      Path dir = scratch.restores().resolve(run.id).resolve(Long.toString(run.seq));
-      sandbox.prepareImageDir(dir);
-      try {
-        images.fetch(m, dir);
-      } catch (IOException | RuntimeException e) {
-        deleteQuietly(dir);
-        throw e;
-      }
       SandboxPlan plan = sandbox.planOf(m.restore(), WorkflowSpec.currentJavaHome());
       synchronized (run) {
         run.plan = plan;
       }
+      // The run directory and the root need only the manifest: made ready while the image is fetched.
+      Future<Path> root = tasks.submit(() -> readySandbox(run, plan));
+      Path dir = scratch.restores().resolve(run.id).resolve(Long.toString(run.seq));
+      try {
+        sandbox.prepareImageDir(dir);
+        images.fetch(m, dir);
+      } catch (IOException | RuntimeException e) {
+        deleteQuietly(dir);
+        awaitQuietly(root);
+        sandbox.roots().discard(run.runDir);
+        throw e;
+      }
       details.put("fetchVerifyUnpack", millisSince(t0));
       long t1 = System.nanoTime();
-      details.put("sandbox", relaunchFromDump(run, dir, m.restore().get("outputPipe")));
+      Path ready = await(root);
+      details.put("sandbox", millisSince(t1));
+      relaunchFromDump(run, dir, m.restore().get("outputPipe"), ready);
       synchronized (run) {
         run.restoreDir = dir;
         run.wakeTimings = details;
@@ -731,19 +746,44 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  /**
-   * Restores the tree dumped in {@code dir} as this run's process, with a fresh output pipe;
-   * returns how long the sandbox's preparation took, in ms.
-   */
-  private double relaunchFromDump(WorkflowRun run, Path dir, String outputPipe) throws IOException {
-    long t0 = System.nanoTime();
+  /** Makes a workflow's run directory and root ready for a restore under {@code plan}; returns the root. */
+  private Path readySandbox(WorkflowRun run, SandboxPlan plan) throws IOException {
     clearStale(run.runDir);
     sandbox.prepareRunDir(run.runDir);
+    return sandbox.roots().prepare(plan);
+  }
+
+  /** The result of a {@link #readySandbox} started on another thread, its failure as thrown there. */
+  private static Path await(Future<Path> root) throws IOException {
+    try {
+      return root.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while the sandbox was made ready", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IOException(e.getCause());
+    }
+  }
+
+  private static void awaitQuietly(Future<Path> root) {
+    try {
+      await(root);
+    } catch (IOException | RuntimeException ignored) {
+      // the restore fails for another reason, which is the one reported
+    }
+  }
+
+  /** Restores the tree dumped in {@code dir} as this run's process into {@code root}, with a fresh output pipe. */
+  private void relaunchFromDump(WorkflowRun run, Path dir, String outputPipe, Path root) throws IOException {
     if (dir.startsWith(scratch.dumps())) {
       sandbox.makeRestorable(dir); // a local dump (its commit failed): CRIU wrote it 0600
     }
-    Path root = sandbox.roots().prepare(run.plan);
-    double prep = millisSince(t0);
     Path err = dir.resolveSibling(dir.getFileName() + ".criu.err");
     Process p = spawn(() -> engine.restore(dir, outputPipe, err, run.plan.restoreOptions(root)));
     synchronized (run) {
@@ -754,7 +794,6 @@ public final class Worker implements AutoCloseable {
       run.rootPid = 0; // the restored root is the waiter's child: looked up when needed
       run.pump = new OutputPump(run.id, p.getInputStream(), logFile(run.id), config.tee());
     }
-    return prep;
   }
 
   private void deliverInMemory(WorkflowRun run, Delivery delivery) {

@@ -53,6 +53,7 @@ class ClusterIT {
   private static Path keys;
   private static int databases;
 
+  private static Path certDir;
   private static TestCerts certs;
   private Path dir;
   /** The registry's URL, as the nodes get it (with --ca-file: TLS, the certificate verified). */
@@ -65,7 +66,7 @@ class ClusterIT {
 
   @BeforeAll
   static void servers() throws Exception {
-    Path certDir = Files.createTempDirectory("torpor-cluster-certs-");
+    certDir = Files.createTempDirectory("torpor-cluster-certs-");
     certs = TestCerts.make(certDir, "cluster");
     pg = new PostgresProcess(certs);
     s3 = S3ProxyProcess.launch();
@@ -84,6 +85,13 @@ class ClusterIT {
     }
     if (keys != null) {
       Files.deleteIfExists(keys);
+    }
+    if (certDir != null) {
+      try (var walk = Files.walk(certDir)) {
+        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
     }
   }
 
@@ -319,13 +327,14 @@ class ClusterIT {
     await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(100)).until(() -> "SUSPENDED".equals(state("jdk")));
     jdk17.close(); // a clean stop: it leaves the cluster at once
     workers.remove(jdk17);
-    worker("w25", temurin25(), 2);
+    String otherJava = anotherJdk();
+    worker("w-other", otherJava, 2);
     await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200))
         .until(() -> types(history("jdk")).contains("UNRESTORABLE"));
     JsonNode declined = history("jdk").stream().filter(e -> e.get("type").asText().equals("DECLINED")).findFirst().orElseThrow();
-    assertThat(declined.get("details").get("worker").asText()).startsWith("w25@");
+    assertThat(declined.get("details").get("worker").asText()).startsWith("w-other@");
     assertThat(declined.get("details").get("reason").asText()).contains("this worker runs workflows on JDK")
-        .contains("25");
+        .contains(dir.resolve("another-jdk").toString());
     assertThat(state("jdk")).isEqualTo("SUSPENDED");
     assertThat(ledger().get("jdk")).isEqualTo(Map.of("start", 1));
 
@@ -336,7 +345,7 @@ class ClusterIT {
     assertThat(types.indexOf("UNRESTORABLE")).isLessThan(types.lastIndexOf("RESUMED"));
     List<JsonNode> declines = history("jdk").stream().filter(e -> e.get("type").asText().equals("DECLINED")).toList();
     assertThat(declines).as("declines: %s", history("jdk")).isNotEmpty()
-        .allMatch(e -> e.get("details").get("worker").asText().startsWith("w25@"));
+        .allMatch(e -> e.get("details").get("worker").asText().startsWith("w-other@"));
   }
 
   @Test
@@ -436,12 +445,23 @@ class ClusterIT {
 
   // ----- helpers -----
 
-  private static String temurin25() throws IOException {
-    try (Stream<Path> jdks = Files.list(Path.of("/usr/lib/jvm"))) {
-      return jdks.filter(p -> p.getFileName().toString().startsWith("temurin-25")).map(p -> p.resolve("bin/java"))
-          .filter(Files::isExecutable).findFirst().map(Path::toString)
-          .orElseThrow(() -> new AssertionError("this test needs Temurin 25 under /usr/lib/jvm (the machines' second JDK)"));
+  /**
+   * The java of another JDK: a copy of the test's own at another path, made in the test's directory
+   * (hard links where it can). Workers restore only images of the JDK at the path they run, so a
+   * worker given this one is a worker of another JDK; a fresh machine has no second JDK to install.
+   */
+  private String anotherJdk() throws IOException, InterruptedException {
+    Path home = Path.of(System.getProperty("java.home"));
+    Path copy = dir.resolve("another-jdk");
+    for (String flags : List.of("-al", "-a")) {
+      Process p = new ProcessBuilder("cp", flags, home.toString(), copy.toString()).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (p.waitFor() == 0) {
+        return copy.resolve("bin/java").toString();
+      }
+      new ProcessBuilder("rm", "-rf", copy.toString()).start().waitFor();
     }
+    throw new AssertionError("cannot copy the JDK at " + home + " to " + copy);
   }
 
   /** The test workflows and the PostgreSQL driver in one jar, as a user would ship an application. */

@@ -37,6 +37,7 @@ class S3ImagesIT {
   private static final String AWS = "/usr/bin/aws";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static S3ProxyProcess s3;
+  private static Path dir;
   private static Path keys;
   private static Path jar;
 
@@ -44,7 +45,7 @@ class S3ImagesIT {
   static void startS3() throws IOException {
     s3 = S3ProxyProcess.launch();
     s3.createBucket(BUCKET);
-    Path dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-s3it-");
+    dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-s3it-");
     keys = dir.resolve("image.keys");
     Files.writeString(keys, ImageKeyring.generate() + "\n");
     Files.setPosixFilePermissions(keys, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
@@ -52,9 +53,12 @@ class S3ImagesIT {
   }
 
   @AfterAll
-  static void stopS3() {
+  static void stopS3() throws IOException {
     if (s3 != null) {
       s3.close();
+    }
+    if (dir != null) {
+      deleteTree(dir);
     }
   }
 
@@ -90,11 +94,16 @@ class S3ImagesIT {
     pb.environment().put("AWS_SECRET_ACCESS_KEY", s3.secretKey());
     pb.environment().put("AWS_CONFIG_FILE", "/dev/null");
     pb.environment().put("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    Path out = Files.createTempFile("aws", ".out");
-    Path err = Files.createTempFile("aws", ".err");
-    Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-    assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("aws " + List.of(args) + " finished").isTrue();
-    return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    Path out = Files.createTempFile(dir, "aws", ".out");
+    Path err = Files.createTempFile(dir, "aws", ".err");
+    try {
+      Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("aws " + List.of(args) + " finished").isTrue();
+      return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+    } finally {
+      Files.deleteIfExists(out);
+      Files.deleteIfExists(err);
+    }
   }
 
   private static void awaitState(ServerProcess server, String id, String state) {

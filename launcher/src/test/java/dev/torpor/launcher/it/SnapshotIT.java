@@ -21,6 +21,8 @@ import dev.torpor.launcher.it.workflows.Resources;
 import dev.torpor.launcher.it.workflows.ThrowAfterRestore;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -187,6 +189,17 @@ class SnapshotIT {
     assertThat(h.awaitExit(normal)).isZero();
     assertThat(h.events(exits, EXITED).get(0).details()).containsEntry("exitCode", 3);
     assertThat(h.events(throwsId, CHECKPOINT_FAILED)).isEmpty();
+  }
+
+  @Test
+  void launcherComplaintsHaveAPlaceNoWorkflowLogCanShare() throws Exception {
+    String id = WorkerHarness.newId(ExitAfterRestore.class);
+    // Once <id>.launcher.log beside the logs: the log of a workflow named <id>.launcher, which a
+    // cluster worker's restart then kept as if it were not a workflow's output.
+    assertThat(h.worker.launcherLog(id)).isNotEqualTo(h.worker.logFile(id + ".launcher"))
+        .hasParentRaw(h.data.resolve("logs/launcher"));
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(h.data.resolve("logs/launcher"))))
+        .isEqualTo("rwx------");
   }
 
   private static Map<String, Long> fields(String line, String prefix) {
