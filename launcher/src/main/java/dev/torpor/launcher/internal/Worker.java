@@ -155,6 +155,7 @@ public final class Worker implements AutoCloseable {
     this.supervisor = supervisor;
     this.events = events;
     PrivateDirs.ensure(config.dataDir());
+    PrivateDirs.ensure(PrivateDirs.ensure(config.dataDir().resolve("logs")).resolve("launcher"));
     config.user().checkUnused();
     this.sandbox = new Sandbox(config.user(), config.runBase());
     if (config.cluster()) {
@@ -185,9 +186,8 @@ public final class Worker implements AutoCloseable {
    * Where the commands that start a workflow's JVM (its sandbox's shells, {@code setpriv}) complain:
    * beside the logs, in a directory of their own so that no workflow's name meets them.
    */
-  public Path launcherLog(String workflowId) throws IOException {
-    Path logs = PrivateDirs.ensure(config.dataDir().resolve("logs"));
-    return PrivateDirs.ensure(logs.resolve("launcher")).resolve(ImageKey.checkWorkflowId(workflowId) + ".log");
+  public Path launcherLog(String workflowId) {
+    return config.dataDir().resolve("logs/launcher").resolve(ImageKey.checkWorkflowId(workflowId) + ".log");
   }
 
   /** The run directory of a workflow: its working directory and sockets. */
@@ -712,7 +712,7 @@ public final class Worker implements AutoCloseable {
       }
       details.put("fetchVerifyUnpack", millisSince(t0));
       long t1 = System.nanoTime();
-      Path ready = await(root);
+      Path ready = join(root, "making the sandbox ready");
       details.put("sandbox", millisSince(t1));
       relaunchFromDump(run, dir, m.restore().get("outputPipe"), ready);
       synchronized (run) {
@@ -753,27 +753,9 @@ public final class Worker implements AutoCloseable {
     return sandbox.roots().prepare(plan);
   }
 
-  /** The result of a {@link #readySandbox} started on another thread, its failure as thrown there. */
-  private static Path await(Future<Path> root) throws IOException {
-    try {
-      return root.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while the sandbox was made ready", e);
-    } catch (ExecutionException e) {
-      if (e.getCause() instanceof IOException io) {
-        throw io;
-      }
-      if (e.getCause() instanceof RuntimeException r) {
-        throw r;
-      }
-      throw new IOException(e.getCause());
-    }
-  }
-
   private static void awaitQuietly(Future<Path> root) {
     try {
-      await(root);
+      join(root, "making the sandbox ready");
     } catch (IOException | RuntimeException ignored) {
       // the restore fails for another reason, which is the one reported
     }
@@ -911,16 +893,24 @@ public final class Worker implements AutoCloseable {
     if (!config.cluster()) {
       return s.start();
     }
+    return join(spawner.submit(s::start), "starting a workflow process");
+  }
+
+  /**
+   * The result of work handed to another thread: its IOException as thrown there, anything else
+   * it threw as a TorporException saying what it was {@code doing}.
+   */
+  private static <T> T join(Future<T> work, String doing) throws IOException {
     try {
-      return spawner.submit(s::start).get();
+      return work.get();
     } catch (ExecutionException e) {
       if (e.getCause() instanceof IOException io) {
         throw io;
       }
-      throw new TorporException("cannot start a workflow process: " + e.getCause(), e.getCause());
+      throw new TorporException(doing + " failed: " + e.getCause(), e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IOException("interrupted while starting a workflow process", e);
+      throw new IOException("interrupted while " + doing, e);
     }
   }
 

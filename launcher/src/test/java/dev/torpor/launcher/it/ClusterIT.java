@@ -87,11 +87,7 @@ class ClusterIT {
       Files.deleteIfExists(keys);
     }
     if (certDir != null) {
-      try (var walk = Files.walk(certDir)) {
-        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
+      TestDirs.deleteTree(certDir);
     }
   }
 
@@ -139,11 +135,7 @@ class ClusterIT {
     }
     if (dir != null) {
       dev.torpor.launcher.internal.ProcessScan.killUnder(dir.resolve("run"));
-      try (Stream<Path> walk = Files.walk(dir)) {
-        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
+      TestDirs.deleteTree(dir);
     }
   }
 
@@ -459,7 +451,7 @@ class ClusterIT {
       if (p.waitFor() == 0) {
         return copy.resolve("bin/java").toString();
       }
-      new ProcessBuilder("rm", "-rf", copy.toString()).start().waitFor();
+      TestDirs.deleteTree(copy);
     }
     throw new AssertionError("cannot copy the JDK at " + home + " to " + copy);
   }

@@ -58,7 +58,7 @@ class S3ImagesIT {
       s3.close();
     }
     if (dir != null) {
-      deleteTree(dir);
+      TestDirs.deleteTree(dir);
     }
   }
 
@@ -135,16 +135,6 @@ class S3ImagesIT {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (Files.exists(dir)) {
-      try (Stream<Path> walk = Files.walk(dir)) {
-        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
-    }
-  }
-
   @Test
   void encryptedImagesAreOrdinaryS3ObjectsAndResumeOnAWorkerWithNoLocalCopy() throws Exception {
     try (ServerProcess server = server("e2e", "--image-key-file", keys.toString())) {
@@ -175,7 +165,7 @@ class S3ImagesIT {
       // A worker with no local copy: the server dies, its scratch space goes, nothing is in <data>.
       Path scratch = Scratch.current(Scratch.defaultBase(server.data), server.data).orElseThrow();
       server.kill9();
-      deleteTree(scratch);
+      TestDirs.deleteTree(scratch);
       assertThat(server.data.resolve("store")).doesNotExist();
       server.start();
       assertThat(server.cli("signal", "steps", "step", "one").exitCode()).isZero();

@@ -433,7 +433,7 @@ class SecurityIT {
       assertThat(cleartext.startRefused()).as("the database takes TLS only").isNotZero();
       assertThat(cleartext.err()).contains("no encryption");
     } finally {
-      deleteTree(dir);
+      TestDirs.deleteTree(dir);
     }
   }
 
@@ -441,13 +441,5 @@ class SecurityIT {
     List<String> out = new ArrayList<>(a);
     out.addAll(b);
     return out;
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (var walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }
