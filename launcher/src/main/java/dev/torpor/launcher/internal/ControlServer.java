@@ -35,6 +35,8 @@ final class ControlServer implements AutoCloseable {
   private final Consumer<Frame> handler;
   private final Consumer<String> complaints;
   private final Duration readTimeout;
+  /** The socket file this server made (its inode): close deletes that one only. */
+  private final Object socketFile;
 
   ControlServer(Path socket, Consumer<Frame> handler, Consumer<String> complaints) throws IOException {
     this(socket, handler, complaints, READ_TIMEOUT);
@@ -50,6 +52,8 @@ final class ControlServer implements AutoCloseable {
     Files.deleteIfExists(socket);
     server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(socket), 16);
+    socketFile = Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class,
+        java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey();
     Thread t = new Thread(this::acceptLoop, "torpor-control-" + socket.getParent().getFileName());
     t.setDaemon(true);
     t.start();
@@ -127,7 +131,13 @@ final class ControlServer implements AutoCloseable {
   public void close() {
     try {
       server.close();
-      Files.deleteIfExists(socket);
+      // In a cluster the run directory is shared: a worker that lost the workflow must not delete
+      // the socket its new owner bound there since.
+      if (socketFile != null && Files.exists(socket, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+          && socketFile.equals(Files.readAttributes(socket, java.nio.file.attribute.BasicFileAttributes.class,
+              java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey())) {
+        Files.deleteIfExists(socket);
+      }
     } catch (IOException e) {
       complaints.accept("closing " + socket + " failed: " + e);
     }

@@ -25,13 +25,14 @@ final class SandboxRoots {
    * read-only for everyone but root. Reused while its mounts are the same (a savepoint, a restore
    * from a local dump), rebuilt when they differ (no JVM of the workflow runs meanwhile).
    */
-  Path prepare(SandboxPlan plan) throws IOException {
+  Path prepare(SandboxPlan plan, String token) throws IOException {
     Path root = roots.resolve(plan.runDir().getFileName().toString());
     Path stamp = roots.resolve(plan.runDir().getFileName() + ".plan");
     String layout = layout(plan);
     if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) && Files.exists(stamp)
-        && Files.readString(stamp, StandardCharsets.UTF_8).equals(layout)) {
-      return root; // built for the same mounts at an earlier launch or restore; nobody can write it
+        && layoutOf(Files.readString(stamp, StandardCharsets.UTF_8)).equals(layout)) {
+      writeStamp(stamp, layout, token); // built for the same mounts earlier; nobody can write it
+      return root;
     }
     Files.deleteIfExists(stamp);
     ImagePacker.deleteTree(root);
@@ -70,9 +71,23 @@ final class SandboxRoots {
         }
       }
     }
-    Files.writeString(stamp, layout, StandardCharsets.UTF_8);
+    writeStamp(stamp, layout, token);
     return root;
   }
+
+  /** The stamp of a root: its layout, then the token of the run that may delete it. */
+  private static void writeStamp(Path stamp, String layout, String token) throws IOException {
+    Path tmp = stamp.resolveSibling(stamp.getFileName() + ".tmp");
+    Files.writeString(tmp, layout + TOKEN + token + "\n", StandardCharsets.UTF_8);
+    Files.move(tmp, stamp, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private static String layoutOf(String stamp) {
+    int t = stamp.lastIndexOf(TOKEN);
+    return t < 0 ? stamp : stamp.substring(0, t);
+  }
+
+  private static final String TOKEN = "#token ";
 
   /** What a root built for {@code plan} holds: its mount points and whether each is a directory. */
   private static String layout(SandboxPlan plan) {
@@ -83,10 +98,17 @@ final class SandboxRoots {
     return s.toString();
   }
 
-  /** Deletes a workflow's root once it has exited. */
-  void discard(Path runDir) {
+  /**
+   * Deletes a workflow's root once its JVM is gone, if the run holding {@code token} built or took
+   * it last: a root another worker has taken since (the workflow moved) is left to that worker.
+   */
+  void discard(Path runDir, String token) {
+    Path stamp = roots.resolve(runDir.getFileName() + ".plan");
     try {
-      Files.deleteIfExists(roots.resolve(runDir.getFileName() + ".plan"));
+      if (!Files.exists(stamp) || !Files.readString(stamp, StandardCharsets.UTF_8).endsWith(TOKEN + token + "\n")) {
+        return;
+      }
+      Files.deleteIfExists(stamp);
       ImagePacker.deleteTree(roots.resolve(runDir.getFileName().toString()));
     } catch (IOException e) {
       System.err.println("torpor worker: cannot delete the root of " + runDir + ": " + e);

@@ -217,7 +217,7 @@ public final class Worker implements AutoCloseable {
       given.addAll(spec.classPath());
       List<Path> classPath = sandbox.library().publish(given);
       run.plan = sandbox.plan(runDir, spec.javaHome(), classPath);
-      Path root = sandbox.roots().prepare(run.plan);
+      Path root = sandbox.roots().prepare(run.plan, run.rootToken);
       List<String> command = new ArrayList<>(List.of(spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData",
           "-Djava.io.tmpdir=" + runDir.resolve("tmp")));
       command.addAll(spec.javaOptions());
@@ -242,7 +242,7 @@ public final class Worker implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         p.destroyForcibly();
         run.control.close();
-        sandbox.roots().discard(runDir);
+        sandbox.roots().discard(runDir, run.rootToken);
         runs.remove(spec.id(), run);
         throw e;
       }
@@ -595,7 +595,7 @@ public final class Worker implements AutoCloseable {
         // A frozen workflow holds nothing on the worker but its run directory: its root (some
         // 30 empty mount points, ~50 kB of directories) is built again at its restore, while
         // the image is fetched.
-        sandbox.roots().discard(run.runDir);
+        sandbox.roots().discard(run.runDir, run.rootToken);
       }
       if (!leaveRunning && !run.pump.awaitEnd(Duration.ofSeconds(30))) {
         System.err.println("torpor worker: workflow " + run.id + ": output pipe still open 30 s after the dump");
@@ -707,7 +707,7 @@ public final class Worker implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         deleteQuietly(dir);
         awaitQuietly(root);
-        sandbox.roots().discard(run.runDir);
+        sandbox.roots().discard(run.runDir, run.rootToken);
         throw e;
       }
       details.put("fetchVerifyUnpack", millisSince(t0));
@@ -750,7 +750,7 @@ public final class Worker implements AutoCloseable {
   private Path readySandbox(WorkflowRun run, SandboxPlan plan) throws IOException {
     clearStale(run.runDir);
     sandbox.prepareRunDir(run.runDir);
-    return sandbox.roots().prepare(plan);
+    return sandbox.roots().prepare(plan, run.rootToken);
   }
 
   private static void awaitQuietly(Future<Path> root) {
@@ -878,7 +878,7 @@ public final class Worker implements AutoCloseable {
         deleteQuietly(run.restoreDir);
       }
     }
-    sandbox.roots().discard(run.runDir);
+    sandbox.roots().discard(run.runDir, run.rootToken);
     run.exit.complete(code);
   }
 

@@ -6,6 +6,13 @@ import java.util.concurrent.CompletableFuture;
 
 /** A worker's mutable record of one workflow it runs or holds. Guarded by its own monitor. */
 final class WorkflowRun {
+  /**
+   * Names the roots this run builds: a root is deleted only by the run whose token its stamp
+   * holds, so a worker that lost the workflow cannot delete the root its new owner uses (workers
+   * of a cluster share the run base).
+   */
+  final String rootToken = java.util.UUID.randomUUID().toString();
+
   enum State {
     /** The JVM runs user code. */
     RUNNING,
