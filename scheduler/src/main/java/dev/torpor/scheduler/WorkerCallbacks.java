@@ -24,8 +24,12 @@ public interface WorkerCallbacks {
   /**
    * The workflow waits, frozen as image {@code seq} (or in memory, when {@code inMemory}).
    * Arms its timer and re-checks the mailbox, so a signal that raced the dump wakes it at once.
+   *
+   * @return whether the registry took it: false when this worker no longer holds the workflow's
+   *     running segment (it was cancelled, or its lease went to another worker, which resumes it
+   *     from an earlier image). The caller then must not touch any image that registry names.
    */
-  void waiting(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal,
+  boolean waiting(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal,
       boolean inMemory, Map<String, Object> details);
 
   /** A wake could not be delivered; the workflow still waits on image {@code seq}. */
@@ -47,8 +51,15 @@ public interface WorkerCallbacks {
    */
   default void output(String workflowId, byte[] bytes) {}
 
-  /** Something happened that belongs in the history. */
-  void event(String workflowId, String type, long seq, Map<String, Object> details);
+  /**
+   * Something happened that belongs in the history; {@code CHECKPOINTED} (a savepoint) also makes
+   * image {@code seq} the one a crash resumes from.
+   *
+   * @return whether it was recorded: false when this worker no longer holds the workflow's
+   *     running segment (and, for a savepoint, when the workflow moved on meanwhile), in which
+   *     case the caller must not retire the image before it
+   */
+  boolean event(String workflowId, String type, long seq, Map<String, Object> details);
 
   /** The workflow's JVM exited. */
   void exited(String workflowId, int exitCode, String logTail);

@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 /**
  * The worker's side of the image store. Committing: pack (tar, zstd), encrypt and sign when
@@ -92,18 +93,26 @@ final class ImageIo {
    * Commits the dump in {@code dumpDir} as image {@code facts.key()}, retrying with backoff while
    * the store refuses it, for up to the commit retry window: the dump directory is the
    * workflow's only copy meanwhile. Adds {@code packUpload} and {@code commit} to {@code timings}.
+   *
+   * @param mayReplace asked when an image with the same key is already in the store: whether this
+   *     worker still holds the workflow's running segment, so that the image there is debris of an
+   *     earlier run of the same segment (it crashed after its commit, before the registry heard of
+   *     it) and not the image of the worker that took the workflow over
+   * @throws ImageTakenException when the key is taken and {@code mayReplace} says no; nothing was changed
    */
-  ImageManifest commit(Facts facts, Path dumpDir, Map<String, Double> timings, long t0)
+  ImageManifest commit(Facts facts, Path dumpDir, Map<String, Double> timings, long t0, BooleanSupplier mayReplace)
       throws IOException, InterruptedException {
     long deadline = System.nanoTime() + commitRetry.toNanos();
     long backoffMillis = 250;
     for (int attempt = 1; ; attempt++) {
       try {
-        ImageManifest m = commitOnce(facts, dumpDir, timings, t0);
+        ImageManifest m = commitOnce(facts, dumpDir, timings, t0, mayReplace);
         if (attempt > 1) {
           System.err.println("torpor worker: image " + facts.key() + " committed at attempt " + attempt);
         }
         return m;
+      } catch (ImageTakenException e) {
+        throw e;
       } catch (IOException e) {
         if (System.nanoTime() + backoffMillis * 1_000_000 > deadline) {
           throw e;
@@ -116,12 +125,18 @@ final class ImageIo {
     }
   }
 
-  private ImageManifest commitOnce(Facts facts, Path dumpDir, Map<String, Double> timings, long t0) throws IOException {
+  private ImageManifest commitOnce(Facts facts, Path dumpDir, Map<String, Double> timings, long t0,
+      BooleanSupplier mayReplace) throws IOException {
     ImageKey key = facts.key();
     ImageUpload begun;
     try {
       begun = store.begin(key);
     } catch (FileAlreadyExistsException e) {
+      if (!mayReplace.getAsBoolean()) {
+        // Another worker holds the workflow now and may have committed this very key: its image stays.
+        throw new ImageTakenException("image " + key + " is already in " + store.describe() + " and this worker no"
+            + " longer holds the workflow's lease: the image there is the new owner's and is left alone");
+      }
       // Left by a segment that crashed after its commit but before anyone learned of it.
       System.err.println("torpor worker: replacing the orphaned image " + key + " of an earlier attempt");
       store.delete(key);
@@ -190,5 +205,14 @@ final class ImageIo {
 
   private static double millisSince(long t0) {
     return (System.nanoTime() - t0) / 1e6;
+  }
+
+  /** An image key already taken in the store by a commit this worker may not replace. */
+  static final class ImageTakenException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    ImageTakenException(String message) {
+      super(message);
+    }
   }
 }

@@ -171,25 +171,18 @@ public final class Sandbox {
    * user in the run directory with stdout and stderr on one pipe and stdin from {@code /dev/null},
    * once {@link #enter} has built its root. Start it with the directory {@code /} and stdin a pipe.
    *
-   * @param diesWithParent whether the JVM dies with the process that starts it (a cluster worker)
+   * <p>The JVM dies with the process that starts it (the worker's spawner thread): unshare and the
+   * JVM after its uid change each get SIGKILL when their parent goes.
    */
-  public List<String> launchCommand(boolean diesWithParent, Path runDir, List<String> java) {
-    List<String> cmd = new ArrayList<>();
-    if (diesWithParent) {
-      cmd.addAll(List.of("setpriv", "--pdeathsig", "KILL"));
-    }
-    cmd.addAll(List.of("unshare", "--user", "--pid", "--mount", "--time", "--ipc", "--fork", "--keep-caps"));
-    if (diesWithParent) {
-      cmd.add("--kill-child");
-    }
+  public List<String> launchCommand(Path runDir, List<String> java) {
+    List<String> cmd = new ArrayList<>(List.of("setpriv", "--pdeathsig", "KILL",
+        "unshare", "--user", "--pid", "--mount", "--time", "--ipc", "--fork", "--keep-caps", "--kill-child"));
     // Waits for the worker's go (its root is built then), then drops every privilege for good.
     cmd.addAll(List.of("sh", "-c", "read -r go && [ \"$go\" = go ] || exit 111; exec \"$@\"", "sh",
         "setpriv", "--reuid=" + user.uid(), "--regid=" + user.gid(), "--clear-groups", "--no-new-privs",
-        "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"));
-    if (diesWithParent) {
-      // The uid change clears the parent-death signal unshare --kill-child set: set it again after.
-      cmd.addAll(List.of("--pdeathsig", "KILL"));
-    }
+        "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all",
+        // The uid change clears the parent-death signal unshare --kill-child set: set it again after.
+        "--pdeathsig", "KILL"));
     cmd.addAll(List.of("setsid",
         "sh", "-c", "cd \"$0\" && unset PWD OLDPWD && exec \"$@\" 2>&1 </dev/null", runDir.toString()));
     cmd.addAll(java);

@@ -72,7 +72,7 @@ public final class Worker implements AutoCloseable {
   private final Sandbox sandbox;
   private final Scratch scratch;
   /**
-   * Starts every workflow process (launch and restore). In a cluster the processes are told to die
+   * Starts every workflow process (launch and restore). The processes are told to die
    * with the thread that started them (PR_SET_PDEATHSIG), so that thread must live as long as
    * the worker: one thread, never idle-reaped.
    */
@@ -149,7 +149,10 @@ public final class Worker implements AutoCloseable {
       Config config, ImageStore store, CheckpointEngine engine, Supervisor supervisor, Consumer<WorkflowEvent> events)
       throws IOException {
     this.config = config;
-    this.engine = config.cluster() && engine instanceof CriuEngine criu ? criu.diesWithParent() : engine;
+    // Workflow JVMs die with their worker, launched or restored: a JVM that outlived it would run on
+    // unsupervised (waiting in memory for a wake that cannot come) while its workflow resumes
+    // from its image elsewhere or at the next start.
+    this.engine = engine instanceof CriuEngine criu ? criu.diesWithParent() : engine;
     this.images = new ImageIo(store, config.keys(), config.commitRetry(), this.engine, WorkflowSpec.currentJavaHome());
     images.warmUpInBackground();
     this.supervisor = supervisor;
@@ -227,7 +230,7 @@ public final class Worker implements AutoCloseable {
       // In a cluster the JVM dies with this worker: unshare gets SIGKILL when the worker goes, and
       // takes the namespace's init (the JVM) with it. stdout and stderr of the JVM share one pipe
       // (the shell's 2>&1); the launcher's own complaints go to a separate file, not the workflow's log.
-      ProcessBuilder pb = new ProcessBuilder(sandbox.launchCommand(config.cluster(), runDir, command))
+      ProcessBuilder pb = new ProcessBuilder(sandbox.launchCommand(runDir, command))
           .directory(new File("/"))
           .redirectError(ProcessBuilder.Redirect.appendTo(
               launcherLog(spec.id()).toFile()));
@@ -450,6 +453,17 @@ public final class Worker implements AutoCloseable {
     runs.computeIfPresent(workflowId, (id, run) -> run.state == State.EXITED ? null : run);
   }
 
+  /** Whether the workflow waits in the memory of its live JVM on this worker (its checkpoint failed). */
+  public boolean waitsInMemory(String workflowId) {
+    WorkflowRun run = runs.get(workflowId);
+    if (run == null) {
+      return false;
+    }
+    synchronized (run) {
+      return run.state == State.WAITING_IN_MEMORY;
+    }
+  }
+
   /** Whether the workflow has a live process on this worker. */
   public boolean isAlive(String workflowId) {
     WorkflowRun run = runs.get(workflowId);
@@ -559,33 +573,20 @@ public final class Worker implements AutoCloseable {
         }
       }
       if (!supervisor.mayCommit(run.id)) {
-        // Its lease went to another worker, which resumes it from its last image: commit nothing.
-        ImagePacker.deleteTree(dumpDir);
         System.err.println("torpor worker: image " + (seq) + " of " + run.id + " not committed: this worker no"
             + " longer holds the workflow's lease");
-        if (leaveRunning) {
-          synchronized (run) {
-            run.state = State.RUNNING; // its exit, once killed, is reported as any other
-          }
-          kill(run.id);
-        } else {
-          synchronized (run) {
-            run.state = State.EXITED; // the dump ended the process
-            if (run.control != null) {
-              run.control.close();
-              run.control = null;
-            }
-            emit(Type.EXITED, run, Map.of("exitCode", 137));
-          }
-          run.exit.complete(137);
-        }
+        abandonUncommitted(run, dumpDir, leaveRunning);
         return;
       }
       ImageManifest manifest;
       long t2 = System.nanoTime();
       try {
         manifest = images.commit(new ImageIo.Facts(new ImageKey(run.id, seq), s, run.jdk, pipe, run.plan),
-            dumpDir, timings, t2);
+            dumpDir, timings, t2, () -> supervisor.mayCommit(run.id));
+      } catch (ImageIo.ImageTakenException e) {
+        System.err.println("torpor worker: " + e.getMessage());
+        abandonUncommitted(run, dumpDir, leaveRunning);
+        return;
       } catch (IOException | RuntimeException e) {
         recoverUncommitted(run, s, dumpDir, pipe, leaveRunning, e);
         return;
@@ -633,6 +634,27 @@ public final class Worker implements AutoCloseable {
       waitInMemory(run, s, "suspend failed: " + e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Its lease went to another worker, which resumes it from its last image: the dump is dropped, the JVM ends here. */
+  private void abandonUncommitted(WorkflowRun run, Path dumpDir, boolean leaveRunning) throws IOException {
+    ImagePacker.deleteTree(dumpDir);
+    if (leaveRunning) {
+      synchronized (run) {
+        run.state = State.RUNNING; // its exit, once killed, is reported as any other
+      }
+      kill(run.id);
+    } else {
+      synchronized (run) {
+        run.state = State.EXITED; // the dump ended the process
+        if (run.control != null) {
+          run.control.close();
+          run.control = null;
+        }
+        emit(Type.EXITED, run, Map.of("exitCode", 137));
+      }
+      run.exit.complete(137);
     }
   }
 
@@ -890,9 +912,6 @@ public final class Worker implements AutoCloseable {
 
   /** Starts a process on the spawner thread (see {@link #spawner}). */
   private Process spawn(Spawn s) throws IOException {
-    if (!config.cluster()) {
-      return s.start();
-    }
     return join(spawner.submit(s::start), "starting a workflow process");
   }
 

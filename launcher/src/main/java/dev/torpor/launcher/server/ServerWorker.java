@@ -140,15 +140,19 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
       release();
       shipLog(workflowId);
     }
-    plane.waiting(workflowId, seq, wait.kind().name(), wait.wakeAt(), wait.signal(), inMemory, details);
-    if (!inMemory) {
+    boolean recorded = plane.waiting(workflowId, seq, wait.kind().name(), wait.wakeAt(), wait.signal(), inMemory, details);
+    if (!inMemory && recorded) {
       janitor.superseded(workflowId, seq); // only once the registry names the new image
     }
+    // Not recorded: the registry still names image seq - 1, from which the worker that holds the
+    // workflow now resumes it; the image made here is debris that the segment's next commit replaces.
   }
 
   @Override
   public void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery) {
-    release();
+    if (!worker.waitsInMemory(workflowId)) {
+      release(); // a failed restore's slot; a JVM waiting in memory keeps its own
+    }
     plane.undeliverable(workflowId, seq, new Wakeup(delivery.reason(), delivery.signal()), worker.lastError(workflowId));
   }
 
@@ -170,8 +174,9 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
     switch (e.type()) {
       case STARTED -> plane.event(e.workflowId(), "PROCESS_STARTED", e.seq(), e.details());
       case CHECKPOINTED -> {
-        plane.event(e.workflowId(), e.type().name(), e.seq(), e.details());
-        janitor.superseded(e.workflowId(), e.seq());
+        if (plane.event(e.workflowId(), e.type().name(), e.seq(), e.details())) {
+          janitor.superseded(e.workflowId(), e.seq());
+        }
       }
       case CHECKPOINT_FAILED, RESUMED -> plane.event(e.workflowId(), e.type().name(), e.seq(), e.details());
       case EXITED -> {

@@ -263,6 +263,63 @@ class S3ImagesIT {
     }
   }
 
+  /**
+   * Issue #12, defect 1: a workflow waiting in memory holds its JVM's slot, so its wake must not
+   * ask for another. With one slot, a timer that falls due while the store still refuses the
+   * image, and then an operator's wake, each reach the wait in memory.
+   */
+  @Test
+  void timersDueDuringTheCommitRetryAndOperatorWakesReachAWaitInMemory() throws Exception {
+    try (ServerProcess server = server("outage-due", "--store-retry", "4s", "--max-running", "1")) {
+      server.start();
+      s3.stop();
+      try {
+        assertThat(server.cli("submit", "--jar", jar.toString(), "--main", Sleeper.class.getName(), "--id", "due-in-retry",
+            "--", "1").exitCode()).isZero();
+        awaitState(server, "due-in-retry", "COMPLETED");
+        assertThat(server.cli("submit", "--jar", jar.toString(), "--main", Sleeper.class.getName(), "--id", "woken",
+            "--", "3600").exitCode()).isZero();
+        await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "woken", "WAITING_IN_MEMORY") == 1);
+        Result wake = server.cli("wake", "woken");
+        assertThat(wake.exitCode()).as(wake.err()).isZero();
+        awaitState(server, "woken", "COMPLETED");
+      } finally {
+        s3.start();
+      }
+      for (String id : List.of("due-in-retry", "woken")) {
+        assertThat(server.cli("logs", id).out()).endsWith("woke\n");
+        assertThat(historyCount(server, id, "SUSPENDED")).isZero();
+      }
+    }
+  }
+
+  /**
+   * Issue #12, defect 2: a server killed while a workflow waits in memory (its JVM restored from
+   * the local dump) takes that JVM with it; the workflow starts again at the next start.
+   */
+  @Test
+  void aServerKilledWhileAWorkflowWaitsInMemoryLeavesNoJvmBehind() throws Exception {
+    try (ServerProcess server = server("outage-kill", "--store-retry", "2s")) {
+      server.start();
+      s3.stop();
+      try {
+        assertThat(server.cli("submit", "--jar", jar.toString(), "--main", Sleeper.class.getName(), "--id", "kept",
+            "--", "6").exitCode()).isZero();
+        await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "kept", "WAITING_IN_MEMORY") == 1);
+        assertThat(server.anyWorkflowProcess()).as("the workflow's JVM waits in memory").isTrue();
+        server.kill9();
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
+            .until(() -> !server.anyWorkflowProcess());
+      } finally {
+        s3.start();
+      }
+      server.start();
+      awaitState(server, "kept", "COMPLETED");
+      assertThat(history(server, "kept")).contains("RECOVERED");
+      assertThat(server.cli("logs", "kept").out()).endsWith("woke\n");
+    }
+  }
+
   @Test
   void aCorruptOrTruncatedImageIsRefusedAndTheWorkflowStaysResumable() throws Exception {
     try (ServerProcess server = server("corrupt", "--image-key-file", keys.toString())) {

@@ -157,4 +157,23 @@ class ImageJanitorTest {
       assertThat(store.seqs("quick")).isEmpty();
     }
   }
+
+  /**
+   * Issue #12, defect 3: a commit the registry refuses (here: from a worker that does not run the
+   * workflow, which is frozen on image 1) retires no image: image 1 is the one to restore.
+   */
+  @Test
+  void aCommitTheRegistryRefusedRetiresNoImage() throws IOException {
+    running("kept");
+    commit("kept", 1, 100);
+    plane.waiting("kept", 1, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
+    commit("kept", 2, 100); // a stale worker's image 2
+    try (ImageJanitor j = janitor(Duration.ofDays(1), Instant.now())) {
+      ServerWorker stale = new ServerWorker(1, plane, j);
+      stale.waiting("kept", 2, new dev.torpor.internal.protocol.Suspend("kept", dev.torpor.internal.protocol.WaitKind.TIMER,
+          Optional.of(Instant.now().plusSeconds(60)), Optional.empty(), "", "", Optional.empty()), false, Map.of());
+    } // closing the janitor waits for its deletions
+    assertThat(store.seqs("kept")).as("image 1, which the registry names, is still there").contains(1L);
+    assertThat(plane.status("kept").seq()).isEqualTo(1);
+  }
 }

@@ -84,6 +84,17 @@ public final class Database implements AutoCloseable {
     return leasePool;
   }
 
+  /** A short name for this database, the same at every start: a hash of its URL. */
+  public String identity() {
+    try {
+      byte[] h = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(settings.getJdbcUrl().getBytes(StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(h, 0, 6);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
+  }
+
   public boolean isPostgres() {
     return postgres;
   }

@@ -1,6 +1,7 @@
 package dev.torpor.scheduler.internal;
 
 import dev.torpor.Signal;
+import dev.torpor.TorporException;
 import dev.torpor.internal.protocol.WakeReason;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
@@ -33,6 +34,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -58,7 +60,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   /** The largest piece of a cluster's log kept in one row. */
   private static final int LOG_CHUNK = 1 << 20;
   /** How long past due a dispatch or wake may be, with no Quartz job for it, before the sweep re-arms it. */
-  private static final long SWEEP_GRACE_MILLIS = 20_000;
+  private static final Duration SWEEP_GRACE = Duration.ofSeconds(20);
   private static final String COLUMNS = "id, state, seq, main_class, args, app_sha256, wait_kind, wait_signal, wake_at,"
       + " in_memory, stack, image_bytes, packed_bytes, exit_code, error, created_at, updated_at";
 
@@ -75,6 +77,14 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   /** Dispatches and wakes hold it shared; fencing takes it alone, to let those in flight finish first. */
   private final java.util.concurrent.locks.ReentrantReadWriteLock admission =
       new java.util.concurrent.locks.ReentrantReadWriteLock();
+  private volatile Duration sweepGrace = SWEEP_GRACE;
+  /** A single server's sweep (a cluster's runs with the leases). */
+  private final java.util.concurrent.ScheduledExecutorService sweeper =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "torpor-sweep");
+        t.setDaemon(true);
+        return t;
+      });
 
   /**
    * @param nodeId this process's name among the nodes sharing the database
@@ -108,6 +118,27 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     this.gateway = gateway;
     recover();
     timers.start();
+    long every = Math.max(1, sweepGrace.toMillis() / 4);
+    sweeper.scheduleWithFixedDelay(() -> {
+      try {
+        sweep();
+      } catch (RuntimeException e) {
+        System.err.println("torpor: the sweep for lost timers failed, tried again in " + every + " ms: " + e);
+      }
+    }, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * For tests: how long past due a workflow may wait with no job before the sweep re-arms it
+   * (20 s), set before {@link #start}. The sweep runs every quarter of it.
+   */
+  void sweepGrace(Duration grace) {
+    this.sweepGrace = grace;
+  }
+
+  /** For tests: the scheduler of every timer and dispatch. */
+  Timers timers() {
+    return timers;
   }
 
   /**
@@ -240,41 +271,53 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       request.add(r.env());
     }
     String hash = HexFormat.of().formatHex(sha256().digest(Json.write(request).getBytes(StandardCharsets.UTF_8)));
-    boolean created = sql.tx(c -> {
-      try (PreparedStatement q = c.prepareStatement("SELECT request_hash, main_class FROM torpor_workflow WHERE id = ?")) {
-        q.setString(1, id);
-        try (ResultSet rs = q.executeQuery()) {
-          if (rs.next()) {
-            if (rs.getString(1).equals(hash)) {
-              return false;
-            }
-            throw new ConflictException("workflow " + id + " already exists with a different request (main class "
-                + rs.getString(2) + "): submit under another id");
-          }
-        }
+    boolean created;
+    try {
+      created = sql.tx(c -> insertWorkflow(c, id, hash, r));
+    } catch (TorporException e) {
+      if (!Sql.isUniqueViolation(e)) {
+        throw e;
       }
-      long now = System.currentTimeMillis();
-      try (PreparedStatement ins = c.prepareStatement("INSERT INTO torpor_workflow (id, state, seq, request_hash,"
-          + " app_sha256, main_class, args, java_options, created_at, updated_at, env) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)")) {
-        ins.setString(1, id);
-        ins.setString(2, WorkflowState.PENDING.name());
-        ins.setString(3, hash);
-        ins.setString(4, r.appSha256());
-        ins.setString(5, r.mainClass());
-        ins.setString(6, Json.write(r.args()));
-        ins.setString(7, Json.write(r.javaOptions()));
-        ins.setLong(8, now);
-        ins.setLong(9, now);
-        ins.setString(10, Json.write(r.env()));
-        ins.executeUpdate();
-      }
-      history(c, id, "SUBMITTED", 0, Map.of("main", r.mainClass(), "app", r.appSha256()));
-      return true;
-    });
+      // The same id submitted at the same moment by another caller, whose insert won: compared again.
+      created = sql.tx(c -> insertWorkflow(c, id, hash, r));
+    }
     if (created) {
-      timers.dispatch(id, Instant.now());
+      afterCommit("scheduling the start of " + id, () -> timers.dispatch(id, Instant.now()));
     }
     return new SubmitResult(id, created);
+  }
+
+  /** Inserts a submitted workflow unless it exists with the same request (false); a conflict if with another. */
+  private boolean insertWorkflow(Connection c, String id, String hash, SubmitRequest r) throws SQLException {
+    try (PreparedStatement q = c.prepareStatement("SELECT request_hash, main_class FROM torpor_workflow WHERE id = ?")) {
+      q.setString(1, id);
+      try (ResultSet rs = q.executeQuery()) {
+        if (rs.next()) {
+          if (rs.getString(1).equals(hash)) {
+            return false;
+          }
+          throw new ConflictException("workflow " + id + " already exists with a different request (main class "
+              + rs.getString(2) + "): submit under another id");
+        }
+      }
+    }
+    long now = System.currentTimeMillis();
+    try (PreparedStatement ins = c.prepareStatement("INSERT INTO torpor_workflow (id, state, seq, request_hash,"
+        + " app_sha256, main_class, args, java_options, created_at, updated_at, env) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+      ins.setString(1, id);
+      ins.setString(2, WorkflowState.PENDING.name());
+      ins.setString(3, hash);
+      ins.setString(4, r.appSha256());
+      ins.setString(5, r.mainClass());
+      ins.setString(6, Json.write(r.args()));
+      ins.setString(7, Json.write(r.javaOptions()));
+      ins.setLong(8, now);
+      ins.setLong(9, now);
+      ins.setString(10, Json.write(r.env()));
+      ins.executeUpdate();
+    }
+    history(c, id, "SUBMITTED", 0, Map.of("main", r.mainClass(), "app", r.appSha256()));
+    return true;
   }
 
   @Override
@@ -305,7 +348,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       boolean awaited = w.state == WorkflowState.SUSPENDED && "SIGNAL".equals(w.waitKind) && name.equals(w.waitSignal);
       return awaited ? Optional.of(w.seq) : Optional.empty();
     });
-    wakeSeq.ifPresent(seq -> timers.wake(workflowId, seq, WakeReason.SIGNAL.name(), Instant.now()));
+    wakeSeq.ifPresent(seq -> afterCommit("waking " + workflowId + " for signal '" + name + "'",
+        () -> timers.wake(workflowId, seq, WakeReason.SIGNAL.name(), Instant.now())));
   }
 
   @Override
@@ -569,24 +613,34 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     }
   }
 
+  /** What a wake's transaction decided. */
+  private enum Admit { STALE, NO_SLOT, WAKE }
+
   private void wakeNow(String workflowId, long seq, String reason) {
     WorkerGateway g = gateway;
-    if (fenced() || !g.tryReserve()) {
+    if (fenced()) {
       timers.wake(workflowId, seq, reason, Instant.now().plusMillis(250));
       return;
     }
+    // A workflow waiting in memory holds its JVM's slot already; any other wake needs one.
+    boolean reserved = g.tryReserve();
     String me = nodeId;
     String[] app = new String[1];
-    Optional<Wakeup> wakeup = sql.tx(c -> {
+    boolean[] inMemory = new boolean[1];
+    Wakeup[] decided = new Wakeup[1];
+    Admit admit = sql.tx(c -> {
       Row w = lockIfExists(c, workflowId);
       if (w == null || w.seq != seq || w.state != (RECOVER.equals(reason) ? WorkflowState.RUNNING : WorkflowState.SUSPENDED)
           || (RECOVER.equals(reason) && w.owner != null) || w.unrestorable) {
-        return Optional.<Wakeup>empty(); // stale: the workflow moved on
+        return Admit.STALE; // stale: the workflow moved on
       }
       if (w.inMemory && !me.equals(w.owner)) {
         // Its JVM waits in the memory of the worker that owns it: only that one can wake it.
         timers.wake(workflowId, seq, reason, handBack());
-        return Optional.<Wakeup>empty();
+        return Admit.STALE;
+      }
+      if (!w.inMemory && !reserved) {
+        return Admit.NO_SLOT;
       }
       if (clustered && declinedBy(c, workflowId, seq, workerName(me))) {
         if (takers(c, workflowId, seq) == 0) {
@@ -595,9 +649,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
           // This worker cannot restore that image: leave the wake to another.
           timers.wake(workflowId, seq, reason, handBack());
         }
-        return Optional.<Wakeup>empty();
+        return Admit.STALE;
       }
       app[0] = w.appSha256;
+      inMemory[0] = w.inMemory;
       Wakeup d;
       if (RECOVER.equals(reason)) {
         d = recoveredWakeup(c, w);
@@ -606,7 +661,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         if (pending.isPresent()) {
           d = new Wakeup(WakeReason.SIGNAL, Optional.of(pending.get().signal()));
         } else if (WakeReason.SIGNAL.name().equals(reason)) {
-          return Optional.<Wakeup>empty(); // a duplicate: the signal was taken by an earlier wake
+          return Admit.STALE; // a duplicate: the signal was taken by an earlier wake
         } else {
           d = Wakeup.of(WakeReason.valueOf(reason));
         }
@@ -622,17 +677,26 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         h.put("worker", me);
       }
       history(c, workflowId, "WAKING", seq, h);
-      return Optional.of(d);
+      decided[0] = d;
+      return Admit.WAKE;
     });
-    if (wakeup.isEmpty()) {
+    if (reserved && (admit != Admit.WAKE || inMemory[0])) {
       g.release();
+    }
+    if (admit == Admit.NO_SLOT) {
+      timers.wake(workflowId, seq, reason, Instant.now().plusMillis(250));
+      return;
+    }
+    if (admit != Admit.WAKE) {
       return;
     }
     try {
-      g.wake(workflowId, seq, app[0], appJar(app[0]), wakeup.get());
+      g.wake(workflowId, seq, app[0], appJar(app[0]), decided[0]);
     } catch (IOException | RuntimeException e) {
-      g.release();
-      undeliverable(workflowId, seq, wakeup.get(), e.getMessage());
+      if (!inMemory[0]) {
+        g.release();
+      }
+      undeliverable(workflowId, seq, decided[0], e.getMessage());
     }
   }
 
@@ -704,13 +768,13 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public void waiting(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal,
+  public boolean waiting(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal,
       boolean inMemory, Map<String, Object> details) {
-    Optional<String> wakeNow = sql.tx(c -> {
+    Optional<Optional<String>> applied = sql.tx(c -> {
       Row w = lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.RUNNING || !owned(w)) {
         fencedOut(w, workflowId, "SUSPENDED", seq);
-        return Optional.<String>empty(); // cancelled meanwhile, or its lease went to another worker: nothing to arm
+        return Optional.<Optional<String>>empty(); // cancelled meanwhile, or its lease went to another worker: nothing to arm
       }
       try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET state = 'SUSPENDED', seq = ?,"
           + " wait_kind = ?, wait_signal = ?, wake_at = ?, in_memory = ?, stack = COALESCE(?, stack),"
@@ -734,14 +798,35 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       h.put("inMemory", inMemory);
       history(c, workflowId, inMemory ? "WAITING_IN_MEMORY" : "SUSPENDED", seq, h);
       if ("SIGNAL".equals(waitKind) && hasPending(c, workflowId, signal.orElseThrow())) {
-        return Optional.of(WakeReason.SIGNAL.name());
+        return Optional.of(Optional.of(WakeReason.SIGNAL.name()));
       }
-      return Optional.<String>empty();
+      return Optional.of(Optional.<String>empty());
     });
-    if (wakeNow.isPresent()) {
-      timers.wake(workflowId, seq, wakeNow.get(), Instant.now());
-    } else if (wakeAt.isPresent()) {
-      timers.wake(workflowId, seq, "SIGNAL".equals(waitKind) ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(), wakeAt.get());
+    if (applied.isEmpty()) {
+      return false;
+    }
+    Optional<String> wakeNow = applied.get();
+    afterCommit("arming the wake of " + workflowId, () -> {
+      if (wakeNow.isPresent()) {
+        timers.wake(workflowId, seq, wakeNow.get(), Instant.now());
+      } else if (wakeAt.isPresent()) {
+        timers.wake(workflowId, seq, "SIGNAL".equals(waitKind) ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(), wakeAt.get());
+      }
+    });
+    return true;
+  }
+
+  /**
+   * Schedules what a committed change calls for. The change stands if scheduling fails (Quartz's
+   * database went away for longer than its retries): the sweep finds the workflow without a job
+   * and schedules it again, so the caller is not told that a stored change failed.
+   */
+  private void afterCommit(String what, Runnable schedule) {
+    try {
+      schedule.run();
+    } catch (RuntimeException e) {
+      System.err.println("torpor: " + what + " failed (" + e.getMessage() + "); the sweep re-arms it within "
+          + sweepGrace.toSeconds() + " s");
     }
   }
 
@@ -760,7 +845,9 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         history(c, workflowId, "FAILED", seq, Map.of("error", String.valueOf(error)));
         return Optional.<String>empty();
       }
-      update(c, workflowId, "state = 'SUSPENDED', owner = NULL, wake_failures = " + failures);
+      // A wait in memory stays with the worker whose memory holds it; a frozen one belongs to no worker.
+      update(c, workflowId, "state = 'SUSPENDED', owner = " + (w.inMemory ? quote(w.owner) : "NULL")
+          + ", wake_failures = " + failures);
       return Optional.of(wakeup.signal().isPresent() ? WakeReason.SIGNAL.name() : wakeup.reason().name());
     });
     retry.ifPresent(r -> timers.wake(workflowId, seq, r, Instant.now().plus(config.retryDelay())));
@@ -905,35 +992,33 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public void event(String workflowId, String type, long seq, Map<String, Object> details) {
-    String me = nodeId;
-    sql.tx(c -> {
-      if (clustered) {
-        try (PreparedStatement ps = c.prepareStatement("SELECT owner FROM torpor_workflow WHERE id = ?")) {
-          ps.setString(1, workflowId);
-          try (ResultSet rs = ps.executeQuery()) {
-            if (!rs.next() || !me.equals(rs.getString(1))) {
-              return null; // from a segment whose lease another worker holds now: not history
-            }
-          }
-        }
+  public boolean event(String workflowId, String type, long seq, Map<String, Object> details) {
+    return sql.tx(c -> {
+      // Locked, so that a recovery or a cancel cannot slip between the owner check and the change.
+      Row w = lockIfExists(c, workflowId);
+      if (w == null || !owned(w)) {
+        return false; // from a segment whose lease another worker holds now: not history
       }
       if ("CHECKPOINTED".equals(type)) {
+        if (w.state != WorkflowState.RUNNING || w.seq >= seq) {
+          return false; // cancelled, recovered or finished meanwhile: the savepoint is not the workflow's
+        }
         // A savepoint: from now on a crash resumes from this image, which wakes as a checkpoint.
+        // The wait that ended before it is over: a later wake must not take a signal in its name.
         try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET seq = ?, last_wake_reason = 'CHECKPOINT',"
-            + " last_wake_signal = NULL, image_bytes = COALESCE(?, image_bytes), packed_bytes = COALESCE(?, packed_bytes),"
-            + " updated_at = ? WHERE id = ? AND state = 'RUNNING' AND seq < ?")) {
+            + " last_wake_signal = NULL, wait_kind = NULL, wait_signal = NULL, wake_at = NULL, wake_failures = 0,"
+            + " image_bytes = COALESCE(?, image_bytes), packed_bytes = COALESCE(?, packed_bytes),"
+            + " updated_at = ? WHERE id = ?")) {
           ps.setLong(1, seq);
           ps.setObject(2, longOrNull(details, "rawBytes"), java.sql.Types.BIGINT);
           ps.setObject(3, longOrNull(details, "packedBytes"), java.sql.Types.BIGINT);
           ps.setLong(4, System.currentTimeMillis());
           ps.setString(5, workflowId);
-          ps.setLong(6, seq);
           ps.executeUpdate();
         }
       }
       history(c, workflowId, type, seq, details);
-      return null;
+      return true;
     });
   }
 
@@ -1026,18 +1111,23 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     });
     for (Row w : rows) {
       if (w.state == WorkflowState.PENDING) {
-        timers.dispatch(w.id, Instant.now());
+        if (!timers.hasJobs(w.id)) {
+          timers.dispatch(w.id, Instant.now());
+        }
       } else if (w.state == WorkflowState.RUNNING || w.inMemory) {
         recoverLive(w);
-      } else {
-        armWait(w);
+      } else if (!timers.hasJobs(w.id)) {
+        armWait(w); // its jobs survive in Quartz's tables unless their scheduling failed: one set is enough
       }
     }
   }
 
   /** Arms the wake of a frozen workflow: at once if its signal is in, else at its deadline, if any. */
   private void armWait(Row w) {
-    if ("SIGNAL".equals(w.waitKind) && sql.tx(c -> hasPending(c, w.id, w.waitSignal))) {
+    if (w.waitKind == null) {
+      // A savepoint's image whose wake failed: it wakes as the checkpoint it is, at once.
+      timers.wake(w.id, w.seq, WakeReason.CHECKPOINT.name(), Instant.now());
+    } else if ("SIGNAL".equals(w.waitKind) && sql.tx(c -> hasPending(c, w.id, w.waitSignal))) {
       timers.wake(w.id, w.seq, WakeReason.SIGNAL.name(), Instant.now());
     } else if (w.wakeAt != null) {
       // Idempotent re-arm: a duplicate of a trigger Quartz kept is fenced by seq.
@@ -1098,16 +1188,18 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
    * longer than the retries) gets one. Wakes are fenced by seq, so a duplicate does nothing.
    */
   private int sweep() {
-    long before = System.currentTimeMillis() - SWEEP_GRACE_MILLIS;
+    long before = System.currentTimeMillis() - sweepGrace.toMillis();
     List<Row> due = sql.txOnce(c -> {
       List<String> ids = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE (state = 'PENDING' AND updated_at < ?)"
-          + " OR (state = 'SUSPENDED' AND NOT unrestorable AND NOT in_memory AND (wake_at < ? OR (wait_kind = 'SIGNAL' AND EXISTS"
+          + " OR (state = 'SUSPENDED' AND NOT unrestorable AND (wake_at < ? OR (wait_kind IS NULL AND updated_at < ?)"
+          + " OR (wait_kind = 'SIGNAL' AND EXISTS"
           + " (SELECT 1 FROM torpor_signal s WHERE s.workflow_id = torpor_workflow.id AND s.name = torpor_workflow.wait_signal"
           + " AND s.delivered_seq IS NULL AND s.received_at < ?))))")) {
         ps.setLong(1, before);
         ps.setLong(2, before);
         ps.setLong(3, before);
+        ps.setLong(4, before);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next() && ids.size() < 1000) {
             ids.add(rs.getString(1));
@@ -1366,6 +1458,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   @Override
   public void close() {
+    sweeper.shutdownNow();
     Leases l = leases;
     if (l != null) {
       l.close();

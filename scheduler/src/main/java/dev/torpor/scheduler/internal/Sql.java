@@ -79,6 +79,16 @@ final class Sql {
     throw new TorporException("registry database error: " + last.getMessage(), last);
   }
 
+  /** Whether a unit of work failed on a unique constraint (SQLState 23505, on H2 and PostgreSQL alike). */
+  static boolean isUniqueViolation(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException s && "23505".equals(s.getSQLState())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Whether the database went away (connection refused or lost, server shutting down), as opposed to refusing the work. */
   static boolean isOutage(SQLException e) {
     for (Throwable t = e; t != null; t = t.getCause()) {

@@ -48,7 +48,10 @@ final class Timers implements AutoCloseable {
    */
   Timers(Database db, String nodeId, int threads, boolean clustered, Handler handler) {
     String dsName = "torpor-" + nodeId;
-    String instanceName = clustered ? "torpor-cluster" : nodeId;
+    // Quartz keeps a scheduler's jobs under its name: a single server's must be the same at every
+    // start (its jobs from before a restart fire after it), and differ between databases, since
+    // Quartz shares a scheduler by name within one JVM.
+    String instanceName = clustered ? "torpor-cluster" : "torpor-" + db.identity();
     DBConnectionManager.getInstance().addConnectionProvider(dsName, new ConnectionProvider() {
       @Override
       public Connection getConnection() throws SQLException {
@@ -82,6 +85,9 @@ final class Timers implements AutoCloseable {
     // After a database outage (a PostgreSQL restart), look again every second, not every 15.
     p.setProperty("org.quartz.scheduler.dbFailureRetryInterval", "1000");
     p.setProperty("org.quartz.jobStore.dbRetryInterval", "1000");
+    if (!clustered) {
+      dropOtherSchedulers(db, instanceName);
+    }
     try {
       quartz = new StdSchedulerFactory(p).getScheduler();
       JobFactory factory = (bundle, scheduler) -> {
@@ -91,6 +97,28 @@ final class Timers implements AutoCloseable {
       quartz.setJobFactory(factory);
     } catch (SchedulerException e) {
       throw new TorporException("cannot create the Quartz scheduler: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Deletes the jobs of schedulers other than this single server's own. Before 0.2 each start of
+   * a server took a new scheduler name, so every restart left a copy of its jobs that never fired.
+   */
+  private static void dropOtherSchedulers(Database db, String keep) {
+    String[] tables = {"QRTZ_FIRED_TRIGGERS", "QRTZ_SIMPLE_TRIGGERS", "QRTZ_CRON_TRIGGERS", "QRTZ_SIMPROP_TRIGGERS",
+        "QRTZ_BLOB_TRIGGERS", "QRTZ_TRIGGERS", "QRTZ_JOB_DETAILS", "QRTZ_CALENDARS", "QRTZ_PAUSED_TRIGGER_GRPS",
+        "QRTZ_SCHEDULER_STATE", "QRTZ_LOCKS"};
+    try (Connection c = db.dataSource().getConnection()) {
+      c.setAutoCommit(false);
+      for (String table : tables) {
+        try (java.sql.PreparedStatement ps = c.prepareStatement("DELETE FROM " + table + " WHERE SCHED_NAME <> ?")) {
+          ps.setString(1, keep);
+          ps.executeUpdate();
+        }
+      }
+      c.commit();
+    } catch (SQLException e) {
+      throw new TorporException("cannot clear the timers of earlier server runs: " + e.getMessage(), e);
     }
   }
 
@@ -137,6 +165,15 @@ final class Timers implements AutoCloseable {
   boolean hasJobs(String workflowId) {
     try {
       return !quartz.getJobKeys(GroupMatcher.jobGroupEquals(group(workflowId))).isEmpty();
+    } catch (SchedulerException e) {
+      throw new TorporException("cannot list the timers of " + workflowId + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** How many jobs a workflow has waiting to fire (or firing). */
+  int jobCount(String workflowId) {
+    try {
+      return quartz.getJobKeys(GroupMatcher.jobGroupEquals(group(workflowId))).size();
     } catch (SchedulerException e) {
       throw new TorporException("cannot list the timers of " + workflowId + ": " + e.getMessage(), e);
     }
