@@ -10,10 +10,16 @@ import java.nio.file.StandardOpenOption;
 /** The contract's view of {@link JdbcControlPlane}: a single server (not clustered) on one database. */
 final class JdbcContractFixture implements ControlPlaneContract.Fixture<JdbcControlPlane> {
   private final ControlPlaneConfig config;
+  private final boolean discardInBackground;
 
-  /** {@code config}'s database must be empty at the first {@link #open}. */
-  JdbcContractFixture(ControlPlaneConfig config) {
+  /**
+   * {@code config}'s database must be empty at the first {@link #open}; {@code
+   * discardInBackground} when the database lives apart from the test's directory (PostgreSQL),
+   * so that the test need not wait the half second Quartz's thread pool takes to stop.
+   */
+  JdbcContractFixture(ControlPlaneConfig config, boolean discardInBackground) {
     this.config = config;
+    this.discardInBackground = discardInBackground;
   }
 
   /** {@code config} with the contract's retry delay. */
@@ -45,5 +51,16 @@ final class JdbcContractFixture implements ControlPlaneContract.Fixture<JdbcCont
   @Override
   public void close(JdbcControlPlane plane) {
     plane.close();
+  }
+
+  @Override
+  public void discard(JdbcControlPlane plane) {
+    if (!discardInBackground) {
+      plane.close();
+      return;
+    }
+    Thread t = new Thread(plane::close, "discard-plane");
+    t.setDaemon(true);
+    t.start();
   }
 }

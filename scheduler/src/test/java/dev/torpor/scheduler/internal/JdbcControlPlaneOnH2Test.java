@@ -8,6 +8,6 @@ import java.nio.file.Path;
 class JdbcControlPlaneOnH2Test extends ControlPlaneContract<JdbcControlPlane> {
   @Override
   protected Fixture<JdbcControlPlane> fixture(Path dir) {
-    return new JdbcContractFixture(JdbcContractFixture.withContractRetry(ControlPlaneConfig.embedded(dir, dir.resolve("logs"))));
+    return new JdbcContractFixture(JdbcContractFixture.withContractRetry(ControlPlaneConfig.embedded(dir, dir.resolve("logs"))), false);
   }
 }

@@ -39,6 +39,6 @@ class JdbcControlPlaneOnPostgresTest extends ControlPlaneContract<JdbcControlPla
     }
     String url = pg.jdbcUrl().substring(0, pg.jdbcUrl().lastIndexOf('/') + 1) + name;
     return new JdbcContractFixture(new ControlPlaneConfig(url, "postgres", null, dir, dir.resolve("logs"), 4,
-        ControlPlaneContract.RETRY_DELAY));
+        ControlPlaneContract.RETRY_DELAY), true);
   }
 }
