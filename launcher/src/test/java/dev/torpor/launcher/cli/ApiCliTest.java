@@ -3,7 +3,7 @@ package dev.torpor.launcher.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.torpor.launcher.http.ApiAccess;
 import dev.torpor.launcher.http.HttpApi;
-import dev.torpor.launcher.http.InMemoryControlPlaneForApiTests;
+import dev.torpor.launcher.http.ApiTestPlane;
 import dev.torpor.launcher.http.Json;
 import dev.torpor.launcher.server.ImageJanitor;
 import dev.torpor.storage.LocalDirectoryImageStore;
@@ -30,12 +30,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
-import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.running;
-import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.suspended;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The API commands run in this JVM against {@link HttpApi} over the in-memory test control plane:
+ * The API commands run in this JVM against {@link HttpApi} over the real control plane ({@link ApiTestPlane}):
  * what they print (text and json), their exit codes, and what reaches the server.
  */
 class ApiCliTest {
@@ -44,8 +42,9 @@ class ApiCliTest {
 
   @TempDir Path tmp;
 
-  private final InMemoryControlPlaneForApiTests cp = new InMemoryControlPlaneForApiTests();
   @TempDir Path storeDir;
+  @TempDir Path planeDir;
+  private ApiTestPlane cp;
   private LocalDirectoryImageStore store;
   private ImageJanitor images;
   private HttpApi api;
@@ -71,8 +70,10 @@ class ApiCliTest {
 
   @BeforeEach
   void start() throws IOException {
+    cp = new ApiTestPlane(planeDir);
     store = new LocalDirectoryImageStore(storeDir);
-    images = new ImageJanitor(store, cp, Duration.ofHours(1), Clock.systemUTC(),
+    // Two hours ahead: what finishes in a test is past the janitor's one hour of retention.
+    images = new ImageJanitor(store, cp, Duration.ofHours(1), Clock.offset(Clock.systemUTC(), Duration.ofHours(2)),
         new java.io.PrintWriter(java.io.OutputStream.nullOutputStream(), true));
     api = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), ApiAccess.token(TOKEN)).start();
     server = "http://127.0.0.1:" + api.port();
@@ -82,6 +83,7 @@ class ApiCliTest {
   @AfterEach
   void stop() {
     api.close();
+    cp.close();
   }
 
   /** Runs {@code torpor args} in this JVM with stdout captured byte for byte; never exits. */
@@ -150,8 +152,8 @@ class ApiCliTest {
     assertThat(r.exitCode()).as(r.toString()).isZero();
     assertThat(r.out()).isEqualTo("wf-a\n");
     assertThat(r.err()).isEmpty();
-    String sha = InMemoryControlPlaneForApiTests.sha256(Files.readAllBytes(jar));
-    assertThat(cp.apps()).containsOnlyKeys(sha);
+    String sha = ApiTestPlane.sha256(Files.readAllBytes(jar));
+    assertThat(cp.apps()).containsKey(sha);
     JsonNode view = run("status", "wf-a", "--output", "json").json();
     assertThat(view.path("appSha256").asText()).isEqualTo(sha);
     assertThat(view.path("mainClass").asText()).isEqualTo("com.acme.Main");
@@ -163,7 +165,7 @@ class ApiCliTest {
     Result r = run("submit", "--jar", jar().toString(), "--main", "com.acme.Main");
 
     assertThat(r.exitCode()).as(r.toString()).isZero();
-    assertThat(r.out()).isEqualTo("wf-1\n");
+    assertThat(r.out()).startsWith("wf-").endsWith("\n").hasLineCount(1);
   }
 
   @Test
@@ -194,7 +196,7 @@ class ApiCliTest {
 
     assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.CONFLICT);
     assertThat(r.out()).isEmpty();
-    assertThat(r.err()).startsWith("torpor: workflow wf-a was submitted with another request");
+    assertThat(r.err()).startsWith("torpor: workflow wf-a already exists with a different request");
   }
 
   @Test
@@ -244,21 +246,19 @@ class ApiCliTest {
 
   @Test
   void signalSendsTextPayload() {
-    cp.put(suspended("wf-1", "SIGNAL", "approve", null));
+    cp.suspended("wf-1", "SIGNAL", "approve", null);
 
     Result r = run("signal", "wf-1", "approve", "yes");
 
     assertThat(r.exitCode()).as(r.toString()).isZero();
     assertThat(r.out()).isEqualTo("signal 'approve' (3 bytes) queued for wf-1\n");
-    assertThat(cp.signals()).singleElement().satisfies(s -> {
-      assertThat(s.name()).isEqualTo("approve");
-      assertThat(new String(s.payload(), StandardCharsets.UTF_8)).isEqualTo("yes");
-    });
+    cp.gateway.awaitCall("wake wf-1 " + ApiTestPlane.SEQ + " SIGNAL yes");
+    assertThat(cp.gateway.wakeups.get("wf-1").signal().orElseThrow().name()).isEqualTo("approve");
   }
 
   @Test
   void signalSendsAFilesBytesAndPrintsJson() throws IOException {
-    cp.put(running("wf-1", 0));
+    cp.running("wf-1");
     byte[] bytes = {0, (byte) 0xff, 10};
     Path f = Files.write(tmp.resolve("p.bin"), bytes);
 
@@ -266,22 +266,24 @@ class ApiCliTest {
 
     assertThat(r.exitCode()).as(r.toString()).isZero();
     assertThat(r.json().path("delivered").asText()).isEqualTo("queued");
-    assertThat(cp.signals()).singleElement().satisfies(s -> assertThat(s.payload()).isEqualTo(bytes));
+    assertThat(cp.receivedSignals()).containsExactly("wf-1:data");
+    assertThat(cp.take("wf-1", "data")).isEqualTo(bytes);
   }
 
   @Test
   void signalWithoutPayloadSendsAnEmptyOne() {
-    cp.put(running("wf-1", 0));
+    cp.running("wf-1");
 
     Result r = run("signal", "wf-1", "go");
 
     assertThat(r.exitCode()).as(r.toString()).isZero();
-    assertThat(cp.signals()).singleElement().satisfies(s -> assertThat(s.payload()).isEmpty());
+    assertThat(cp.receivedSignals()).containsExactly("wf-1:go");
+    assertThat(cp.take("wf-1", "go")).isEmpty();
   }
 
   @Test
   void signalOverOneMebibyteIsRefusedBeforeSending() throws IOException {
-    cp.put(running("wf-1", 0));
+    cp.running("wf-1");
     Path big = Files.write(tmp.resolve("big.bin"), new byte[(1 << 20) + 1]);
 
     Result r = run("signal", "wf-1", "go", "@" + big);
@@ -293,14 +295,14 @@ class ApiCliTest {
 
   @Test
   void signalToUnknownWorkflowIsNotFoundAndToFinishedOneIsConflict() {
-    cp.put(running("done", 0));
+    cp.running("done");
     cp.finish("done", 0);
 
     Result unknown = run("signal", "nosuch", "go");
     Result finished = run("signal", "done", "go");
 
     assertThat(unknown.exitCode()).as(unknown.toString()).isEqualTo(ExitCodes.NOT_FOUND);
-    assertThat(unknown.err()).isEqualTo("torpor: no workflow 'nosuch': `torpor list` shows the known ones\n");
+    assertThat(unknown.err()).isEqualTo("torpor: no workflow with id nosuch: `torpor list` shows the known ones\n");
     assertThat(finished.exitCode()).as(finished.toString()).isEqualTo(ExitCodes.CONFLICT);
     assertThat(finished.err()).startsWith("torpor: workflow done has finished");
   }
@@ -309,8 +311,8 @@ class ApiCliTest {
 
   @Test
   void listPrintsATableOrTheServersJson() throws IOException {
-    cp.put(running("r-1", 1));
-    cp.put(suspended("t-1", "TIMER", null, WAKE));
+    cp.running("r-1");
+    cp.suspended("t-1", "TIMER", null, WAKE);
 
     Result text = run("list");
     Result json = run("list", "--output", "json", "--state", "suspended", "--waiting-on", "timer", "--limit", "5");
@@ -337,7 +339,7 @@ class ApiCliTest {
 
   @Test
   void statusPrintsLinesOrJson() throws IOException {
-    cp.put(suspended("wf-1", "SIGNAL", "approve", WAKE));
+    cp.suspended("wf-1", "SIGNAL", "approve", WAKE);
 
     Result text = run("status", "wf-1");
     Result json = run("status", "wf-1", "-o", "json");
@@ -357,9 +359,9 @@ class ApiCliTest {
 
   @Test
   void statusCountsTheImagesInTheStoreAndImagesGcDeletesThoseOfFinishedWorkflows() throws IOException {
-    cp.put(suspended("wf-1", "SIGNAL", "approve", WAKE));
-    cp.put(running("old", 0));
-    cp.finish("old", 0); // finished long ago by the test plane's clock: past any retention
+    cp.suspended("wf-1", "SIGNAL", "approve", WAKE);
+    cp.running("old");
+    cp.finish("old", 0); // past the retention by the janitor's clock
     for (long seq = 1; seq <= 2; seq++) {
       for (String id : List.of("wf-1", "old")) {
         byte[] data = dev.torpor.storage.TestManifests.bytes(seq, 1_500_000);
@@ -393,7 +395,7 @@ class ApiCliTest {
     Result r = run("status", "nosuch");
 
     assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.NOT_FOUND);
-    assertThat(r.err()).isEqualTo("torpor: no workflow 'nosuch': `torpor list` shows the known ones\n");
+    assertThat(r.err()).isEqualTo("torpor: no workflow with id nosuch: `torpor list` shows the known ones\n");
     assertThat(r.out()).isEmpty();
   }
 
@@ -409,24 +411,26 @@ class ApiCliTest {
   @Test
   void historyPrintsEventsOrJson() throws IOException {
     run("submit", "--jar", jar().toString(), "--main", "com.acme.Main", "--id", "wf-a");
+    cp.gateway.awaitCall("start wf-a");
     run("signal", "wf-a", "go", "x");
 
     Result text = run("history", "wf-a");
     Result json = run("history", "wf-a", "--output=json");
 
     assertThat(text.exitCode()).as(text.toString()).isZero();
-    assertThat(text.out().lines().toList()).hasSize(2);
-    assertThat(text.out()).containsPattern("(?m)^#\\d+\\s+\\S+Z  SUBMITTED\\s+seq 0$")
-        .containsPattern("(?m)^#\\d+\\s+\\S+Z  SIGNAL_RECEIVED\\s+seq 0  .*name=go");
-    assertThat(json.json().size()).isEqualTo(2);
-    assertThat(json.json().get(1).path("type").asText()).isEqualTo("SIGNAL_RECEIVED");
+    assertThat(text.out().lines().toList()).hasSize(3);
+    assertThat(text.out()).containsPattern("(?m)^#\\d+\\s+\\S+Z  SUBMITTED\\s+seq 0  ")
+        .containsPattern("(?m)^#\\d+\\s+\\S+Z  STARTED\\s+seq 0")
+        .containsPattern("(?m)^#\\d+\\s+\\S+Z  SIGNAL_RECEIVED\\s+seq 0  .*signal=go");
+    assertThat(json.json().size()).isEqualTo(3);
+    assertThat(json.json().get(2).path("type").asText()).isEqualTo("SIGNAL_RECEIVED");
   }
 
   // ---- logs ----
 
   @Test
   void logsPrintTheBytesAsTheyAre() {
-    cp.put(running("wf-1", 0));
+    cp.running("wf-1");
     byte[] log = {'h', 'i', '\n', (byte) 0xff, (byte) 0xc3, 0, '\n'};
     cp.appendLog("wf-1", log);
 
@@ -438,7 +442,7 @@ class ApiCliTest {
 
   @Test
   void logsFollowPollsUntilTheWorkflowHasFinished() throws Exception {
-    cp.put(running("wf-1", 0));
+    cp.running("wf-1");
     cp.appendLog("wf-1", "before\n".getBytes(StandardCharsets.UTF_8));
 
     CompletableFuture<Result> follow = CompletableFuture.supplyAsync(() -> run("logs", "wf-1", "--follow"));
@@ -464,7 +468,7 @@ class ApiCliTest {
 
   @Test
   void cancelThenCancelAgainIsAConflict() throws IOException {
-    cp.put(running("wf-1", 0));
+    cp.running("wf-1");
 
     Result first = run("cancel", "wf-1");
     Result again = run("cancel", "wf-1", "--output", "json");
@@ -478,8 +482,8 @@ class ApiCliTest {
 
   @Test
   void wakeATimerWaitButNotASignalWait() throws IOException {
-    cp.put(suspended("t-1", "TIMER", null, WAKE));
-    cp.put(suspended("s-1", "SIGNAL", "approve", null));
+    cp.suspended("t-1", "TIMER", null, WAKE);
+    cp.suspended("s-1", "SIGNAL", "approve", null);
 
     Result timer = run("wake", "t-1", "--output", "json");
     Result signal = run("wake", "s-1");
@@ -487,7 +491,7 @@ class ApiCliTest {
     assertThat(timer.exitCode()).as(timer.toString()).isZero();
     assertThat(timer.json().path("woken").asBoolean()).isTrue();
     assertThat(signal.exitCode()).as(signal.toString()).isEqualTo(ExitCodes.CONFLICT);
-    assertThat(signal.err()).contains("not suspended on a timer");
+    assertThat(signal.err()).contains("not waiting on a timer").contains("send it instead");
   }
 
   // ---- server, token ----
@@ -517,7 +521,7 @@ class ApiCliTest {
 
   @Test
   void theServerRefusesAWrongTokenAndTheCliSaysWhereTheRightOneIs() throws IOException {
-    cp.put(running("wf-1", 0));
+    cp.running("wf-1");
     Path wrongFile = Files.writeString(tmp.resolve("wrong-token"), "nope\n");
 
     Result wrong = exec("status", "wf-1", "--server", server, "--token-file", wrongFile.toString());

@@ -1,7 +1,5 @@
 package dev.torpor.launcher.cli;
 
-import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.running;
-import static dev.torpor.launcher.http.InMemoryControlPlaneForApiTests.suspended;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.torpor.scheduler.HistoryEvent;
@@ -16,6 +14,22 @@ import org.junit.jupiter.api.Test;
 /** The text form of {@code list}, {@code status} and {@code history}. */
 class ViewTextTest {
   private static final Instant WAKE = Instant.parse("2030-01-01T00:00:00Z");
+  private static final Instant CREATED = Instant.parse("2024-05-01T10:00:00Z");
+
+  /** A workflow suspended at seq 3 on a timer ({@code "TIMER"}) or a signal ({@code "SIGNAL"}). */
+  private static WorkflowView suspended(String id, String waitKind, String waitSignal, Instant wakeAt) {
+    return new WorkflowView(id, WorkflowState.SUSPENDED, 3, "com.acme.Main", List.of("a", "b"), "ab12cd",
+        waitKind, waitSignal, wakeAt, false,
+        "at dev.torpor.Durable.waitFor(Durable.java:42)\nat com.acme.Main.main(Main.java:7)",
+        12_345_678L, 4_567_890L, 1, null, null, CREATED, CREATED.plusSeconds(5));
+  }
+
+  /** A running workflow without any image yet, created {@code minutes} after {@link #CREATED}. */
+  private static WorkflowView running(String id, int minutes) {
+    Instant t = CREATED.plusSeconds(60L * minutes);
+    return new WorkflowView(id, WorkflowState.RUNNING, 0, "com.acme.Main", List.of(), "ab12cd",
+        null, null, null, false, null, null, null, 0, null, null, t, t);
+  }
 
   @Test
   void waitingDescribesTimersAndSignals() {
