@@ -56,6 +56,17 @@ public final class HttpApi implements AutoCloseable {
 
   private static final int THREADS = 16;
   private static final int QUEUE = 256;
+  /** Threads that answer 503 to exchanges the full pool turns away. */
+  private static final int OVERFLOW_THREADS = 4;
+  /** Set on an overflow thread: the exchange it runs is answered 503 without reading its body. */
+  private static final ThreadLocal<Boolean> TURNED_AWAY = ThreadLocal.withInitial(() -> false);
+
+  static {
+    // The JDK's server waits for ever for a request's headers unless told otherwise (seconds).
+    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+      System.setProperty("sun.net.httpserver.maxReqTime", "30");
+    }
+  }
 
   private final Router router;
   private final InetSocketAddress bind;
@@ -65,6 +76,9 @@ public final class HttpApi implements AutoCloseable {
   private final AtomicInteger inFlight = new AtomicInteger();
   private HttpServer server;
   private ThreadPoolExecutor pool;
+  private ThreadPoolExecutor overflow;
+  private final int threads;
+  private final int queue;
 
   /**
    * @throws IllegalArgumentException if {@code bind} is not a loopback address and {@code access}
@@ -75,6 +89,14 @@ public final class HttpApi implements AutoCloseable {
   }
 
   HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, ApiAccess access, long maxAppBytes, PrintStream log) {
+    this(cp, images, bind, access, maxAppBytes, log, THREADS, QUEUE);
+  }
+
+  /** With {@code threads} handler threads and {@code queue} exchanges waiting for one (tests make them small). */
+  HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, ApiAccess access, long maxAppBytes, PrintStream log,
+      int threads, int queue) {
+    this.threads = threads;
+    this.queue = queue;
     Objects.requireNonNull(cp, "cp");
     Objects.requireNonNull(bind, "bind");
     Objects.requireNonNull(access, "access");
@@ -98,13 +120,18 @@ public final class HttpApi implements AutoCloseable {
       throw new IllegalStateException("the HTTP API is already started");
     }
     AtomicInteger n = new AtomicInteger();
-    // Bounded: THREADS handlers, QUEUE waiting exchanges; past that the accepting thread runs the
-    // exchange itself, which slows accepting down instead of dropping connections.
-    pool = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(QUEUE), r -> {
-      Thread t = new Thread(r, "torpor-http-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    }, new ThreadPoolExecutor.CallerRunsPolicy());
+    // Past the overflow's threads an exchange is dropped (its client sees the connection close).
+    overflow = new ThreadPoolExecutor(OVERFLOW_THREADS, OVERFLOW_THREADS, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1),
+        r -> daemon(() -> {
+          TURNED_AWAY.set(true);
+          r.run();
+        }, "torpor-http-busy-" + n.incrementAndGet()), (r, e) -> log.println("torpor: HTTP API overloaded: a connection was dropped"));
+    overflow.allowCoreThreadTimeOut(true);
+    // Bounded: handlers and waiting exchanges. Past that an exchange is answered 503 by the
+    // overflow's threads: never run on the accepting thread, where one slow client (its headers or
+    // its body trickling in) would stop the whole API.
+    pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue),
+        r -> daemon(r, "torpor-http-" + n.incrementAndGet()), (r, e) -> overflow.execute(r));
     pool.allowCoreThreadTimeOut(true);
     HttpServer s;
     if (access.tls().isPresent()) {
@@ -148,6 +175,7 @@ public final class HttpApi implements AutoCloseable {
       }
     }
     server.stop(0);
+    overflow.shutdownNow();
     pool.shutdown();
     try {
       pool.awaitTermination(5, TimeUnit.SECONDS);
@@ -157,9 +185,20 @@ public final class HttpApi implements AutoCloseable {
     server = null;
   }
 
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
   private void handle(HttpExchange ex) {
     inFlight.incrementAndGet();
     try {
+      if (TURNED_AWAY.get()) {
+        send(ex, Response.error(503, "the server is busy: every request thread is taken; try again in a moment",
+            Map.of("Retry-After", "1", "Connection", "close")));
+        return;
+      }
       send(ex, answer(ex));
     } finally {
       ex.close();

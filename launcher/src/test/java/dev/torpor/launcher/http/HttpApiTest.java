@@ -36,6 +36,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /** The HTTP layer over the real control plane ({@link ApiTestPlane}): parsing, statuses, JSON shapes, auth, limits. */
 class HttpApiTest {
@@ -853,5 +854,40 @@ class HttpApiTest {
       assertThat(started.port()).isPositive();
       assertThatThrownBy(started::start).isInstanceOf(IllegalStateException.class).hasMessageContaining("already started");
     }
+  }
+
+  /**
+   * Issue #12, defect 8: slow clients that hold every handler thread and fill the queue do not
+   * stop the API: the next requests are answered 503 at once (never run on the accepting thread,
+   * which a trickling body would block), and the API serves again once the slow clients go.
+   */
+  @Test
+  void slowClientsFillingEveryThreadGetOthersA503NotAStalledApi() throws Exception {
+    HttpApi small = new HttpApi(cp, images, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+        ApiAccess.token(TOKEN), HttpApi.MAX_APP_BYTES, new PrintStream(serverLog, true, StandardCharsets.UTF_8), 1, 1).start();
+    List<java.net.Socket> slow = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 3; i++) { // one in the handler, one queued, one turned away mid-body
+        java.net.Socket s = new java.net.Socket(InetAddress.getLoopbackAddress(), small.port());
+        s.getOutputStream().write(("POST /v1/apps HTTP/1.1\r\nHost: 127.0.0.1:" + small.port() + "\r\nAuthorization: Bearer "
+            + TOKEN + "\r\nContent-Type: application/java-archive\r\nContent-Length: 100000\r\n\r\nPK")
+            .getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        slow.add(s);
+        Thread.sleep(200);
+      }
+      long t0 = System.nanoTime();
+      Answer busy = send(small, "GET", "/v1/workflows", BodyPublishers.noBody(), null, null);
+      assertThat(busy.status()).as(busy.toString()).isEqualTo(503);
+      assertThat(busy.header("Retry-After")).isEqualTo("1");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+    } finally {
+      for (java.net.Socket s : slow) {
+        s.close();
+      }
+    }
+    await().atMost(Duration.ofSeconds(20)).until(
+        () -> send(small, "GET", "/v1/workflows", BodyPublishers.noBody(), null, null).status() == 200);
+    small.close();
   }
 }
