@@ -59,8 +59,16 @@ final class BenchServer implements AutoCloseable {
   /** As {@link #start(Path, Path, Path, Path, List)}, with {@code env} added to the server's environment. */
   static BenchServer start(Path cliJar, Path data, Path runBase, Path logDir, List<String> extraArgs,
       java.util.Map<String, String> env) throws IOException, InterruptedException {
+    return start(cliJar, data, runBase, logDir, extraArgs, env, List.of());
+  }
+
+  /** As {@link #start(Path, Path, Path, Path, List, java.util.Map)}, with {@code jvmArgs} for the server's JVM. */
+  static BenchServer start(Path cliJar, Path data, Path runBase, Path logDir, List<String> extraArgs,
+      java.util.Map<String, String> env, List<String> jvmArgs) throws IOException, InterruptedException {
     int port = freePort();
-    List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC", "-jar", cliJar.toString(),
+    List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC"));
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of("-jar", cliJar.toString(),
         "server", "--data", data.toString(), "--run-dir", runBase.toString(), "--listen", "127.0.0.1:" + port, "--quiet"));
     cmd.addAll(extraArgs);
     ProcessBuilder pb = new ProcessBuilder(cmd)

@@ -9,6 +9,8 @@ import dev.torpor.bench.EventRates.Interval;
 import dev.torpor.bench.EventRates.Window;
 import dev.torpor.bench.SnapshotBenchmark.Table;
 import dev.torpor.launcher.internal.CriuEngine;
+import dev.torpor.scheduler.internal.StatementCounter;
+import dev.torpor.scheduler.internal.StatementCounter.Counts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -62,7 +64,9 @@ import java.util.stream.Stream;
  *       workflows, see below;
  *   <li>{@code -Dtorpor.bench.maxRunning=N}: passes {@code --max-running N} to the server (default:
  *       the server's own default, 8);
- *   <li>{@code -Dtorpor.bench.javaOptions="..."}: options for the workflow JVMs (default none).
+ *   <li>{@code -Dtorpor.bench.javaOptions="..."}: options for the workflow JVMs (default none);
+ *   <li>{@code -Dtorpor.bench.statementCycles=N} (1 to 100, default 10): workflows of the statements
+ *       phase, see below.
  * </ul>
  *
  * <p>What it does: starts a real server process as the launcher's {@code ServerProcess} test
@@ -93,6 +97,11 @@ import java.util.stream.Stream;
  *       lateness is RESUMED's time minus {@code wakeAt}. A slot (one of max-running) is taken
  *       from STARTED to SUSPENDED and from WAKING to COMPLETED, which says, for each wake,
  *       whether all slots were busy when its timer fell due.
+ *   <li><b>Statements</b> (issue #12). The server runs with {@code -Dtorpor.db.statementCounts}
+ *       ({@code StatementCounter}): {@code statementCycles} Hello workflows waiting 5 s, one at a
+ *       time on the idle server, give the exact database statements per suspend+resume cycle
+ *       (Torpor's and Quartz's, to SUSPENDED and after); the main run's wake phase gives them
+ *       under load, when wakes that find every slot busy are retried.
  * </ol>
  *
  * <p>Exits 0 when every workflow completed (whether or not the targets are met), 1 otherwise,
@@ -115,12 +124,19 @@ public final class ControlPlaneBenchmark {
   private static final String EMBEDDED_WORKFLOW_JAR = "/dev/torpor/bench/workflow/torpor-examples.jar";
   private static final String WARM_PREFIX = "warm-";
   private static final String MAIN_PREFIX = "cp-";
+  private static final String STATEMENTS_PREFIX = "st-";
+  /**
+   * The statement workflows' wait: long enough that the counts settle after the suspend before
+   * Quartz acquires the wake's trigger (up to 1 s ahead of its time), so the two halves part cleanly.
+   */
+  static final int STATEMENT_WAIT_S = 5;
   private static final long POLL_MS = 100;
   private static final long SAMPLE_MS = 500;
   /** Give up when nothing moves for this long. */
   private static final long STALL_MS = 300_000;
 
-  record Options(int workflows, Path markdown, int warmup, int spreadSeconds, Integer maxRunning, List<String> javaOptions) {
+  record Options(int workflows, Path markdown, int warmup, int spreadSeconds, Integer maxRunning, List<String> javaOptions,
+      int statementCycles) {
     static Options parse(String[] args) {
       if (args.length > 2) {
         throw new IllegalArgumentException("too many arguments\n" + USAGE);
@@ -134,7 +150,9 @@ public final class ControlPlaneBenchmark {
       Integer maxRunning = mr == null || mr.isBlank() ? null : intIn(mr, "-Dtorpor.bench.maxRunning", 1, 1000);
       String jo = System.getProperty("torpor.bench.javaOptions", "").strip();
       List<String> javaOptions = jo.isEmpty() ? List.of() : List.of(jo.split("\\s+"));
-      return new Options(n, md, warmup, spread, maxRunning, javaOptions);
+      int statementCycles = intIn(System.getProperty("torpor.bench.statementCycles", "10"),
+          "-Dtorpor.bench.statementCycles", 1, 100);
+      return new Options(n, md, warmup, spread, maxRunning, javaOptions, statementCycles);
     }
 
     int slots() {
@@ -184,6 +202,12 @@ public final class ControlPlaneBenchmark {
   private BenchServer server;
   private ScheduledExecutorService sampler;
   private int leftoverProcesses = -1;
+  /** The server's statement counts file ({@link StatementCounter}). */
+  private Path counts;
+  /** Statements from all suspended to all completed in the main run, and how long that took. */
+  private Counts mainWakes;
+  private double mainWakeSeconds;
+  private StatementRun statementRun;
 
   private ControlPlaneBenchmark(Options options) {
     this.options = options;
@@ -224,7 +248,9 @@ public final class ControlPlaneBenchmark {
       Path examples = BenchServer.examplesJar(benchDir.resolve("upload"), EMBEDDED_WORKFLOW_JAR);
       List<String> extra = options.maxRunning() == null ? List.of() : List.of("--max-running", options.maxRunning().toString());
       log("starting the server (" + cliJar + "), data " + data + ", run dir " + runBase);
-      server = BenchServer.start(cliJar, data, runBase, benchDir, extra);
+      counts = benchDir.resolve("statement-counts");
+      server = BenchServer.start(cliJar, data, runBase, benchDir, extra, Map.of(),
+          List.of("-D" + StatementCounter.PROPERTY + "=" + counts));
       log("server pid " + server.pid() + " on " + server.url());
       sampler = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "torpor-bench-sampler");
@@ -248,6 +274,7 @@ public final class ControlPlaneBenchmark {
       List<Submitted> submitted = submitAll(app, due, cal.callDelayMs());
       long allSuspendedMs = awaitQuiet("all " + options.workflows() + " suspended");
       Suspended snapshot = snapshot(data, allSuspendedMs);
+      Counts mainSuspended = StatementCounter.read(counts);
       log(String.format(Locale.ROOT, "all suspended after %.0f s; server RSS %s MB; %d workflow process(es); store %s MB",
           (allSuspendedMs - mainStart) / 1e3, mb(snapshot.rssKb() * 1024 / 1e6), snapshot.workflowProcesses().size(),
           mb(snapshot.disk().store() / 1e6)));
@@ -262,6 +289,8 @@ public final class ControlPlaneBenchmark {
 
       log("waiting for the timers and for all to complete");
       awaitCompletion(due.lastDueMs());
+      mainWakes = StatementCounter.read(counts).minus(mainSuspended);
+      mainWakeSeconds = (System.currentTimeMillis() - allSuspendedMs) / 1e3;
 
       log("reading " + submitted.size() + " histories");
       List<Observed> observed = new ArrayList<>();
@@ -272,6 +301,7 @@ public final class ControlPlaneBenchmark {
       sampler.shutdownNow();
       sampler.awaitTermination(5, TimeUnit.SECONDS);
       long hwmKb = server.statusKb("VmHWM");
+      statementRun = countStatements(app); // after the run's own figures: it adds nothing to them
       leftoverProcesses = server.closeAndCountLeftovers();
       long incomplete = observed.stream().filter(o -> !o.complete()).count();
       complete = incomplete == 0;
@@ -375,6 +405,82 @@ public final class ControlPlaneBenchmark {
       problems.add(behind + " workflow(s) were submitted too late to fall due on time (wait clamped to 1 s)");
     }
     return out;
+  }
+
+  /**
+   * The statements of one workflow's whole life (submit, start, suspend, wake, resume, complete)
+   * and of its part up to SUSPENDED, totals over {@code cycles} workflows.
+   */
+  record StatementRun(int cycles, Counts total, Counts toSuspended) {}
+
+  /**
+   * Database statements per suspend+resume cycle, exactly: {@code statementCycles} Hello
+   * workflows waiting {@value #STATEMENT_WAIT_S} s, one at a time on the otherwise idle server, so that no wake finds the
+   * slots busy and is retried, and the counts are read with nothing else under way. Polling that
+   * writes nothing (this benchmark's API reads, Quartz's idle loops) is counted apart by the server.
+   */
+  private StatementRun countStatements(String app) throws IOException, InterruptedException {
+    int k = options.statementCycles();
+    log("statements: " + k + " Hello workflows waiting " + STATEMENT_WAIT_S + " s, one at a time");
+    awaitQuiet("the server idle before counting statements");
+    Counts first = settled();
+    Counts toSuspended = new Counts(0, 0, 0, 0, 0, 0);
+    for (int i = 0; i < k; i++) {
+      String id = String.format(Locale.ROOT, "%s%02d", STATEMENTS_PREFIX, i);
+      Counts before = settled();
+      server.submit(id, app, HELLO, List.of(Integer.toString(STATEMENT_WAIT_S)), options.javaOptions());
+      awaitState(id, "SUSPENDED");
+      Counts suspended = settled();
+      toSuspended = add(toSuspended, suspended.minus(before));
+      awaitState(id, "COMPLETED");
+    }
+    Counts total = settled().minus(first);
+    log(String.format(Locale.ROOT, "statements: %d per workflow (%d Torpor, %d Quartz), %d commits",
+        total.statements() / k, total.torporStatements() / k, total.quartzStatements() / k, total.commits() / k));
+    return new StatementRun(k, total, toSuspended);
+  }
+
+  /** The server's counts once they have not moved, but for idle polling, for 1 s. */
+  private Counts settled() throws IOException, InterruptedException {
+    Counts last = StatementCounter.read(counts);
+    long stillSince = System.currentTimeMillis();
+    long deadline = stillSince + 60_000;
+    while (System.currentTimeMillis() - stillSince < 1_000) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new IOException("the server's statement counts did not settle within 60 s: " + last);
+      }
+      Thread.sleep(POLL_MS);
+      Counts now = StatementCounter.read(counts);
+      if (now.statements() != last.statements() || now.rollbacks() != last.rollbacks()) {
+        stillSince = System.currentTimeMillis();
+      }
+      last = now;
+    }
+    return last;
+  }
+
+  private void awaitState(String id, String state) throws IOException, InterruptedException {
+    long deadline = System.currentTimeMillis() + STALL_MS;
+    while (true) {
+      checkServer();
+      String now = server.status(id).path("state").asText();
+      if (now.equals(state)) {
+        return;
+      }
+      if (now.equals("FAILED") || now.equals("CANCELLED") || now.equals("COMPLETED")) {
+        throw new IOException(id + " is " + now + ", waiting for " + state + ": " + server.history(id));
+      }
+      if (System.currentTimeMillis() > deadline) {
+        throw new IOException(id + " still " + now + " after " + STALL_MS / 1000 + " s, waiting for " + state);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  private static Counts add(Counts a, Counts b) {
+    return new Counts(a.torporStatements() + b.torporStatements(), a.quartzStatements() + b.quartzStatements(),
+        a.commits() + b.commits(), a.rollbacks() + b.rollbacks(), a.idleStatements() + b.idleStatements(),
+        a.idleCommits() + b.idleCommits());
   }
 
   /** Blocks until fewer than max-running workflows are pending or running. */
@@ -669,6 +775,9 @@ public final class ControlPlaneBenchmark {
           num1(suspended30.count() / (WINDOW_MS / 1e3)), "");
       out.append(th).append('\n');
 
+      // --- database statements ---
+      statements(out);
+
       // --- resources ---
       Disk d = snap.disk();
       long mainBytesBefore = before.data();
@@ -765,6 +874,40 @@ public final class ControlPlaneBenchmark {
         }
       }
       return out.toString();
+    }
+
+    /** Statements per cycle (issue #12): the exact figure of the one-at-a-time phase, and the main run's under load. */
+    private void statements(StringBuilder out) {
+      if (statementRun == null) {
+        return;
+      }
+      int k = statementRun.cycles();
+      Counts all = statementRun.total();
+      Counts down = statementRun.toSuspended();
+      Counts up = all.minus(down);
+      out.append(String.format(Locale.ROOT, "Database statements (counted in the server at the JDBC boundary, "
+          + "`-D%s`; Torpor's and Quartz's, on both pools):%n%n", StatementCounter.PROPERTY));
+      Table st = new Table("metric", "value");
+      st.row(String.format(Locale.ROOT, "statements per suspend+resume cycle (%d `Hello` workflows waiting %d s, one "
+          + "at a time: submit, start, suspend, wake, resume, complete)", k, STATEMENT_WAIT_S), per(all.statements(), k));
+      st.row("  on Torpor's tables", per(all.torporStatements(), k));
+      st.row("  on Quartz's (`QRTZ_`) tables", per(all.quartzStatements(), k));
+      st.row("  from submission to SUSPENDED (submit, dispatch, start, suspend, timer)", per(down.statements(), k));
+      st.row("  from SUSPENDED to the end (timer fires, wake, restore, resume, complete)", per(up.statements(), k));
+      st.row("transactions committed per cycle", per(all.commits(), k));
+      st.row("transactions rolled back per cycle", per(all.rollbacks(), k));
+      if (mainWakes != null) {
+        st.row(String.format(Locale.ROOT, "statements per wake in the main run (all %d suspended → all completed; "
+            + "a wake that found every slot busy is retried through Quartz, so this depends on load)", n),
+            per(mainWakes.statements(), n));
+        st.row("  idle polling apart from these (read-only transactions of the API and Quartz's loops), per s",
+            String.format(Locale.ROOT, "%.1f", mainWakes.idleStatements() / mainWakeSeconds));
+      }
+      out.append(st).append('\n');
+    }
+
+    private static String per(long total, int k) {
+      return total % k == 0 ? Long.toString(total / k) : String.format(Locale.ROOT, "%.2f", total / (double) k);
     }
 
     private void row(Table t, String label, List<Double> values, String target) {

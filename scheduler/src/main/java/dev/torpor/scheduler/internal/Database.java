@@ -19,10 +19,15 @@ import javax.sql.DataSource;
 /**
  * The registry's database: one HikariCP pool, shared with Quartz, and the schema (Torpor's
  * tables and Quartz's own, created when missing). H2 and PostgreSQL differ only in the binary
- * column type and Quartz's delegate.
+ * column type and Quartz's delegate. With {@code -Dtorpor.db.statementCounts=FILE} the
+ * connections of both pools are counted ({@link StatementCounter}, for the benchmarks); without it
+ * the pools are handed out as they are.
  */
 public final class Database implements AutoCloseable {
   private final HikariDataSource pool;
+  /** The pool, or the pool with its statements counted when {@link StatementCounter#PROPERTY} asks. */
+  private final DataSource dataSource;
+  private final StatementCounter counter;
   private final boolean postgres;
   private final HikariConfig settings;
   private HikariDataSource leasePool;
@@ -50,6 +55,7 @@ public final class Database implements AutoCloseable {
       hc.setConnectionInitSql("SET idle_in_transaction_session_timeout = '5s'");
     }
     settings = hc;
+    counter = StatementCounter.fromSystemProperty();
     try {
       pool = new HikariDataSource(hc);
     } catch (RuntimeException e) {
@@ -62,10 +68,11 @@ public final class Database implements AutoCloseable {
       pool.close();
       throw new TorporException("cannot create the schema in " + config.jdbcUrl() + ": " + e.getMessage(), e);
     }
+    dataSource = counter == null ? pool : counter.wrap(pool);
   }
 
   public DataSource dataSource() {
-    return pool;
+    return dataSource;
   }
 
   /**
@@ -81,7 +88,7 @@ public final class Database implements AutoCloseable {
       hc.setMinimumIdle(1);
       leasePool = new HikariDataSource(hc);
     }
-    return leasePool;
+    return counter == null ? leasePool : counter.wrap(leasePool);
   }
 
   /** A short name for this database, the same at every start: a hash of its URL. */
