@@ -124,7 +124,7 @@ public final class StatementCounter {
   static boolean pollingThread(String name) {
     return name.startsWith("torpor-http-") || name.startsWith("HTTP-Dispatcher")
         || name.endsWith("_QuartzSchedulerThread") || name.endsWith("_MisfireHandler")
-        || name.endsWith("_ClusterManager") || name.equals("torpor-image-gc") || name.startsWith("torpor-lease");
+        || name.endsWith("_ClusterManager") || name.equals("torpor-image-gc") || name.startsWith("torpor-lease") || name.equals("torpor-sweep");
   }
 
   static boolean writes(String sql) {
