@@ -1195,11 +1195,13 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
           + " OR (state = 'SUSPENDED' AND NOT unrestorable AND (wake_at < ? OR (wait_kind IS NULL AND updated_at < ?)"
           + " OR (wait_kind = 'SIGNAL' AND EXISTS"
           + " (SELECT 1 FROM torpor_signal s WHERE s.workflow_id = torpor_workflow.id AND s.name = torpor_workflow.wait_signal"
-          + " AND s.delivered_seq IS NULL AND s.received_at < ?))))")) {
-        ps.setLong(1, before);
-        ps.setLong(2, before);
-        ps.setLong(3, before);
-        ps.setLong(4, before);
+          + " AND s.delivered_seq IS NULL AND s.received_at < ?)))"
+          // Recovered (owner cleared) but its RECOVER wake never made it into Quartz: the process
+          // that recovered it died first.
+          + " OR (state = 'RUNNING' AND owner IS NULL AND updated_at < ?))")) {
+        for (int i = 1; i <= 5; i++) {
+          ps.setLong(i, before);
+        }
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next() && ids.size() < 1000) {
             ids.add(rs.getString(1));
@@ -1223,6 +1225,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       System.err.println("torpor: " + w.id + " (" + w.state + ", seq " + w.seq + ") had no timer left: re-armed");
       if (w.state == WorkflowState.PENDING) {
         timers.dispatch(w.id, Instant.now());
+      } else if (w.state == WorkflowState.RUNNING) {
+        timers.wake(w.id, w.seq, RECOVER, Instant.now());
       } else {
         armWait(w);
       }

@@ -224,6 +224,24 @@ class RegistryDefectsTest {
   }
 
   @Test
+  void defect7_aRecoveryWhoseWakeWasLostIsSweptUp() throws Exception {
+    open(4, Duration.ofSeconds(1));
+    running("recovered");
+    plane.waiting("recovered", 1, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
+    plane.timers().pause();
+    // As a recovery leaves it (RUNNING from image 1, no owner) when its process dies before the
+    // RECOVER wake reaches Quartz (CrashPointsIT found it: a crash at RECOVERY_COMMITTED).
+    try (Connection c = DriverManager.getConnection(config().jdbcUrl(), "sa", "");
+        PreparedStatement ps = c.prepareStatement(
+            "UPDATE torpor_workflow SET state = 'RUNNING', owner = NULL, updated_at = 0 WHERE id = 'recovered'")) {
+      ps.executeUpdate();
+    }
+    plane.timers().cancelAll("recovered");
+    plane.timers().resume();
+    await().atMost(Duration.ofSeconds(15)).until(() -> calls.contains("wake recovered 1 TIMER"));
+  }
+
+  @Test
   void defect7_aStoredSignalIsNotReportedAsFailedWhenItsWakeCannotBeScheduled() throws Exception {
     open(4, Duration.ofSeconds(20));
     running("stored");
