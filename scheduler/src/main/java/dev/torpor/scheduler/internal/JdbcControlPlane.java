@@ -5,6 +5,7 @@ import dev.torpor.internal.protocol.WakeReason;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
+import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.scheduler.HistoryEvent;
 import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.NotFoundException;
@@ -272,6 +273,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       return true;
     });
     if (created) {
+      CrashPoint.reach(CrashPoint.SUBMIT_COMMITTED);
       timers.dispatch(id, Instant.now());
     }
     return new SubmitResult(id, created);
@@ -305,6 +307,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       boolean awaited = w.state == WorkflowState.SUSPENDED && "SIGNAL".equals(w.waitKind) && name.equals(w.waitSignal);
       return awaited ? Optional.of(w.seq) : Optional.empty();
     });
+    CrashPoint.reach(CrashPoint.SIGNAL_COMMITTED);
     wakeSeq.ifPresent(seq -> timers.wake(workflowId, seq, WakeReason.SIGNAL.name(), Instant.now()));
   }
 
@@ -561,6 +564,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       return;
     }
     Row w = row.get();
+    CrashPoint.reach(CrashPoint.DISPATCH_COMMITTED);
     try {
       g.start(workflowId, w.appSha256, appJar(w.appSha256), w.mainClass, w.args, w.javaOptions, w.env);
     } catch (IOException | RuntimeException e) {
@@ -628,6 +632,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       g.release();
       return;
     }
+    CrashPoint.reach(CrashPoint.WAKE_CLAIMED);
     try {
       g.wake(workflowId, seq, app[0], appJar(app[0]), wakeup.get());
     } catch (IOException | RuntimeException e) {
@@ -738,6 +743,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       }
       return Optional.<String>empty();
     });
+    CrashPoint.reach(CrashPoint.SUSPEND_COMMITTED);
     if (wakeNow.isPresent()) {
       timers.wake(workflowId, seq, wakeNow.get(), Instant.now());
     } else if (wakeAt.isPresent()) {
@@ -1004,6 +1010,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       history(c, workflowId, state.name(), w.seq, d);
       return null;
     });
+    CrashPoint.reach(CrashPoint.EXIT_COMMITTED);
     timers.cancelAll(workflowId);
   }
 
@@ -1222,6 +1229,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     if (!done) {
       return false;
     }
+    CrashPoint.reach(CrashPoint.RECOVERY_COMMITTED);
     if (restart) {
       timers.dispatch(w.id, Instant.now());
     } else {
