@@ -1,6 +1,7 @@
 package dev.torpor.launcher;
 
 import dev.torpor.launcher.cli.TorporCommand;
+import dev.torpor.scheduler.CrashPoint;
 import picocli.CommandLine;
 
 /** The {@code torpor} command. */
@@ -14,6 +15,7 @@ public final class Main {
     }
     CommandLine cl;
     try {
+      CrashPoint.checkEnvironment(); // a test-only switch: a typo in it fails here, not at the point
       cl = TorporCommand.commandLine();
     } catch (IllegalArgumentException e) {
       System.err.println("torpor: " + e.getMessage());

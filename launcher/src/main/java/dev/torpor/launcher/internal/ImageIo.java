@@ -1,6 +1,7 @@
 package dev.torpor.launcher.internal;
 
 import dev.torpor.internal.protocol.Suspend;
+import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.ImageStore;
@@ -158,6 +159,7 @@ final class ImageIo {
       if (auth.isPresent()) {
         m = auth.get().sign(m);
       }
+      CrashPoint.reach(CrashPoint.IMAGE_UPLOADED);
       long t1 = System.nanoTime();
       upload.commit(m);
       timings.put("commit", millisSince(t1));

@@ -13,6 +13,7 @@ import dev.torpor.internal.protocol.Wake;
 import dev.torpor.internal.protocol.WakeReason;
 import dev.torpor.launcher.internal.WorkflowEvent.Type;
 import dev.torpor.launcher.internal.WorkflowRun.State;
+import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.ImageStore;
@@ -519,6 +520,7 @@ public final class Worker implements AutoCloseable {
       if (s.kind() != WaitKind.CHECKPOINT && s.dumpRefused().isEmpty()) {
         Optional<Delivery> due = supervisor.dueNow(run.id, s);
         if (due.isPresent()) {
+          CrashPoint.reach(CrashPoint.DUE_NOW_CLAIMED);
           synchronized (run) {
             run.state = State.WAKING;
             run.wakeStartedNanos = System.nanoTime();
@@ -566,6 +568,7 @@ public final class Worker implements AutoCloseable {
         return;
       }
       timings.put("dump", millisSince(t1));
+      CrashPoint.reach(CrashPoint.DUMPED);
       if (!leaveRunning) {
         synchronized (run) {
           run.process = null; // the dump killed it; its exit is not the workflow's
@@ -591,6 +594,7 @@ public final class Worker implements AutoCloseable {
         recoverUncommitted(run, s, dumpDir, pipe, leaveRunning, e);
         return;
       }
+      CrashPoint.reach(CrashPoint.IMAGE_COMMITTED);
       ImagePacker.deleteTree(dumpDir);
       if (!leaveRunning) {
         // A frozen workflow holds nothing on the worker but its run directory: its root (some
@@ -741,7 +745,9 @@ public final class Worker implements AutoCloseable {
         run.restoreDir = dir;
         run.wakeTimings = details;
       }
+      CrashPoint.reach(CrashPoint.RESTORED);
       sendWake(run, delivery, true); // connects once CRIU has restored the wake socket
+      CrashPoint.reach(CrashPoint.WAKE_DELIVERED);
       watchExit(run, run.process);
       synchronized (run) {
         if (run.killed) {

@@ -1,6 +1,7 @@
 package dev.torpor.launcher.server;
 
 import dev.torpor.launcher.http.Images;
+import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.ImageLedger.Finished;
 import dev.torpor.scheduler.ImageLedger.ImagesKept;
@@ -133,6 +134,7 @@ public final class ImageJanitor implements Images, AutoCloseable {
         try {
           if (!dryRun) {
             store.delete(key);
+            CrashPoint.reach(CrashPoint.IMAGE_DELETED);
           }
           deleted++;
           deletedBytes += bytes;

@@ -6,6 +6,7 @@ import dev.torpor.launcher.internal.Supervisor;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.launcher.internal.WorkflowSpec;
+import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.scheduler.WorkerCallbacks;
 import dev.torpor.scheduler.WorkerGateway;
 import dev.torpor.scheduler.Wakeup;
@@ -141,6 +142,7 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
       shipLog(workflowId);
     }
     boolean recorded = plane.waiting(workflowId, seq, wait.kind().name(), wait.wakeAt(), wait.signal(), inMemory, details);
+    CrashPoint.reach(CrashPoint.SUSPEND_RECORDED);
     if (!inMemory && recorded) {
       janitor.superseded(workflowId, seq); // only once the registry names the new image
     }
@@ -175,6 +177,7 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
       case STARTED -> plane.event(e.workflowId(), "PROCESS_STARTED", e.seq(), e.details());
       case CHECKPOINTED -> {
         if (plane.event(e.workflowId(), e.type().name(), e.seq(), e.details())) {
+          CrashPoint.reach(CrashPoint.SAVEPOINT_RECORDED);
           janitor.superseded(e.workflowId(), e.seq());
         }
       }

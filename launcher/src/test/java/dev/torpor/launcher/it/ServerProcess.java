@@ -77,6 +77,12 @@ final class ServerProcess implements AutoCloseable {
     return this;
   }
 
+  /** No {@code name} in the environment of the next {@link #start()}. */
+  ServerProcess withoutEnv(String name) {
+    env.remove(name);
+    return this;
+  }
+
   private Process launch() throws IOException {
     List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC", "-jar", cliJar(), "server",
         "--data", data.toString(), "--run-dir", runBase.toString(), "--listen", "127.0.0.1:" + port));
@@ -112,6 +118,30 @@ final class ServerProcess implements AutoCloseable {
       return healthy();
     });
     return this;
+  }
+
+  /**
+   * Starts a server that may die while starting (a crash point armed in its recovery): waits
+   * until it answers or has exited; returns whether it answers.
+   */
+  boolean startUnlessItDies() throws IOException {
+    process = launch();
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+        .until(() -> !process.isAlive() || healthy());
+    return process.isAlive();
+  }
+
+  /** Whether the server process runs. */
+  boolean alive() {
+    return process != null && process.isAlive();
+  }
+
+  /** The server's exit status, once it has exited (within {@code timeout}). */
+  int awaitExit(Duration timeout) throws InterruptedException {
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      throw new AssertionError("the server did not exit within " + timeout);
+    }
+    return process.exitValue();
   }
 
   /** The file holding the server's API token (it makes it at its first start). */
@@ -216,15 +246,20 @@ final class ServerProcess implements AutoCloseable {
 
   /** Whether any process runs in one of this server's workflow run directories. */
   boolean anyWorkflowProcess() throws IOException {
+    return !workflowProcesses().isEmpty();
+  }
+
+  /** The processes running in one of this server's workflow run directories. */
+  List<Long> workflowProcesses() throws IOException {
     try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-      return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).anyMatch(p -> {
+      return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).filter(p -> {
         try {
           Path cwd = Files.readSymbolicLink(p.resolve("cwd"));
           return cwd.startsWith(runBase) && !cwd.equals(runBase);
         } catch (IOException | SecurityException e) {
           return false; // gone meanwhile, or a kernel thread
         }
-      });
+      }).map(p -> Long.parseLong(p.getFileName().toString())).sorted().toList();
     }
   }
 

@@ -6,6 +6,7 @@ import dev.torpor.internal.protocol.WakeReason;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
+import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.scheduler.HistoryEvent;
 import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.NotFoundException;
@@ -282,6 +283,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       created = sql.tx(c -> insertWorkflow(c, id, hash, r));
     }
     if (created) {
+      CrashPoint.reach(CrashPoint.SUBMIT_COMMITTED);
       afterCommit("scheduling the start of " + id, () -> timers.dispatch(id, Instant.now()));
     }
     return new SubmitResult(id, created);
@@ -348,6 +350,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       boolean awaited = w.state == WorkflowState.SUSPENDED && "SIGNAL".equals(w.waitKind) && name.equals(w.waitSignal);
       return awaited ? Optional.of(w.seq) : Optional.empty();
     });
+    CrashPoint.reach(CrashPoint.SIGNAL_COMMITTED);
     wakeSeq.ifPresent(seq -> afterCommit("waking " + workflowId + " for signal '" + name + "'",
         () -> timers.wake(workflowId, seq, WakeReason.SIGNAL.name(), Instant.now())));
   }
@@ -605,6 +608,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       return;
     }
     Row w = row.get();
+    CrashPoint.reach(CrashPoint.DISPATCH_COMMITTED);
     try {
       g.start(workflowId, w.appSha256, appJar(w.appSha256), w.mainClass, w.args, w.javaOptions, w.env);
     } catch (IOException | RuntimeException e) {
@@ -690,6 +694,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     if (admit != Admit.WAKE) {
       return;
     }
+    CrashPoint.reach(CrashPoint.WAKE_CLAIMED);
     try {
       g.wake(workflowId, seq, app[0], appJar(app[0]), decided[0]);
     } catch (IOException | RuntimeException e) {
@@ -805,6 +810,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     if (applied.isEmpty()) {
       return false;
     }
+    CrashPoint.reach(CrashPoint.SUSPEND_COMMITTED);
     Optional<String> wakeNow = applied.get();
     afterCommit("arming the wake of " + workflowId, () -> {
       if (wakeNow.isPresent()) {
@@ -1089,6 +1095,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       history(c, workflowId, state.name(), w.seq, d);
       return null;
     });
+    CrashPoint.reach(CrashPoint.EXIT_COMMITTED);
     timers.cancelAll(workflowId);
   }
 
@@ -1318,6 +1325,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     if (!done) {
       return false;
     }
+    CrashPoint.reach(CrashPoint.RECOVERY_COMMITTED);
     if (restart) {
       timers.dispatch(w.id, Instant.now());
     } else {
