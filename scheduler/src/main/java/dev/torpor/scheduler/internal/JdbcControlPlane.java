@@ -1,6 +1,5 @@
 package dev.torpor.scheduler.internal;
 
-import dev.torpor.Signal;
 import dev.torpor.TorporException;
 import dev.torpor.internal.protocol.WakeReason;
 import dev.torpor.scheduler.ConflictException;
@@ -9,7 +8,6 @@ import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.scheduler.HistoryEvent;
 import dev.torpor.scheduler.ImageLedger;
-import dev.torpor.scheduler.NotFoundException;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.SubmitResult;
 import dev.torpor.scheduler.WorkerCallbacks;
@@ -18,17 +16,14 @@ import dev.torpor.scheduler.WorkflowState;
 import dev.torpor.scheduler.WorkflowView;
 import dev.torpor.scheduler.Wakeup;
 import dev.torpor.scheduler.ClusterOptions;
-import dev.torpor.storage.ContentAddressed;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageStore;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
@@ -48,16 +43,19 @@ import java.util.regex.Pattern;
 
 /**
  * The control plane on a JDBC registry (H2 or PostgreSQL) with Quartz for every timer and
- * dispatch. Every state change is a compare-and-set on {@code (id, state, seq)} inside one
- * transaction, so a stale or duplicate wake never restores an old image and one image never
- * runs twice. Signals are rows: pending until a wake claims one (oldest first per name), and
- * claimed by the same transaction that moves the workflow to RUNNING.
+ * dispatch: the user operations and the worker's reports, composed from the parts a workflow's
+ * life passes through. {@link Registry} holds each workflow's row and the one compare-and-set
+ * every change goes through (so a stale or duplicate wake never restores an old image, one image
+ * never runs twice, and a worker that lost a workflow changes nothing); {@link Mailbox} the
+ * signals, claimed by the transaction that moves the workflow to RUNNING; {@link History} what
+ * happened; {@link Timers} the Quartz jobs, with admission (slots, fencing) here; {@link Recovery}
+ * what a crash left and the sweep; {@link AppLibrary} the application jars.
  */
 public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, ImageLedger, AutoCloseable {
   private static final Pattern MAIN_CLASS = Pattern.compile("[A-Za-z_$][A-Za-z0-9_$]*(\\.[A-Za-z_$][A-Za-z0-9_$]*)*");
   private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
   private static final int MAX_WAKE_FAILURES = 5;
-  private static final String RECOVER = "RECOVER";
+  private static final String RECOVER = Recovery.RECOVER;
   /** The largest piece of a cluster's log kept in one row. */
   private static final int LOG_CHUNK = 1 << 20;
   /** How long past due a dispatch or wake may be, with no Quartz job for it, before the sweep re-arms it. */
@@ -69,12 +67,13 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   private final Database db;
   private final Sql sql;
   private final Timers timers;
+  private final Recovery recovery;
   private final boolean clustered;
   private volatile WorkerGateway gateway;
   /** Who this node is as an owner of running workflows: the worker's lease id in a cluster. */
   private volatile String nodeId;
   private volatile Leases leases;
-  private volatile ImageStore appStore;
+  private final AppLibrary apps;
   /** Dispatches and wakes hold it shared; fencing takes it alone, to let those in flight finish first. */
   private final java.util.concurrent.locks.ReentrantReadWriteLock admission =
       new java.util.concurrent.locks.ReentrantReadWriteLock();
@@ -108,6 +107,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         fireWake(workflowId, seq, reason);
       }
     });
+    this.apps = new AppLibrary(config.dataDir().resolve("apps"));
+    this.recovery = new Recovery(sql, timers, clustered, () -> gateway, () -> sweepGrace);
   }
 
   /**
@@ -117,12 +118,12 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
    */
   public void start(WorkerGateway gateway) {
     this.gateway = gateway;
-    recover();
+    recovery.recover();
     timers.start();
     long every = Math.max(1, sweepGrace.toMillis() / 4);
     sweeper.scheduleWithFixedDelay(() -> {
       try {
-        sweep();
+        recovery.sweep();
       } catch (RuntimeException e) {
         System.err.println("torpor: the sweep for lost timers failed, tried again in " + every + " ms: " + e);
       }
@@ -147,7 +148,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
    * cluster fetch it.
    */
   public void publishAppsTo(ImageStore store) {
-    this.appStore = store;
+    apps.publishTo(store);
   }
 
   /**
@@ -168,17 +169,17 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     Leases l = new Leases(sql, new Sql(db.leaseDataSource()), options, new Leases.Plane() {
       @Override
       public int recoverOrphans() {
-        return JdbcControlPlane.this.recoverOrphans();
+        return recovery.recoverOrphans();
       }
 
       @Override
       public void killCancelled(String workerId) {
-        JdbcControlPlane.this.killCancelled(workerId);
+        recovery.killCancelled(workerId);
       }
 
       @Override
       public void rearmUnrestorable() {
-        JdbcControlPlane.this.rearmUnrestorable();
+        recovery.rearmUnrestorable();
       }
 
       @Override
@@ -188,7 +189,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
       @Override
       public int sweep() {
-        return JdbcControlPlane.this.sweep();
+        return recovery.sweep();
       }
 
       @Override
@@ -226,35 +227,12 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   @Override
   public String storeApp(InputStream jar) throws IOException {
-    Path apps = Files.createDirectories(config.dataDir().resolve("apps"));
-    Path tmp = Files.createTempFile(apps, "upload", ".tmp");
-    try {
-      MessageDigest sha = sha256();
-      byte[] head;
-      try (OutputStream out = new DigestOutputStream(Files.newOutputStream(tmp), sha)) {
-        head = jar.readNBytes(4);
-        out.write(head);
-        jar.transferTo(out);
-      }
-      if (head.length < 4 || head[0] != 'P' || head[1] != 'K' || head[2] != 3 || head[3] != 4) {
-        throw new IllegalArgumentException("the uploaded application is not a jar (no zip header): upload the .jar file");
-      }
-      String hex = HexFormat.of().formatHex(sha.digest());
-      Path target = appJar(hex);
-      ContentAddressed.publish(tmp, target);
-      ImageStore published = appStore;
-      if (published != null) {
-        published.putApp(hex, target); // before any workflow can name it: every worker finds it there
-      }
-      return hex;
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    return apps.store(jar);
   }
 
   /** Where the application jar with this SHA-256 lives: the same path for every run and restore. */
   public Path appJar(String sha256) {
-    return config.dataDir().resolve("apps").resolve(sha256 + ".jar");
+    return apps.jar(sha256);
   }
 
   @Override
@@ -318,7 +296,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       ins.setString(10, Json.write(r.env()));
       ins.executeUpdate();
     }
-    history(c, id, "SUBMITTED", 0, Map.of("main", r.mainClass(), "app", r.appSha256()));
+    History.record(c, id, "SUBMITTED", 0, Map.of("main", r.mainClass(), "app", r.appSha256()));
     return true;
   }
 
@@ -333,7 +311,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
           + MAX_SIGNAL_PAYLOAD + " bytes (1 MiB): keep large data elsewhere and send a reference");
     }
     Optional<Long> wakeSeq = sql.tx(c -> {
-      Row w = lock(c, workflowId);
+      WorkflowRow w = Registry.lock(c, workflowId);
       if (w.state.isFinal()) {
         throw new ConflictException("workflow " + workflowId + " has finished (" + w.state
             + "): signals are accepted only until it finishes");
@@ -346,7 +324,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         ins.setLong(4, System.currentTimeMillis());
         ins.executeUpdate();
       }
-      history(c, workflowId, "SIGNAL_RECEIVED", w.seq, Map.of("signal", name, "bytes", payload.length));
+      History.record(c, workflowId, "SIGNAL_RECEIVED", w.seq, Map.of("signal", name, "bytes", payload.length));
       boolean awaited = w.state == WorkflowState.SUSPENDED && "SIGNAL".equals(w.waitKind) && name.equals(w.waitSignal);
       return awaited ? Optional.of(w.seq) : Optional.empty();
     });
@@ -403,7 +381,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         ps.setString(1, workflowId);
         try (ResultSet rs = ps.executeQuery()) {
           if (!rs.next()) {
-            throw notFound(workflowId);
+            throw Registry.notFound(workflowId);
           }
           return view(rs, pending);
         }
@@ -434,12 +412,12 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   public void cancel(String workflowId) {
     ImageKey.checkWorkflowId(workflowId);
     sql.tx(c -> {
-      Row w = lock(c, workflowId);
+      WorkflowRow w = Registry.lock(c, workflowId);
       if (w.state.isFinal()) {
         throw new ConflictException("workflow " + workflowId + " has already finished (" + w.state + ")");
       }
-      update(c, workflowId, "state = 'CANCELLED', error = 'cancelled by an operator'");
-      history(c, workflowId, "CANCELLED", w.seq, Map.of("was", w.state.name()));
+      Registry.apply(c, w, Registry.Change.to().state(WorkflowState.CANCELLED).error("cancelled by an operator"));
+      History.record(c, workflowId, "CANCELLED", w.seq, Map.of("was", w.state.name()));
       return null;
     });
     timers.cancelAll(workflowId);
@@ -453,7 +431,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   public void wake(String workflowId) {
     ImageKey.checkWorkflowId(workflowId);
     long seq = sql.tx(c -> {
-      Row w = lock(c, workflowId);
+      WorkflowRow w = Registry.lock(c, workflowId);
       if (w.state != WorkflowState.SUSPENDED || !"TIMER".equals(w.waitKind)) {
         String what = w.state == WorkflowState.SUSPENDED ? "waits for signal '" + w.waitSignal + "': send it instead" : "is " + w.state;
         throw new ConflictException("workflow " + workflowId + " is not waiting on a timer: it " + what);
@@ -527,7 +505,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       return; // a single server serves its own log files
     }
     sql.tx(c -> {
-      Row w = lockIfExists(c, workflowId);
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || !owned(w)) {
         return null; // printed by a segment whose lease another worker holds now: it runs again there
       }
@@ -594,20 +572,20 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       timers.dispatch(workflowId, Instant.now().plusMillis(250));
       return;
     }
-    Optional<Row> row = sql.tx(c -> {
-      Row w = lockIfExists(c, workflowId);
+    Optional<WorkflowRow> row = sql.tx(c -> {
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.PENDING) {
         return Optional.empty();
       }
-      update(c, workflowId, "state = 'RUNNING', owner = " + quote(nodeId));
-      history(c, workflowId, "STARTED", 0, clustered ? Map.of("worker", nodeId) : Map.of());
+      Registry.apply(c, w, Registry.Change.to().state(WorkflowState.RUNNING).owner(nodeId));
+      History.record(c, workflowId, "STARTED", 0, clustered ? Map.of("worker", nodeId) : Map.of());
       return Optional.of(w);
     });
     if (row.isEmpty()) {
       g.release();
       return;
     }
-    Row w = row.get();
+    WorkflowRow w = row.get();
     CrashPoint.reach(CrashPoint.DISPATCH_COMMITTED);
     try {
       g.start(workflowId, w.appSha256, appJar(w.appSha256), w.mainClass, w.args, w.javaOptions, w.env);
@@ -633,7 +611,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     boolean[] inMemory = new boolean[1];
     Wakeup[] decided = new Wakeup[1];
     Admit admit = sql.tx(c -> {
-      Row w = lockIfExists(c, workflowId);
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.seq != seq || w.state != (RECOVER.equals(reason) ? WorkflowState.RUNNING : WorkflowState.SUSPENDED)
           || (RECOVER.equals(reason) && w.owner != null) || w.unrestorable) {
         return Admit.STALE; // stale: the workflow moved on
@@ -648,7 +626,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       }
       if (clustered && declinedBy(c, workflowId, seq, workerName(me))) {
         if (takers(c, workflowId, seq) == 0) {
-          reportUnrestorable(c, workflowId, seq);
+          reportUnrestorable(c, w);
         } else {
           // This worker cannot restore that image: leave the wake to another.
           timers.wake(workflowId, seq, reason, handBack());
@@ -659,9 +637,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       inMemory[0] = w.inMemory;
       Wakeup d;
       if (RECOVER.equals(reason)) {
-        d = recoveredWakeup(c, w);
+        d = Mailbox.recoveredWakeup(c, w);
+        Registry.apply(c, w, Registry.Change.to().owner(me));
       } else {
-        Optional<Claimed> pending = "SIGNAL".equals(w.waitKind) ? claimSignal(c, workflowId, w.waitSignal, seq) : Optional.empty();
+        Optional<Mailbox.Claimed> pending = "SIGNAL".equals(w.waitKind) ? Mailbox.claim(c, workflowId, w.waitSignal, seq) : Optional.empty();
         if (pending.isPresent()) {
           d = new Wakeup(WakeReason.SIGNAL, Optional.of(pending.get().signal()));
         } else if (WakeReason.SIGNAL.name().equals(reason)) {
@@ -669,18 +648,16 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         } else {
           d = Wakeup.of(WakeReason.valueOf(reason));
         }
-        long signalN = pending.map(Claimed::n).orElse(-1L);
-        update(c, workflowId, "state = 'RUNNING', last_wake_reason = '" + d.reason().name() + "', last_wake_signal = "
-            + (signalN < 0 ? "NULL" : Long.toString(signalN)));
+        Registry.apply(c, w, Registry.Change.to().state(WorkflowState.RUNNING).owner(me)
+            .lastWake(d.reason().name(), pending.map(Mailbox.Claimed::n).orElse(null)));
       }
-      update(c, workflowId, "owner = " + quote(me));
       Map<String, Object> h = new LinkedHashMap<>();
       h.put("reason", d.reason().name());
       h.put("inMemory", w.inMemory);
       if (clustered) {
         h.put("worker", me);
       }
-      history(c, workflowId, "WAKING", seq, h);
+      History.record(c, workflowId, "WAKING", seq, h);
       decided[0] = d;
       return Admit.WAKE;
     });
@@ -705,67 +682,27 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     }
   }
 
-  /** A signal taken from the mailbox, and its row number. */
-  private record Claimed(long n, Signal signal) {}
-
-  private Optional<Claimed> claimSignal(Connection c, String workflowId, String name, long seq) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT n, payload, received_at FROM torpor_signal"
-        + " WHERE workflow_id = ? AND name = ? AND delivered_seq IS NULL ORDER BY n LIMIT 1")) {
-      ps.setString(1, workflowId);
-      ps.setString(2, name);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return Optional.empty();
-        }
-        long n = rs.getLong(1);
-        Signal s = new Signal(name, rs.getBytes(2), Instant.ofEpochMilli(rs.getLong(3)));
-        try (PreparedStatement up = c.prepareStatement("UPDATE torpor_signal SET delivered_seq = ? WHERE n = ?")) {
-          up.setLong(1, seq);
-          up.setLong(2, n);
-          up.executeUpdate();
-        }
-        return Optional.of(new Claimed(n, s));
-      }
-    }
-  }
-
-  private Wakeup recoveredWakeup(Connection c, Row w) throws SQLException {
-    WakeReason reason = w.lastWakeReason == null ? WakeReason.TIMER : WakeReason.valueOf(w.lastWakeReason);
-    if (w.lastWakeSignal == null) {
-      return Wakeup.of(reason);
-    }
-    try (PreparedStatement ps = c.prepareStatement("SELECT name, payload, received_at FROM torpor_signal WHERE n = ?")) {
-      ps.setLong(1, w.lastWakeSignal);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return Wakeup.of(reason);
-        }
-        return new Wakeup(reason, Optional.of(new Signal(rs.getString(1), rs.getBytes(2), Instant.ofEpochMilli(rs.getLong(3)))));
-      }
-    }
-  }
-
   // ----- worker callbacks -----
 
   @Override
   public Optional<Wakeup> dueNow(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal) {
     return sql.tx(c -> {
-      Row w = lockIfExists(c, workflowId);
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.RUNNING || !owned(w)) {
         return Optional.<Wakeup>empty();
       }
       if ("SIGNAL".equals(waitKind)) {
-        Optional<Claimed> s = claimSignal(c, workflowId, signal.orElseThrow(), seq);
+        Optional<Mailbox.Claimed> s = Mailbox.claim(c, workflowId, signal.orElseThrow(), seq);
         if (s.isPresent()) {
           // Due before the dump began: the JVM carries on without freezing, and the history says so.
-          history(c, workflowId, "WAKING", seq, Map.of("reason", WakeReason.SIGNAL.name(), "signal", signal.get(),
+          History.record(c, workflowId, "WAKING", seq, Map.of("reason", WakeReason.SIGNAL.name(), "signal", signal.get(),
               "inMemory", true, "dueOnArrival", true));
           return Optional.of(new Wakeup(WakeReason.SIGNAL, Optional.of(s.get().signal())));
         }
       }
       if (wakeAt.isPresent() && !wakeAt.get().isAfter(Instant.now())) {
         WakeReason reason = "SIGNAL".equals(waitKind) ? WakeReason.TIMEOUT : WakeReason.TIMER;
-        history(c, workflowId, "WAKING", seq, Map.of("reason", reason.name(), "inMemory", true, "dueOnArrival", true));
+        History.record(c, workflowId, "WAKING", seq, Map.of("reason", reason.name(), "inMemory", true, "dueOnArrival", true));
         return Optional.of(Wakeup.of(reason));
       }
       return Optional.<Wakeup>empty();
@@ -776,33 +713,20 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   public boolean waiting(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal,
       boolean inMemory, Map<String, Object> details) {
     Optional<Optional<String>> applied = sql.tx(c -> {
-      Row w = lockIfExists(c, workflowId);
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.RUNNING || !owned(w)) {
         fencedOut(w, workflowId, "SUSPENDED", seq);
         return Optional.<Optional<String>>empty(); // cancelled meanwhile, or its lease went to another worker: nothing to arm
       }
-      try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET state = 'SUSPENDED', seq = ?,"
-          + " wait_kind = ?, wait_signal = ?, wake_at = ?, in_memory = ?, stack = COALESCE(?, stack),"
-          + " image_bytes = COALESCE(?, image_bytes), packed_bytes = COALESCE(?, packed_bytes), wake_failures = 0,"
-          + " owner = ?, updated_at = ? WHERE id = ?")) {
-        ps.setLong(1, seq);
-        ps.setString(2, waitKind);
-        ps.setString(3, signal.orElse(null));
-        ps.setObject(4, wakeAt.map(Instant::toEpochMilli).orElse(null), java.sql.Types.BIGINT);
-        ps.setBoolean(5, inMemory);
-        ps.setString(6, (String) details.get("stack"));
-        ps.setObject(7, longOrNull(details, "rawBytes"), java.sql.Types.BIGINT);
-        ps.setObject(8, longOrNull(details, "packedBytes"), java.sql.Types.BIGINT);
-        ps.setString(9, inMemory ? w.owner : null); // a frozen workflow belongs to no worker
-        ps.setLong(10, System.currentTimeMillis());
-        ps.setString(11, workflowId);
-        ps.executeUpdate();
-      }
+      Registry.apply(c, w, Registry.Change.to().state(WorkflowState.SUSPENDED).seq(seq)
+          .wait(waitKind, signal.orElse(null), wakeAt.orElse(null)).inMemory(inMemory).wakeFailures(0)
+          .owner(inMemory ? w.owner : null) // a frozen workflow belongs to no worker
+          .image((String) details.get("stack"), longOrNull(details, "rawBytes"), longOrNull(details, "packedBytes")));
       Map<String, Object> h = new LinkedHashMap<>(details);
       h.remove("stack");
       h.put("inMemory", inMemory);
-      history(c, workflowId, inMemory ? "WAITING_IN_MEMORY" : "SUSPENDED", seq, h);
-      if ("SIGNAL".equals(waitKind) && hasPending(c, workflowId, signal.orElseThrow())) {
+      History.record(c, workflowId, inMemory ? "WAITING_IN_MEMORY" : "SUSPENDED", seq, h);
+      if ("SIGNAL".equals(waitKind) && Mailbox.hasPending(c, workflowId, signal.orElseThrow())) {
         return Optional.of(Optional.of(WakeReason.SIGNAL.name()));
       }
       return Optional.of(Optional.<String>empty());
@@ -839,21 +763,22 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   @Override
   public void undeliverable(String workflowId, long seq, Wakeup wakeup, String error) {
     Optional<String> retry = sql.tx(c -> {
-      Row w = lockIfExists(c, workflowId);
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.RUNNING || w.seq != seq || !owned(w)) {
         return Optional.<String>empty();
       }
-      giveBackSignal(c, w, wakeup);
+      Mailbox.giveBack(c, w, wakeup);
       int failures = w.wakeFailures + 1;
-      history(c, workflowId, "RESTORE_FAILED", seq, Map.of("error", String.valueOf(error), "attempt", failures));
+      History.record(c, workflowId, "RESTORE_FAILED", seq, Map.of("error", String.valueOf(error), "attempt", failures));
       if (failures >= MAX_WAKE_FAILURES) {
-        update(c, workflowId, "state = 'FAILED', error = " + quote("could not be woken after " + failures + " attempts: " + error));
-        history(c, workflowId, "FAILED", seq, Map.of("error", String.valueOf(error)));
+        Registry.apply(c, w, Registry.Change.to().state(WorkflowState.FAILED).owner(null)
+            .error("could not be woken after " + failures + " attempts: " + error));
+        History.record(c, workflowId, "FAILED", seq, Map.of("error", String.valueOf(error)));
         return Optional.<String>empty();
       }
       // A wait in memory stays with the worker whose memory holds it; a frozen one belongs to no worker.
-      update(c, workflowId, "state = 'SUSPENDED', owner = " + (w.inMemory ? quote(w.owner) : "NULL")
-          + ", wake_failures = " + failures);
+      Registry.apply(c, w, Registry.Change.to().state(WorkflowState.SUSPENDED).owner(w.inMemory ? w.owner : null)
+          .wakeFailures(failures));
       return Optional.of(wakeup.signal().isPresent() ? WakeReason.SIGNAL.name() : wakeup.reason().name());
     });
     retry.ifPresent(r -> timers.wake(workflowId, seq, r, Instant.now().plus(config.retryDelay())));
@@ -864,11 +789,11 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     String me = nodeId;
     String name = workerName(me);
     Optional<String> retry = sql.tx(c -> {
-      Row w = lockIfExists(c, workflowId);
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.RUNNING || w.seq != seq || !owned(w)) {
         return Optional.<String>empty();
       }
-      giveBackSignal(c, w, wakeup);
+      Mailbox.giveBack(c, w, wakeup);
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO torpor_decline (workflow_id, seq, worker_name, reason, at)"
           + " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM torpor_decline WHERE workflow_id = ? AND seq = ? AND worker_name = ?)")) {
         ps.setString(1, workflowId);
@@ -881,13 +806,13 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         ps.setString(8, name);
         ps.executeUpdate();
       }
-      history(c, workflowId, "DECLINED", seq, Map.of("worker", me, "reason", String.valueOf(reason)));
+      History.record(c, workflowId, "DECLINED", seq, Map.of("worker", me, "reason", String.valueOf(reason)));
       if (takers(c, workflowId, seq) == 0 || !clustered) {
-        update(c, workflowId, "owner = NULL");
-        reportUnrestorable(c, workflowId, seq);
+        Registry.apply(c, w, Registry.Change.to().owner(null));
+        reportUnrestorable(c, w);
         return Optional.<String>empty();
       }
-      update(c, workflowId, "state = 'SUSPENDED', owner = NULL");
+      Registry.apply(c, w, Registry.Change.to().state(WorkflowState.SUSPENDED).owner(null));
       return Optional.of(wakeup.signal().isPresent() ? WakeReason.SIGNAL.name() : wakeup.reason().name());
     });
     retry.ifPresent(r -> timers.wake(workflowId, seq, r, Instant.now().plusMillis(50)));
@@ -918,9 +843,11 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   /** Reported once, not retried: a worker that joins later tries again ({@link #rearmUnrestorable}). */
-  private static void reportUnrestorable(Connection c, String workflowId, long seq) throws SQLException {
-    update(c, workflowId, "state = 'SUSPENDED', unrestorable = TRUE");
-    history(c, workflowId, "UNRESTORABLE", seq, Map.of("error", "no live worker can restore image " + seq
+  private static void reportUnrestorable(Connection c, WorkflowRow w) throws SQLException {
+    String workflowId = w.id;
+    long seq = w.seq;
+    Registry.apply(c, w, Registry.Change.to().state(WorkflowState.SUSPENDED).unrestorable(true));
+    History.record(c, workflowId, "UNRESTORABLE", seq, Map.of("error", "no live worker can restore image " + seq
         + ": " + declineReasons(c, workflowId, seq) + "; start a worker that can (same JDK build at the same path,"
         + " compatible CPU), and the wake is tried again when it joins"));
   }
@@ -952,16 +879,6 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     }
   }
 
-  /** The signal a failed wake had claimed goes back to the mailbox, for the next wake. */
-  private static void giveBackSignal(Connection c, Row w, Wakeup wakeup) throws SQLException {
-    if (wakeup.signal().isPresent() && w.lastWakeSignal != null) {
-      try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_signal SET delivered_seq = NULL WHERE n = ?")) {
-        ps.setLong(1, w.lastWakeSignal);
-        ps.executeUpdate();
-      }
-    }
-  }
-
   /** A worker's name from its lease id ({@code name@incarnation}). */
   private static String workerName(String id) {
     int at = id.lastIndexOf('@');
@@ -986,11 +903,11 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   /** Whether this node holds the workflow's lease: only the owner of a running segment may commit its outcome. */
-  private boolean owned(Row w) {
+  private boolean owned(WorkflowRow w) {
     return !clustered || (!fenced() && nodeId.equals(w.owner));
   }
 
-  private void fencedOut(Row w, String workflowId, String what, long seq) {
+  private void fencedOut(WorkflowRow w, String workflowId, String what, long seq) {
     if (w != null && w.state == WorkflowState.RUNNING && !owned(w)) {
       System.err.println("torpor worker: " + what + " of " + workflowId + " at seq " + seq + " not committed: the workflow's"
           + " lease is held by " + w.owner + ", not " + nodeId);
@@ -1001,7 +918,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   public boolean event(String workflowId, String type, long seq, Map<String, Object> details) {
     return sql.tx(c -> {
       // Locked, so that a recovery or a cancel cannot slip between the owner check and the change.
-      Row w = lockIfExists(c, workflowId);
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || !owned(w)) {
         return false; // from a segment whose lease another worker holds now: not history
       }
@@ -1011,19 +928,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         }
         // A savepoint: from now on a crash resumes from this image, which wakes as a checkpoint.
         // The wait that ended before it is over: a later wake must not take a signal in its name.
-        try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET seq = ?, last_wake_reason = 'CHECKPOINT',"
-            + " last_wake_signal = NULL, wait_kind = NULL, wait_signal = NULL, wake_at = NULL, wake_failures = 0,"
-            + " image_bytes = COALESCE(?, image_bytes), packed_bytes = COALESCE(?, packed_bytes),"
-            + " updated_at = ? WHERE id = ?")) {
-          ps.setLong(1, seq);
-          ps.setObject(2, longOrNull(details, "rawBytes"), java.sql.Types.BIGINT);
-          ps.setObject(3, longOrNull(details, "packedBytes"), java.sql.Types.BIGINT);
-          ps.setLong(4, System.currentTimeMillis());
-          ps.setString(5, workflowId);
-          ps.executeUpdate();
-        }
+        Registry.apply(c, w, Registry.Change.to().seq(seq).lastWake(WakeReason.CHECKPOINT.name(), null).wait(null, null, null)
+            .wakeFailures(0).image(null, longOrNull(details, "rawBytes"), longOrNull(details, "packedBytes")));
       }
-      history(c, workflowId, type, seq, details);
+      History.record(c, workflowId, type, seq, details);
       return true;
     });
   }
@@ -1068,7 +976,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   private void finish(String workflowId, WorkflowState state, Integer exitCode, String error) {
     sql.tx(c -> {
-      Row w = lockIfExists(c, workflowId);
+      WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state.isFinal()) {
         return null;
       }
@@ -1076,15 +984,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         fencedOut(w, workflowId, "the exit (" + exitCode + ")", w.seq);
         return null;
       }
-      try (PreparedStatement ps = c.prepareStatement(
-          "UPDATE torpor_workflow SET state = ?, exit_code = ?, error = ?, owner = NULL, updated_at = ? WHERE id = ?")) {
-        ps.setString(1, state.name());
-        ps.setObject(2, exitCode, java.sql.Types.INTEGER);
-        ps.setString(3, error);
-        ps.setLong(4, System.currentTimeMillis());
-        ps.setString(5, workflowId);
-        ps.executeUpdate();
-      }
+      Registry.apply(c, w, Registry.Change.to().state(state).outcome(exitCode, error).owner(null));
       Map<String, Object> d = new LinkedHashMap<>();
       if (exitCode != null) {
         d.put("exitCode", exitCode);
@@ -1092,342 +992,14 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       if (error != null) {
         d.put("error", error);
       }
-      history(c, workflowId, state.name(), w.seq, d);
+      History.record(c, workflowId, state.name(), w.seq, d);
       return null;
     });
     CrashPoint.reach(CrashPoint.EXIT_COMMITTED);
     timers.cancelAll(workflowId);
   }
 
-  // ----- recovery -----
-
-  private void recover() {
-    List<Row> rows = sql.tx(c -> {
-      List<Row> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE state IN ('PENDING', 'RUNNING', 'SUSPENDED')");
-          ResultSet rs = ps.executeQuery()) {
-        List<String> ids = new ArrayList<>();
-        while (rs.next()) {
-          ids.add(rs.getString(1));
-        }
-        for (String id : ids) {
-          out.add(lock(c, id));
-        }
-      }
-      return out;
-    });
-    for (Row w : rows) {
-      if (w.state == WorkflowState.PENDING) {
-        if (!timers.hasJobs(w.id)) {
-          timers.dispatch(w.id, Instant.now());
-        }
-      } else if (w.state == WorkflowState.RUNNING || w.inMemory) {
-        recoverLive(w);
-      } else if (!timers.hasJobs(w.id)) {
-        armWait(w); // its jobs survive in Quartz's tables unless their scheduling failed: one set is enough
-      }
-    }
-  }
-
-  /** Arms the wake of a frozen workflow: at once if its signal is in, else at its deadline, if any. */
-  private void armWait(Row w) {
-    if (w.waitKind == null) {
-      // A savepoint's image whose wake failed: it wakes as the checkpoint it is, at once.
-      timers.wake(w.id, w.seq, WakeReason.CHECKPOINT.name(), Instant.now());
-    } else if ("SIGNAL".equals(w.waitKind) && sql.tx(c -> hasPending(c, w.id, w.waitSignal))) {
-      timers.wake(w.id, w.seq, WakeReason.SIGNAL.name(), Instant.now());
-    } else if (w.wakeAt != null) {
-      // Idempotent re-arm: a duplicate of a trigger Quartz kept is fenced by seq.
-      timers.wake(w.id, w.seq, "SIGNAL".equals(w.waitKind) ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(),
-          Instant.ofEpochMilli(w.wakeAt));
-    }
-  }
-
-  /**
-   * Resumes, from their last image, the workflows whose owner is not a LIVE worker (its lease
-   * expired, it was fenced, or it was an earlier incarnation): running segments and waits in
-   * memory. A compare-and-set on the owner makes one node do it. Returns how many.
-   */
-  private int recoverOrphans() {
-    List<String> ids = sql.txOnce(c -> {
-      List<String> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE owner IS NOT NULL"
-          + " AND owner NOT IN (SELECT id FROM torpor_worker WHERE state = 'LIVE')");
-          ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(rs.getString(1));
-        }
-      }
-      return out;
-    });
-    int recovered = 0;
-    for (String id : ids) {
-      Row w = sql.tx(c -> {
-        Row r = lockIfExists(c, id);
-        if (r == null || r.owner == null || isLive(c, r.owner)) {
-          return null;
-        }
-        if (r.state.isFinal()) {
-          update(c, id, "owner = NULL"); // cancelled while its worker was away: its JVM died with it
-          return null;
-        }
-        return r;
-      });
-      if (w != null && (w.state == WorkflowState.RUNNING || w.inMemory) && recoverLive(w)) {
-        recovered++;
-      }
-    }
-    return recovered;
-  }
-
-  private static boolean isLive(Connection c, String workerId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM torpor_worker WHERE id = ? AND state = 'LIVE'")) {
-      ps.setString(1, workerId);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next();
-      }
-    }
-  }
-
-  /**
-   * The safety net under Quartz: a workflow that should have been dispatched or woken a while ago
-   * (by {@link #SWEEP_GRACE_MILLIS}) but has no job (its scheduling failed in a database outage
-   * longer than the retries) gets one. Wakes are fenced by seq, so a duplicate does nothing.
-   */
-  private int sweep() {
-    long before = System.currentTimeMillis() - sweepGrace.toMillis();
-    List<Row> due = sql.txOnce(c -> {
-      List<String> ids = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE (state = 'PENDING' AND updated_at < ?)"
-          + " OR (state = 'SUSPENDED' AND NOT unrestorable AND (wake_at < ? OR (wait_kind IS NULL AND updated_at < ?)"
-          + " OR (wait_kind = 'SIGNAL' AND EXISTS"
-          + " (SELECT 1 FROM torpor_signal s WHERE s.workflow_id = torpor_workflow.id AND s.name = torpor_workflow.wait_signal"
-          + " AND s.delivered_seq IS NULL AND s.received_at < ?)))"
-          // Recovered (owner cleared) but its RECOVER wake never made it into Quartz: the process
-          // that recovered it died first.
-          + " OR (state = 'RUNNING' AND owner IS NULL AND updated_at < ?))")) {
-        for (int i = 1; i <= 5; i++) {
-          ps.setLong(i, before);
-        }
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next() && ids.size() < 1000) {
-            ids.add(rs.getString(1));
-          }
-        }
-      }
-      List<Row> out = new ArrayList<>();
-      for (String id : ids) {
-        Row w = lockIfExists(c, id);
-        if (w != null) {
-          out.add(w);
-        }
-      }
-      return out;
-    });
-    int armed = 0;
-    for (Row w : due) {
-      if (timers.hasJobs(w.id)) {
-        continue; // waiting in Quartz (a busy cluster), as it should
-      }
-      System.err.println("torpor: " + w.id + " (" + w.state + ", seq " + w.seq + ") had no timer left: re-armed");
-      if (w.state == WorkflowState.PENDING) {
-        timers.dispatch(w.id, Instant.now());
-      } else if (w.state == WorkflowState.RUNNING) {
-        timers.wake(w.id, w.seq, RECOVER, Instant.now());
-      } else {
-        armWait(w);
-      }
-      armed++;
-    }
-    return armed;
-  }
-
-  /** Kills this worker's JVMs of workflows cancelled through another node, and lets them go. */
-  private void killCancelled(String workerId) {
-    List<String> ids = sql.txOnce(c -> {
-      List<String> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT id FROM torpor_workflow WHERE owner = ? AND state = 'CANCELLED'")) {
-        ps.setString(1, workerId);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            out.add(rs.getString(1));
-          }
-        }
-      }
-      return out;
-    });
-    WorkerGateway g = gateway;
-    for (String id : ids) {
-      if (g != null) {
-        g.kill(id);
-      }
-      sql.tx(c -> {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET owner = NULL WHERE id = ? AND owner = ?")) {
-          ps.setString(1, id);
-          ps.setString(2, workerId);
-          return ps.executeUpdate();
-        }
-      });
-    }
-  }
-
-  /** A worker joined: every image that all workers had declined is offered again. */
-  private void rearmUnrestorable() {
-    List<Row> rows = sql.tx(c -> {
-      List<String> ids = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT id FROM torpor_workflow WHERE unrestorable AND state = 'SUSPENDED'"); ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          ids.add(rs.getString(1));
-        }
-      }
-      List<Row> out = new ArrayList<>();
-      for (String id : ids) {
-        Row w = lock(c, id);
-        update(c, id, "unrestorable = FALSE");
-        out.add(w);
-      }
-      return out;
-    });
-    rows.forEach(this::armWait);
-  }
-
-  /** A workflow whose JVM died with the previous server: resume its last image, or start over. */
-  private boolean recoverLive(Row w) {
-    boolean restart = w.seq == 0;
-    boolean done = sql.tx(c -> {
-      // A compare-and-set on what the caller saw: in a cluster every node looks for orphans, and
-      // a second recovery after the first one's wake ran would undo the workflow's progress.
-      Row now = lockIfExists(c, w.id);
-      if (now == null || now.state != w.state || now.seq != w.seq || now.inMemory != w.inMemory
-          || !java.util.Objects.equals(now.owner, w.owner)) {
-        return false;
-      }
-      try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_signal SET delivered_seq = NULL"
-          + " WHERE workflow_id = ? AND delivered_seq >= ? AND (? IS NULL OR n <> ?)")) {
-        ps.setString(1, w.id);
-        ps.setLong(2, w.seq);
-        ps.setObject(3, w.lastWakeSignal, java.sql.Types.BIGINT);
-        ps.setObject(4, w.lastWakeSignal, java.sql.Types.BIGINT);
-        ps.executeUpdate();
-      }
-      update(c, w.id, restart ? "state = 'PENDING', in_memory = FALSE, owner = NULL"
-          : "state = 'RUNNING', in_memory = FALSE, owner = NULL");
-      Map<String, Object> h = new LinkedHashMap<>();
-      h.put("from", restart ? "the start (it had no image)" : "image " + w.seq);
-      h.put("was", w.state.name());
-      if (w.owner != null && clustered) {
-        h.put("lostWorker", w.owner);
-      }
-      history(c, w.id, "RECOVERED", w.seq, h);
-      return true;
-    });
-    if (!done) {
-      return false;
-    }
-    CrashPoint.reach(CrashPoint.RECOVERY_COMMITTED);
-    if (restart) {
-      timers.dispatch(w.id, Instant.now());
-    } else {
-      timers.wake(w.id, w.seq, RECOVER, Instant.now());
-    }
-    return true;
-  }
-
   // ----- rows -----
-
-  private static final class Row {
-    String id;
-    WorkflowState state;
-    long seq;
-    String appSha256;
-    String mainClass;
-    List<String> args;
-    List<String> javaOptions;
-    Map<String, String> env;
-    String waitKind;
-    String waitSignal;
-    Long wakeAt;
-    boolean inMemory;
-    String lastWakeReason;
-    Long lastWakeSignal;
-    int wakeFailures;
-    String owner;
-    boolean unrestorable;
-  }
-
-  private Row lock(Connection c, String id) throws SQLException {
-    Row r = lockIfExists(c, id);
-    if (r == null) {
-      throw notFound(id);
-    }
-    return r;
-  }
-
-  private Row lockIfExists(Connection c, String id) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT id, state, seq, app_sha256, main_class, args, java_options,"
-        + " wait_kind, wait_signal, wake_at, in_memory, last_wake_reason, last_wake_signal, wake_failures, owner, unrestorable,"
-        + " env FROM torpor_workflow WHERE id = ? FOR UPDATE")) {
-      ps.setString(1, id);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return null;
-        }
-        Row r = new Row();
-        r.id = rs.getString(1);
-        r.state = WorkflowState.valueOf(rs.getString(2));
-        r.seq = rs.getLong(3);
-        r.appSha256 = rs.getString(4);
-        r.mainClass = rs.getString(5);
-        r.args = Json.strings(rs.getString(6));
-        r.javaOptions = Json.strings(rs.getString(7));
-        r.waitKind = rs.getString(8);
-        r.waitSignal = rs.getString(9);
-        r.wakeAt = rs.getObject(10, Long.class);
-        r.inMemory = rs.getBoolean(11);
-        r.lastWakeReason = rs.getString(12);
-        r.lastWakeSignal = rs.getObject(13, Long.class);
-        r.wakeFailures = rs.getInt(14);
-        r.owner = rs.getString(15);
-        r.unrestorable = rs.getBoolean(16);
-        r.env = Json.stringMap(rs.getString(17));
-        return r;
-      }
-    }
-  }
-
-  private static boolean hasPending(Connection c, String id, String name) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT 1 FROM torpor_signal WHERE workflow_id = ? AND name = ? AND delivered_seq IS NULL")) {
-      ps.setString(1, id);
-      ps.setString(2, name);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next();
-      }
-    }
-  }
-
-  private static void update(Connection c, String id, String assignments) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "UPDATE torpor_workflow SET " + assignments + ", updated_at = ? WHERE id = ?")) {
-      ps.setLong(1, System.currentTimeMillis());
-      ps.setString(2, id);
-      ps.executeUpdate();
-    }
-  }
-
-  private static void history(Connection c, String id, String type, long seq, Map<String, Object> details)
-      throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "INSERT INTO torpor_history (workflow_id, at, type, seq, details) VALUES (?, ?, ?, ?, ?)")) {
-      ps.setString(1, id);
-      ps.setLong(2, System.currentTimeMillis());
-      ps.setString(3, type);
-      ps.setLong(4, seq);
-      ps.setString(5, Json.write(details));
-      ps.executeUpdate();
-    }
-  }
 
   private static WorkflowView view(ResultSet rs, int pendingSignals) throws SQLException {
     Long wakeAt = rs.getObject(9, Long.class);
@@ -1445,14 +1017,6 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   private static Long longOrNull(Map<String, Object> details, String key) {
     Object v = details.get(key);
     return v == null ? null : ((Number) v).longValue();
-  }
-
-  private static String quote(String s) {
-    return "'" + s.replace("'", "''") + "'";
-  }
-
-  private static NotFoundException notFound(String id) {
-    return new NotFoundException("no workflow with id " + id + ": `torpor list` shows the known ones");
   }
 
   private static String newId() {
