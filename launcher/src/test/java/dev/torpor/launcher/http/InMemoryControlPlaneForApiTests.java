@@ -3,8 +3,10 @@ package dev.torpor.launcher.http;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.HistoryEvent;
+import dev.torpor.scheduler.IdempotencyKey;
 import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.NotFoundException;
+import dev.torpor.scheduler.SignalReceipt;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.SubmitResult;
 import dev.torpor.scheduler.WorkflowState;
@@ -37,12 +39,17 @@ public final class InMemoryControlPlaneForApiTests implements ControlPlane, Imag
   /** One signal as the control plane received it. */
   public record ReceivedSignal(String workflowId, String name, byte[] payload) {}
 
+  /** A signal stored under an idempotency key, and the receipt it got. */
+  private record Keyed(ReceivedSignal signal, SignalReceipt receipt) {}
+
   private final Map<String, byte[]> apps = new LinkedHashMap<>();
   private final Map<String, SubmitRequest> requests = new LinkedHashMap<>();
   private final Map<String, WorkflowView> views = new LinkedHashMap<>();
   private final Map<String, ByteArrayOutputStream> logs = new LinkedHashMap<>();
   private final Map<String, List<HistoryEvent>> history = new LinkedHashMap<>();
   private final List<ReceivedSignal> signals = new ArrayList<>();
+  private final Map<String, Keyed> signalKeys = new LinkedHashMap<>();
+  private final List<Optional<String>> signalKeysSeen = new ArrayList<>();
   private final Map<String, ImagesKept> imagesKept = new LinkedHashMap<>();
   private final List<String> calls = new ArrayList<>();
   private final Semaphore logReads = new Semaphore(0);
@@ -88,18 +95,36 @@ public final class InMemoryControlPlaneForApiTests implements ControlPlane, Imag
   }
 
   @Override
-  public synchronized void signal(String workflowId, String name, byte[] payload) {
+  public synchronized SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey) {
     call("signal");
+    signalKeysSeen.add(idempotencyKey);
     if (payload.length > MAX_SIGNAL_PAYLOAD) {
       throw new IllegalArgumentException("payload over 1 MiB");
     }
+    idempotencyKey.ifPresent(IdempotencyKey::check);
     WorkflowView v = view(workflowId);
+    Keyed earlier = idempotencyKey.map(k -> signalKeys.get(workflowId + "/" + k)).orElse(null);
+    if (earlier != null) {
+      if (!earlier.signal().name().equals(name) || !Arrays.equals(earlier.signal().payload(), payload)) {
+        throw new ConflictException("idempotency key '" + idempotencyKey.get() + "' was already used for another signal");
+      }
+      return new SignalReceipt(earlier.receipt().id(), earlier.receipt().receivedAt(), true);
+    }
     if (v.state().isFinal()) {
       throw new ConflictException("workflow " + workflowId + " has finished (" + v.state() + "): it takes no more signals");
     }
-    signals.add(new ReceivedSignal(workflowId, name, payload.clone()));
+    ReceivedSignal s = new ReceivedSignal(workflowId, name, payload.clone());
+    signals.add(s);
+    SignalReceipt receipt = new SignalReceipt(signals.size(), tick(), false);
+    idempotencyKey.ifPresent(k -> signalKeys.put(workflowId + "/" + k, new Keyed(s, receipt)));
     views.put(workflowId, copy(v, v.state(), v.pendingSignals() + 1, v.exitCode(), v.error()));
     record(workflowId, "SIGNAL_RECEIVED", v.seq(), Map.of("name", name, "bytes", payload.length));
+    return receipt;
+  }
+
+  /** The idempotency key of every signal request, in order (empty for none). */
+  public synchronized List<Optional<String>> signalKeysSeen() {
+    return List.copyOf(signalKeysSeen);
   }
 
   @Override

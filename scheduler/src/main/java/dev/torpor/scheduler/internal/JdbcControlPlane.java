@@ -6,8 +6,10 @@ import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
+import dev.torpor.scheduler.IdempotencyKey;
 import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.NotFoundException;
+import dev.torpor.scheduler.SignalReceipt;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.SubmitResult;
 import dev.torpor.scheduler.WorkerCallbacks;
@@ -278,7 +280,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public void signal(String workflowId, String name, byte[] payload) {
+  public SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey) {
     ImageKey.checkWorkflowId(workflowId);
     if (name == null || name.isEmpty() || name.length() > 128 || name.chars().anyMatch(Character::isISOControl)) {
       throw new IllegalArgumentException("signal name must be 1 to 128 printable characters: '" + name + "'");
@@ -287,25 +289,78 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       throw new IllegalArgumentException("signal payload of " + payload.length + " bytes is over the limit of "
           + MAX_SIGNAL_PAYLOAD + " bytes (1 MiB): keep large data elsewhere and send a reference");
     }
-    Optional<Long> wakeSeq = sql.tx(c -> {
-      Row w = lock(c, workflowId);
+    String key = idempotencyKey.map(IdempotencyKey::check).orElse(null);
+    // Sql.tx runs this again when a commit's acknowledgement was lost: under a key, the second
+    // run finds the first one's row and stores nothing.
+    StoredSignal stored = sql.tx(c -> {
+      Row w = lock(c, workflowId); // every signal to this workflow waits here, so one key is looked up by one at a time
+      if (key != null) {
+        SignalReceipt earlier = signalUnderKey(c, workflowId, key, name, payload);
+        if (earlier != null) {
+          return new StoredSignal(earlier, Optional.empty()); // before the state check: a retry after the end answers the same
+        }
+      }
       if (w.state.isFinal()) {
         throw new ConflictException("workflow " + workflowId + " has finished (" + w.state
             + "): signals are accepted only until it finishes");
       }
-      try (PreparedStatement ins = c.prepareStatement(
-          "INSERT INTO torpor_signal (workflow_id, name, payload, received_at) VALUES (?, ?, ?, ?)")) {
+      long receivedAt = System.currentTimeMillis();
+      long n;
+      try (PreparedStatement ins = c.prepareStatement("INSERT INTO torpor_signal (workflow_id, name, payload, received_at,"
+          + " idempotency_key) VALUES (?, ?, ?, ?, ?)", new String[] {"n"})) {
         ins.setString(1, workflowId);
         ins.setString(2, name);
         ins.setBytes(3, payload);
-        ins.setLong(4, System.currentTimeMillis());
+        ins.setLong(4, receivedAt);
+        ins.setString(5, key);
         ins.executeUpdate();
+        try (ResultSet keys = ins.getGeneratedKeys()) {
+          keys.next();
+          n = keys.getLong(1);
+        }
       }
-      history(c, workflowId, "SIGNAL_RECEIVED", w.seq, Map.of("signal", name, "bytes", payload.length));
+      Map<String, Object> details = new LinkedHashMap<>(Map.of("signal", name, "bytes", payload.length, "n", n));
+      if (key != null) {
+        details.put("idempotencyKey", key);
+      }
+      history(c, workflowId, "SIGNAL_RECEIVED", w.seq, details);
       boolean awaited = w.state == WorkflowState.SUSPENDED && "SIGNAL".equals(w.waitKind) && name.equals(w.waitSignal);
-      return awaited ? Optional.of(w.seq) : Optional.empty();
+      return new StoredSignal(new SignalReceipt(n, Instant.ofEpochMilli(receivedAt), false),
+          awaited ? Optional.of(w.seq) : Optional.empty());
     });
-    wakeSeq.ifPresent(seq -> timers.wake(workflowId, seq, WakeReason.SIGNAL.name(), Instant.now()));
+    stored.wakeSeq().ifPresent(seq -> timers.wake(workflowId, seq, WakeReason.SIGNAL.name(), Instant.now()));
+    return stored.receipt();
+  }
+
+  /** A signal's receipt, and the seq to wake when the workflow waited for it. */
+  private record StoredSignal(SignalReceipt receipt, Optional<Long> wakeSeq) {}
+
+  /**
+   * The receipt of the signal stored earlier under {@code key}, marked duplicate; null if none.
+   *
+   * @throws ConflictException if that signal had another name or payload
+   */
+  private static SignalReceipt signalUnderKey(Connection c, String workflowId, String key, String name, byte[] payload)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT n, name, payload, received_at FROM torpor_signal"
+        + " WHERE workflow_id = ? AND idempotency_key = ?")) {
+      ps.setString(1, workflowId);
+      ps.setString(2, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return null;
+        }
+        String earlierName = rs.getString(2);
+        byte[] earlierPayload = rs.getBytes(3);
+        if (!earlierName.equals(name) || !java.util.Arrays.equals(earlierPayload, payload)) {
+          throw new ConflictException("idempotency key '" + key + "' was already used for another signal to workflow "
+              + workflowId + " ('" + earlierName + "', " + earlierPayload.length + " bytes, received at "
+              + Instant.ofEpochMilli(rs.getLong(4)) + "): use a new key for a new signal, and the same key only to retry"
+              + " the same one");
+        }
+        return new SignalReceipt(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(4)), true);
+      }
+    }
   }
 
   @Override
