@@ -530,7 +530,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public void output(String workflowId, byte[] bytes) {
+  public void output(String workflowId, String segment, byte[] bytes) {
+    if (segment == null || segment.isEmpty() || segment.length() > 200 || !segment.chars().allMatch(ch -> ch >= 0x20 && ch < 0x7f)) {
+      throw new IllegalArgumentException("a log segment's name must be 1 to 200 printable ASCII characters: '" + segment + "'");
+    }
     if (!clustered || bytes.length == 0) {
       return; // a single server serves its own log files
     }
@@ -539,32 +542,81 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       if (w == null || !owned(w)) {
         return null; // printed by a segment whose lease another worker holds now: it runs again there
       }
-      long at;
-      try (PreparedStatement ps = c.prepareStatement("SELECT log_bytes FROM torpor_workflow WHERE id = ?")) {
-        ps.setString(1, workflowId);
-        try (ResultSet rs = ps.executeQuery()) {
-          rs.next();
-          at = rs.getLong(1);
+      // The row lock orders every ship of this workflow's output. A segment found here was stored
+      // by an earlier ship (or an earlier run of this transaction whose commit was acknowledged
+      // late): only what it printed since, if anything, is added, and only while it is the last.
+      long at = logBytes(c, workflowId);
+      long[] stored = storedSegment(c, workflowId, segment);
+      int from;
+      if (stored != null) {
+        boolean last = stored[0] + stored[1] == at;
+        if (!last || bytes.length <= stored[1]) {
+          return null;
+        }
+        from = (int) stored[1];
+        try (PreparedStatement ps = c.prepareStatement(
+            "UPDATE torpor_log_segment SET length = ? WHERE workflow_id = ? AND segment = ?")) {
+          ps.setLong(1, bytes.length);
+          ps.setString(2, workflowId);
+          ps.setString(3, segment);
+          ps.executeUpdate();
+        }
+      } else {
+        from = 0;
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO torpor_log_segment (workflow_id, segment, seg_no,"
+            + " base_offset, length, shipped_at) VALUES (?, ?,"
+            + " (SELECT COUNT(*) FROM torpor_log_segment WHERE workflow_id = ?), ?, ?, ?)")) {
+          ps.setString(1, workflowId);
+          ps.setString(2, segment);
+          ps.setString(3, workflowId);
+          ps.setLong(4, at);
+          ps.setLong(5, bytes.length);
+          ps.setLong(6, System.currentTimeMillis());
+          ps.executeUpdate();
         }
       }
-      for (int i = 0; i < bytes.length; i += LOG_CHUNK) {
+      // Chunks at the segment's base offset plus their offset within it: the log's total offsets,
+      // in segment order, which is what readers page through.
+      for (int i = from; i < bytes.length; i += LOG_CHUNK) {
         int n = Math.min(LOG_CHUNK, bytes.length - i);
         try (PreparedStatement ps = c.prepareStatement(
             "INSERT INTO torpor_log (workflow_id, start_offset, length, data) VALUES (?, ?, ?, ?)")) {
           ps.setString(1, workflowId);
-          ps.setLong(2, at + i);
+          ps.setLong(2, at - from + i);
           ps.setInt(3, n);
           ps.setBytes(4, java.util.Arrays.copyOfRange(bytes, i, i + n));
           ps.executeUpdate();
         }
       }
       try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET log_bytes = ? WHERE id = ?")) {
-        ps.setLong(1, at + bytes.length);
+        ps.setLong(1, at - from + bytes.length);
         ps.setString(2, workflowId);
         ps.executeUpdate();
       }
       return null;
     });
+  }
+
+  private static long logBytes(Connection c, String workflowId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT log_bytes FROM torpor_workflow WHERE id = ?")) {
+      ps.setString(1, workflowId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /** {base offset, length} of a stored log segment, or null. */
+  private static long[] storedSegment(Connection c, String workflowId, String segment) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT base_offset, length FROM torpor_log_segment WHERE workflow_id = ? AND segment = ?")) {
+      ps.setString(1, workflowId);
+      ps.setString(2, segment);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
+      }
+    }
   }
 
   // ----- jobs -----

@@ -31,7 +31,8 @@ final class Migrations {
   /** Every migration, in order; a new one is appended here and as a resource, never edited once released. */
   static final List<String> SCRIPTS = List.of(
       "V1__baseline.sql",
-      "V2__signal_idempotency_key.sql");
+      "V2__signal_idempotency_key.sql",
+      "V3__log_segments.sql");
 
   private static final String DIR = "/dev/torpor/scheduler/db/";
   private static final Pattern NAME = Pattern.compile("V(\\d+)__([a-z0-9_]+)\\.sql");

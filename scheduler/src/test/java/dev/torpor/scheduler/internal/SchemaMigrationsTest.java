@@ -118,6 +118,7 @@ class SchemaMigrationsTest {
             ps.setBytes(1, "hi".getBytes(java.nio.charset.StandardCharsets.UTF_8));
             ps.executeUpdate();
           }
+          s.execute("UPDATE torpor_workflow SET log_bytes = 2 WHERE id = 'kept'");
         }
       }
       try (Database db = new Database(config)) {
@@ -131,13 +132,24 @@ class SchemaMigrationsTest {
             assertThat(rs.getLong(2)).isEqualTo(3);
             assertThat(rs.getString(3)).isEqualTo("ALL");
             assertThat(rs.getString(4)).isEqualTo("{}");
-            assertThat(rs.getLong(5)).isZero();
+            assertThat(rs.getLong(5)).isEqualTo(config == today ? 2 : 0);
           }
           if (config == today) {
             try (ResultSet rs = s.executeQuery("SELECT name, payload FROM torpor_signal WHERE workflow_id = 'kept'")) {
               assertThat(rs.next()).isTrue();
               assertThat(rs.getString(1)).isEqualTo("go");
               assertThat(rs.getBytes(2)).containsExactly(1, 2);
+            }
+            try (ResultSet rs = s.executeQuery("SELECT l.start_offset, l.data, g.segment, g.seg_no, g.base_offset, g.length"
+                + " FROM torpor_log l JOIN torpor_log_segment g ON g.workflow_id = l.workflow_id WHERE l.workflow_id = 'kept'")) {
+              assertThat(rs.next()).isTrue(); // the log shipped before segments is kept, as the first segment
+              assertThat(rs.getLong(1)).isZero();
+              assertThat(new String(rs.getBytes(2), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("hi");
+              assertThat(rs.getString(3)).isEqualTo("before-segments");
+              assertThat(rs.getInt(4)).isZero();
+              assertThat(rs.getLong(5)).isZero();
+              assertThat(rs.getLong(6)).isEqualTo(2);
+              assertThat(rs.next()).isFalse();
             }
           }
         }
@@ -215,7 +227,7 @@ class SchemaMigrationsTest {
         }
       }
       for (String table : List.of("torpor_workflow", "torpor_worker", "torpor_log", "torpor_decline", "torpor_signal",
-          "torpor_history")) {
+          "torpor_history", "torpor_log_segment")) {
         for (String n : List.of(table, table.toUpperCase(Locale.ROOT))) {
           try (ResultSet rs = md.getIndexInfo(null, c.getSchema(), n, false, false)) {
             while (rs.next()) {
