@@ -18,6 +18,14 @@ public interface ControlPlane {
   /** The largest signal payload accepted: 1 MiB. */
   int MAX_SIGNAL_PAYLOAD = 1 << 20;
 
+  /**
+   * How long a call waits for a registry database that went away (a PostgreSQL restart or
+   * fail-over) before it fails: a call may take this long to answer, and one that gave up is not
+   * known not to have committed. A client's own timeout must be longer (then a retry under the
+   * same idempotency key is safe).
+   */
+  java.time.Duration DATABASE_OUTAGE_WINDOW = java.time.Duration.ofSeconds(90);
+
   /** Stores an application jar under its SHA-256 and returns it (idempotent). */
   String storeApp(InputStream jar) throws IOException;
 
@@ -28,10 +36,22 @@ public interface ControlPlane {
    * Sends a signal. It is kept until the workflow waits for a signal of that name, and
    * delivered exactly once, in order per name.
    *
+   * <p>With an idempotency key (see {@link IdempotencyKey} for its rule), a request repeated
+   * under the same key, name and payload stores nothing and answers the first one's receipt
+   * (marked duplicate), even once the workflow has finished: a client that lost the answer
+   * retries safely. Without one, every call stores a signal.
+   *
+   * @throws IllegalArgumentException for a bad name, payload or key
    * @throws NotFoundException if no workflow has this id
-   * @throws ConflictException if the workflow has finished
+   * @throws ConflictException if the workflow has finished, or the key was already used for
+   *     another signal (another name or payload) to this workflow
    */
-  void signal(String workflowId, String name, byte[] payload);
+  SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey);
+
+  /** {@link #signal(String, String, byte[], Optional)} without an idempotency key: a retry may store it twice. */
+  default SignalReceipt signal(String workflowId, String name, byte[] payload) {
+    return signal(workflowId, name, payload, Optional.empty());
+  }
 
   /** Workflows, newest first, optionally only in one state and/or waiting on TIMER or SIGNAL. */
   List<WorkflowView> list(Optional<WorkflowState> state, Optional<String> waitingOn, int limit);

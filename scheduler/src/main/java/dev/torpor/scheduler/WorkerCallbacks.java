@@ -48,8 +48,12 @@ public interface WorkerCallbacks {
    * What the workflow printed in a segment that ended here (it froze or exited), in order. In a
    * cluster the registry keeps it, so that any node serves the log; a single server reads its own
    * log files instead and ignores this.
+   *
+   * @param segment names this segment run (from the start or restore to the freeze or exit),
+   *     unique among the workflow's runs: 1 to 200 printable ASCII characters. Output shipped
+   *     again under a segment already stored changes nothing.
    */
-  default void output(String workflowId, byte[] bytes) {}
+  default void output(String workflowId, String segment, byte[] bytes) {}
 
   /**
    * Something happened that belongs in the history; {@code CHECKPOINTED} (a savepoint) also makes

@@ -2,6 +2,7 @@ package dev.torpor.launcher.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.torpor.launcher.http.Json;
+import dev.torpor.scheduler.ControlPlane;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -31,21 +32,40 @@ import java.util.stream.Collectors;
  */
 final class ApiClient {
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
-  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+  /**
+   * Longer than the server's own wait for its database ({@link ControlPlane#DATABASE_OUTAGE_WINDOW},
+   * 90 s): during a PostgreSQL restart the server retries a request's transaction for that long
+   * and may still commit it, so a client that gave up sooner would report a failure for a request
+   * that took effect, and its retry would race the server's own.
+   */
+  static final Duration REQUEST_TIMEOUT = ControlPlane.DATABASE_OUTAGE_WINDOW.plusSeconds(30);
+  /** How often an idempotent request is sent at most, when its answer is lost. */
+  static final int IDEMPOTENT_ATTEMPTS = 3;
 
   /** A request that failed: the message for stderr and the exit code of {@code torpor}. */
   static final class Failure extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     private final int exitCode;
+    private final boolean retryable;
 
     Failure(int exitCode, String message) {
+      this(exitCode, message, false);
+    }
+
+    Failure(int exitCode, String message, boolean retryable) {
       super(message);
       this.exitCode = exitCode;
+      this.retryable = retryable;
     }
 
     int exitCode() {
       return exitCode;
+    }
+
+    /** Whether the request's answer was lost (it may or may not have taken effect), rather than refused. */
+    boolean retryable() {
+      return retryable;
     }
   }
 
@@ -84,6 +104,8 @@ final class ApiClient {
   private final URI base;
   private final ApiToken.Found token;
   private final HttpClient http;
+  /** The first pause before an idempotent request is sent again; doubled each time. */
+  Duration retryBackoff = Duration.ofSeconds(1);
 
   private ApiClient(String server, URI base, ApiToken.Found token, Path caFile) {
     this.server = server;
@@ -154,6 +176,36 @@ final class ApiClient {
     return send(request(pathAndQuery).header("Content-Type", contentType).POST(body));
   }
 
+  /**
+   * {@code post} of a request that the server recognises by {@code idempotencyKey}: sent again,
+   * under the same key, when its answer is lost (a timeout, a dropped or refused connection, a
+   * gateway's 502/503/504), since the server stores it at most once and answers a retry the same.
+   */
+  Reply postIdempotent(String pathAndQuery, byte[] body, String contentType, String idempotencyKey,
+      java.io.PrintWriter err) {
+    Duration backoff = retryBackoff;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return send(request(pathAndQuery).header("Content-Type", contentType).header("Idempotency-Key", idempotencyKey)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+      } catch (Failure f) {
+        if (!f.retryable() || attempt >= IDEMPOTENT_ATTEMPTS) {
+          throw f;
+        }
+        err.println("torpor: " + f.getMessage() + "; trying again under the same idempotency key (attempt "
+            + (attempt + 1) + " of " + IDEMPOTENT_ATTEMPTS + ")");
+        err.flush();
+        try {
+          Thread.sleep(backoff.toMillis());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw f;
+        }
+        backoff = backoff.multipliedBy(2);
+      }
+    }
+  }
+
   /** {@code post} of a value as JSON. */
   Reply postJson(String pathAndQuery, Object value) {
     byte[] body;
@@ -185,10 +237,10 @@ final class ApiClient {
       String unreachable = unreachableReason(e);
       if (unreachable != null) {
         throw new Failure(ExitCodes.UNREACHABLE, "no Torpor server at " + server + " (" + unreachable
-            + "): start one with `torpor server`, or point --server/TORPOR_SERVER at it");
+            + "): start one with `torpor server`, or point --server/TORPOR_SERVER at it", !"unknown host".equals(unreachable));
       }
       throw new Failure(ExitCodes.FAILURE, req.method() + " " + req.uri().getRawPath() + " on " + server + " failed: "
-          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+          + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), true);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Failure(ExitCodes.FAILURE, "interrupted while waiting for " + server);
@@ -196,7 +248,8 @@ final class ApiClient {
     if (r.statusCode() >= 200 && r.statusCode() < 300) {
       return new Reply(r.statusCode(), r.body(), r.headers());
     }
-    throw new Failure(exitCodeFor(r.statusCode()), messageFor(r.statusCode(), r.body(), token));
+    int status = r.statusCode();
+    throw new Failure(exitCodeFor(status), messageFor(status, r.body(), token), status == 502 || status == 503 || status == 504);
   }
 
   /** Why the server could not be reached at all, or null if the failure came later. */

@@ -1,9 +1,11 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.scheduler.IdempotencyKey;
 import dev.torpor.storage.ImageKey;
-import java.net.http.HttpRequest;
+import java.util.UUID;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** Sends a signal to a workflow through the server. */
@@ -12,7 +14,8 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description = {
       "Sends a signal to a workflow. It is kept until the workflow waits for a signal of that name and is",
-      "delivered exactly once, in order per name. The payload is at most 1 MiB."
+      "delivered exactly once, in order per name. The payload is at most 1 MiB. A lost answer (timeout, dropped",
+      "connection) is retried under the same idempotency key, so the signal is stored once."
     })
 public final class SignalCommand extends ApiCommand {
   @Mixin OutputOptions output;
@@ -27,16 +30,25 @@ public final class SignalCommand extends ApiCommand {
       description = "The payload: text, @file for a file's bytes, or - for stdin. Default: empty.")
   String payload;
 
+  @Option(names = "--idempotency-key", paramLabel = "KEY",
+      description = {"Names this signal, so that sending it again under the same KEY (same name and payload) stores",
+        "nothing and answers the same: use it to retry a signal whose answer you did not get. 1 to 128 printable",
+        "ASCII characters without spaces. Default: a random key per invocation, reused by torpor's own retries."})
+  String idempotencyKey;
+
   @Override
   int call(ApiClient api) {
     ImageKey.checkWorkflowId(id);
+    String key = idempotencyKey != null ? IdempotencyKey.check(idempotencyKey) : UUID.randomUUID().toString();
     byte[] data = SignalPayload.read(name, payload, System.in);
-    ApiClient.Reply reply = api.post(ApiClient.path("v1", "workflows", id, "signals", name),
-        HttpRequest.BodyPublishers.ofByteArray(data), "application/octet-stream");
+    ApiClient.Reply reply = api.postIdempotent(ApiClient.path("v1", "workflows", id, "signals", name), data,
+        "application/octet-stream", key, err());
     if (output.json()) {
       printJson(reply);
     } else {
-      out().println("signal '" + name + "' (" + data.length + " bytes) queued for " + id);
+      boolean duplicate = reply.json().path("duplicate").asBoolean(false);
+      out().println("signal '" + name + "' (" + data.length + " bytes) " + (duplicate ? "was already queued" : "queued")
+          + " for " + id + (idempotencyKey != null ? " (idempotency key " + key + ")" : ""));
     }
     return 0;
   }

@@ -1,6 +1,8 @@
 package dev.torpor.launcher.http;
 
 import dev.torpor.scheduler.ControlPlane;
+import dev.torpor.scheduler.IdempotencyKey;
+import dev.torpor.scheduler.SignalReceipt;
 import dev.torpor.scheduler.SubmitResult;
 import dev.torpor.scheduler.WorkflowState;
 import dev.torpor.storage.ImageKey;
@@ -21,6 +23,8 @@ final class Endpoints {
   static final int DEFAULT_LOG_CHUNK = 1 << 20;
   static final int MAX_LOG_CHUNK = 8 << 20;
   static final int MAX_SIGNAL_NAME = 128;
+  /** The header under which a client names one signal request, the same on each of its retries. */
+  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
   private final ControlPlane cp;
   private final Images images;
@@ -162,8 +166,13 @@ final class Endpoints {
     byte[] payload = r.boundedBody(limit, declared -> "the payload of signal '" + name + "' is "
         + (declared >= 0 ? declared + " bytes" : "larger than that") + "; the limit is " + limit
         + " bytes (1 MiB): keep large data elsewhere and send a reference");
-    cp.signal(id, name, payload);
-    return Response.json(202, Map.of("delivered", "queued"));
+    Optional<String> key = Optional.ofNullable(r.header(IDEMPOTENCY_KEY)).map(IdempotencyKey::check);
+    SignalReceipt receipt = cp.signal(id, name, payload, key);
+    Map<String, Object> answer = ordered("delivered", "queued", "signal", receipt.id());
+    answer.put("receivedAt", receipt.receivedAt().toString());
+    answer.put("duplicate", receipt.duplicate());
+    key.ifPresent(k -> answer.put("idempotencyKey", k));
+    return Response.json(202, answer);
   }
 
   private Response cancel(Request r) {

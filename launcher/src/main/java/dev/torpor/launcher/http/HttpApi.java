@@ -32,7 +32,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   GET  /v1/workflows/{id}                    200 WorkflowView
  *   GET  /v1/workflows/{id}/history            200 [HistoryEvent...]
  *   GET  /v1/workflows/{id}/logs?offset=&amp;max=  200 bytes; X-Torpor-Next-Offset, X-Torpor-Finished
- *   POST /v1/workflows/{id}/signals/{name}     202 {"delivered":"queued"}    (over 1 MiB: 413)
+ *   POST /v1/workflows/{id}/signals/{name}     202 {"delivered":"queued","signal","receivedAt","duplicate"}
+ *                                              (over 1 MiB: 413; optional header Idempotency-Key: a retry
+ *                                              under the same key stores nothing and answers the same,
+ *                                              "duplicate":true; another signal under it: 409)
  *   POST /v1/workflows/{id}/cancel             200 {"id","cancelled":true}
  *   POST /v1/workflows/{id}/wake               200 {"id","woken":true}
  * </pre>

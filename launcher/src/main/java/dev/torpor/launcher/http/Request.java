@@ -45,6 +45,22 @@ final class Request {
     return pathParams.get(name);
   }
 
+  /**
+   * The value of header {@code name}, or null when absent.
+   *
+   * @throws IllegalArgumentException if it was sent more than once
+   */
+  String header(String name) {
+    List<String> values = exchange.getRequestHeaders().get(name);
+    if (values == null || values.isEmpty()) {
+      return null;
+    }
+    if (values.size() > 1) {
+      throw new IllegalArgumentException("the " + name + " header was sent " + values.size() + " times: send it once");
+    }
+    return values.get(0);
+  }
+
   /** The query parameters, after refusing any not in {@code allowed}. */
   Map<String, String> query(String... allowed) {
     Set<String> known = Set.of(allowed);

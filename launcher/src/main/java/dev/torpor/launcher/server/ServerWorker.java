@@ -37,6 +37,11 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   /** Whether the plane keeps the logs (a cluster): each ended segment's output is shipped, then its local spool goes. */
   private final boolean shipLogs;
   private volatile Worker worker;
+  /**
+   * The name of each workflow's current segment run, for its log: the image it started from and a
+   * random part, since the same image may run again (a failed wake, a recovery) and print anew.
+   */
+  private final Map<String, String> segments = new java.util.concurrent.ConcurrentHashMap<>();
   /** Set while the worker, having lost its lease, kills its JVMs: their exits are not the workflows' outcome. */
   private volatile boolean fenced;
 
@@ -101,6 +106,7 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   public void start(String workflowId, String appSha256, Path appJar, String mainClass, List<String> args,
       List<String> javaOptions, Map<String, String> env) throws IOException {
     materialise(appSha256, appJar);
+    beginSegment(workflowId, 0);
     worker.start(new WorkflowSpec(workflowId, List.of(appJar), mainClass, args, javaOptions,
         WorkflowSpec.currentJavaHome(), env));
   }
@@ -109,6 +115,7 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   public void wake(String workflowId, long seq, String appSha256, Path appJar, Wakeup wakeup) throws IOException {
     materialise(appSha256, appJar); // a restored JVM reopens its class path at the same paths
     worker.adopt(workflowId, seq);
+    beginSegment(workflowId, seq);
     if (!worker.wake(workflowId, seq, new Delivery(wakeup.reason(), wakeup.signal()))) {
       throw new IOException("the worker does not hold workflow " + workflowId + " waiting on image " + seq);
     }
@@ -117,6 +124,11 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   @Override
   public void kill(String workflowId) {
     worker.kill(workflowId);
+  }
+
+  /** Names the segment that starts now from image {@code seq}, unless one is still unshipped (an in-memory wait goes on with it). */
+  private void beginSegment(String workflowId, long seq) {
+    segments.putIfAbsent(workflowId, "from-" + seq + "-" + java.util.UUID.randomUUID());
   }
 
   /** Fetches the application jar from the store to its content-addressed path if this machine lacks it. */
@@ -176,6 +188,9 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
     switch (e.type()) {
       case STARTED -> plane.event(e.workflowId(), "PROCESS_STARTED", e.seq(), e.details());
       case CHECKPOINTED -> {
+        // A crash from here on resumes from this image: what the segment printed before it is
+        // shipped first, or it would be lost with the worker's spool (found by CrashPointsIT).
+        shipSoFar(e.workflowId());
         if (plane.event(e.workflowId(), e.type().name(), e.seq(), e.details())) {
           CrashPoint.reach(CrashPoint.SAVEPOINT_RECORDED);
           janitor.superseded(e.workflowId(), e.seq());
@@ -198,6 +213,26 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
     }
   }
 
+  /**
+   * Ships what the running segment printed so far and keeps its spool: the segment goes on, and
+   * its next ship adds only what it prints from now on.
+   */
+  private void shipSoFar(String workflowId) {
+    if (!shipLogs) {
+      return;
+    }
+    Path log = worker.logFile(workflowId);
+    try {
+      if (Files.exists(log)) {
+        String segment = segments.computeIfAbsent(workflowId, id -> "unnamed-" + java.util.UUID.randomUUID());
+        plane.output(workflowId, segment, Files.readAllBytes(log));
+      }
+    } catch (IOException | RuntimeException e) {
+      System.err.println("torpor worker: the output of " + workflowId + " before its savepoint is shipped with the"
+          + " rest of its segment: " + e);
+    }
+  }
+
   /** Ships what the segment that just ended printed, and empties the local spool for the next one. */
   private void shipLog(String workflowId) {
     if (!shipLogs) {
@@ -206,9 +241,12 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
     Path log = worker.logFile(workflowId);
     try {
       if (Files.exists(log)) {
-        plane.output(workflowId, Files.readAllBytes(log));
+        // A segment unnamed here (the worker restarted in between) is still one run: any unique name does.
+        String segment = segments.computeIfAbsent(workflowId, id -> "unnamed-" + java.util.UUID.randomUUID());
+        plane.output(workflowId, segment, Files.readAllBytes(log));
         Files.delete(log);
       }
+      segments.remove(workflowId);
     } catch (IOException | RuntimeException e) {
       System.err.println("torpor worker: the output of " + workflowId + " stays in " + log + ": " + e);
     }

@@ -257,6 +257,150 @@ class ApiCliTest {
   }
 
   @Test
+  void signalSendsARandomIdempotencyKeyPerInvocationAndTheGivenOneWithTheFlag() throws IOException {
+    cp.running("wf-1");
+
+    Result a = run("signal", "wf-1", "go", "x");
+    Result b = run("signal", "wf-1", "go", "x");
+    Result given = run("signal", "wf-1", "go", "x", "--idempotency-key", "order-7-approval");
+    Result retried = run("signal", "wf-1", "go", "x", "--idempotency-key", "order-7-approval", "--output", "json");
+
+    assertThat(List.of(a, b, given, retried)).allSatisfy(r -> assertThat(r.exitCode()).as(r.toString()).isZero());
+    List<java.util.Optional<String>> keys = cp.signalKeysSeen();
+    assertThat(keys).hasSize(4).allSatisfy(k -> assertThat(k).isPresent());
+    assertThat(keys.get(0)).isNotEqualTo(keys.get(1)); // a new key per invocation: two commands, two signals
+    assertThat(keys.subList(2, 4)).containsOnly(java.util.Optional.of("order-7-approval"));
+    assertThat(cp.receivedSignals()).containsExactly("wf-1:go", "wf-1:go", "wf-1:go");
+    assertThat(given.out()).isEqualTo("signal 'go' (1 bytes) queued for wf-1 (idempotency key order-7-approval)\n");
+    assertThat(retried.json().path("duplicate").asBoolean(false)).isTrue();
+  }
+
+  @Test
+  void aBadIdempotencyKeyIsRefusedBeforeSending() {
+    cp.running("wf-1");
+
+    Result r = run("signal", "wf-1", "go", "--idempotency-key", "has space");
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).contains("invalid idempotency key 'has space'").contains("without spaces");
+    assertThat(cp.calls()).isEmpty();
+  }
+
+  @Test
+  void signalWhoseAnswerIsLostIsSentAgainUnderTheSameKeyAndStoredOnce() throws Exception {
+    cp.running("wf-1");
+    try (AnswerDroppingProxy proxy = new AnswerDroppingProxy(api.port())) {
+      List<String> args = new ArrayList<>(List.of("signal", "--server", "http://127.0.0.1:" + proxy.port(), "--token-file",
+          tokenFile.toString(), "wf-1", "go", "once", "--output", "json"));
+
+      Result r = exec(args.toArray(String[]::new));
+
+      assertThat(r.exitCode()).as(r.toString()).isZero();
+      assertThat(r.err()).contains("trying again under the same idempotency key (attempt 2 of 3)");
+      assertThat(proxy.connections()).isEqualTo(2);
+      List<java.util.Optional<String>> keys = cp.signalKeysSeen();
+      assertThat(keys).hasSize(2);
+      assertThat(keys.get(1)).isEqualTo(keys.get(0)).isPresent();
+      assertThat(cp.receivedSignals()).containsExactly("wf-1:go");
+      assertThat(r.json().path("duplicate").asBoolean(false)).isTrue();
+    }
+  }
+
+  /**
+   * A loopback TCP relay to the API that drops the first connection's answer once the server has
+   * begun sending it (the request took effect, the client never hears so), and relays the rest.
+   */
+  private static final class AnswerDroppingProxy implements AutoCloseable {
+    private final java.net.ServerSocket socket = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+    private final Thread acceptor;
+
+    AnswerDroppingProxy(int target) throws IOException {
+      acceptor = new Thread(() -> {
+        while (!socket.isClosed()) {
+          try {
+            java.net.Socket client = socket.accept();
+            java.net.Socket server = new java.net.Socket(InetAddress.getLoopbackAddress(), target);
+            boolean drop = connections.incrementAndGet() == 1;
+            relayRequests(client.getInputStream(), server.getOutputStream(), target);
+            if (drop) {
+              new Thread(() -> {
+                try (client; server) {
+                  server.getInputStream().read(); // the answer has begun: the signal is stored
+                } catch (IOException ignored) {
+                  // closed either way
+                }
+              }).start();
+            } else {
+              pump(server.getInputStream(), client.getOutputStream());
+            }
+          } catch (IOException e) {
+            return; // closed
+          }
+        }
+      });
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    /** Relays one request after another, each with its Host header made the API's (which refuses any other port). */
+    private static void relayRequests(java.io.InputStream in, java.io.OutputStream out, int target) {
+      Thread t = new Thread(() -> {
+        try {
+          while (true) {
+            ByteArrayOutputStream head = new ByteArrayOutputStream();
+            while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+              int b = in.read();
+              if (b < 0) {
+                out.close();
+                return;
+              }
+              head.write(b);
+            }
+            String h = head.toString(StandardCharsets.ISO_8859_1)
+                .replaceAll("(?im)^host: [^\r]*", "Host: 127.0.0.1:" + target);
+            out.write(h.getBytes(StandardCharsets.ISO_8859_1));
+            java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?im)^content-length: *(\\d+)").matcher(h);
+            long body = length.find() ? Long.parseLong(length.group(1)) : 0;
+            out.write(in.readNBytes((int) body));
+            out.flush();
+          }
+        } catch (IOException ignored) {
+          // one side closed
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+    }
+
+    private static void pump(java.io.InputStream in, java.io.OutputStream out) {
+      Thread t = new Thread(() -> {
+        try {
+          in.transferTo(out);
+          out.close();
+        } catch (IOException ignored) {
+          // one side closed
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+    }
+
+    int port() {
+      return socket.getLocalPort();
+    }
+
+    int connections() {
+      return connections.get();
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  @Test
   void signalSendsAFilesBytesAndPrintsJson() throws IOException {
     cp.running("wf-1");
     byte[] bytes = {0, (byte) 0xff, 10};

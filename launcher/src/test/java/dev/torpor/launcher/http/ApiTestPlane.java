@@ -5,6 +5,7 @@ import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
 import dev.torpor.scheduler.ImageLedger;
 import dev.torpor.scheduler.RecordingGateway;
+import dev.torpor.scheduler.SignalReceipt;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.SubmitResult;
 import dev.torpor.scheduler.WorkflowState;
@@ -44,6 +45,7 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
   public static final long SEQ = 3;
 
   public final RecordingGateway gateway = new RecordingGateway(1_000);
+  private final List<Optional<String>> keysSeen = new ArrayList<>();
   private final Path dir;
   private JdbcControlPlane plane;
   private final List<String> calls = new ArrayList<>();
@@ -84,9 +86,17 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
   }
 
   @Override
-  public void signal(String workflowId, String name, byte[] payload) {
+  public SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey) {
     call("signal");
-    plane().signal(workflowId, name, payload);
+    synchronized (this) {
+      keysSeen.add(idempotencyKey);
+    }
+    return plane().signal(workflowId, name, payload, idempotencyKey);
+  }
+
+  /** The idempotency key of every signal that reached the plane, in order. */
+  public synchronized List<Optional<String>> signalKeysSeen() {
+    return List.copyOf(keysSeen);
   }
 
   @Override

@@ -563,12 +563,65 @@ class HttpApiTest {
     Answer a = postBytes("/v1/workflows/wf-1/signals/approve", payload);
 
     assertThat(a.status()).as(a.toString()).isEqualTo(202);
-    assertThat(a.body()).isEqualTo("{\"delivered\":\"queued\"}");
+    assertThat(a.json().path("delivered").asText()).isEqualTo("queued");
+    assertThat(a.json().path("signal").asLong()).isPositive();
+    assertThat(a.json().path("receivedAt").asText()).isNotEmpty();
+    assertThat(a.json().path("duplicate").asBoolean(true)).isFalse();
+    assertThat(a.json().has("idempotencyKey")).isFalse();
+    assertThat(cp.signalKeysSeen()).containsExactly(java.util.Optional.empty());
     // The workflow waits for it: the worker is asked to wake it with this payload.
     cp.gateway.awaitCall("wake wf-1 " + ApiTestPlane.SEQ + " SIGNAL " + new String(payload, StandardCharsets.UTF_8));
     assertThat(cp.gateway.wakeups.get("wf-1").signal().orElseThrow().name()).isEqualTo("approve");
     assertThat(cp.gateway.wakeups.get("wf-1").signal().orElseThrow().payload()).isEqualTo(payload);
     assertThat(cp.receivedSignals()).containsExactly("wf-1:unrelated", "wf-1:approve");
+  }
+
+  @Test
+  void signalRepeatedUnderItsIdempotencyKeyIsQueuedOnceAndAnsweredTheSame() throws Exception {
+    cp.suspended("wf-1", "SIGNAL", "approve", null);
+    byte[] payload = "yes".getBytes(StandardCharsets.UTF_8);
+
+    Answer first = send(api, "POST", "/v1/workflows/wf-1/signals/approve", BodyPublishers.ofByteArray(payload),
+        "application/octet-stream", null, "Idempotency-Key", "req-42");
+    Answer again = send(api, "POST", "/v1/workflows/wf-1/signals/approve", BodyPublishers.ofByteArray(payload),
+        "application/octet-stream", null, "Idempotency-Key", "req-42");
+
+    assertThat(first.status()).as(first.toString()).isEqualTo(202);
+    assertThat(again.status()).as(again.toString()).isEqualTo(202);
+    assertThat(first.json().path("duplicate").asBoolean(true)).isFalse();
+    assertThat(again.json().path("duplicate").asBoolean(false)).isTrue();
+    assertThat(again.json().path("signal")).isEqualTo(first.json().path("signal"));
+    assertThat(again.json().path("receivedAt")).isEqualTo(first.json().path("receivedAt"));
+    assertThat(again.json().path("idempotencyKey").asText()).isEqualTo("req-42");
+    assertThat(cp.signalKeysSeen()).containsExactly(java.util.Optional.of("req-42"), java.util.Optional.of("req-42"));
+    assertThat(cp.receivedSignals()).containsExactly("wf-1:unrelated", "wf-1:approve");
+  }
+
+  @Test
+  void anotherSignalUnderAUsedIdempotencyKeyIs409() throws Exception {
+    cp.running("wf-1");
+    send(api, "POST", "/v1/workflows/wf-1/signals/go", BodyPublishers.ofString("a"), "application/octet-stream", null,
+        "Idempotency-Key", "k");
+
+    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/go", BodyPublishers.ofString("b"), "application/octet-stream",
+        null, "Idempotency-Key", "k");
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(409);
+    assertThat(a.error()).contains("idempotency key 'k' was already used for another signal");
+    assertThat(cp.receivedSignals()).containsExactly("wf-1:go");
+  }
+
+  @Test
+  void aBadIdempotencyKeyIs400AndReachesNothing() throws Exception {
+    cp.running("wf-1");
+
+    Answer a = send(api, "POST", "/v1/workflows/wf-1/signals/go", BodyPublishers.ofString("a"), "application/octet-stream",
+        null, "Idempotency-Key", "x".repeat(129));
+
+    assertThat(a.status()).as(a.toString()).isEqualTo(400);
+    assertThat(a.error()).contains("invalid idempotency key").contains("1 to 128 printable ASCII characters");
+    assertThat(cp.calls()).doesNotContain("signal");
+    assertThat(cp.receivedSignals()).isEmpty();
   }
 
   @Test

@@ -8,20 +8,17 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DatabaseMetaData;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
 
 /**
- * The registry's database: one HikariCP pool, shared with Quartz, and the schema (Torpor's
- * tables and Quartz's own, created when missing). H2 and PostgreSQL differ only in the binary
- * column type and Quartz's delegate. With {@code -Dtorpor.db.statementCounts=FILE} the
- * connections of both pools are counted ({@link StatementCounter}, for the benchmarks); without it
- * the pools are handed out as they are.
+ * The registry's database: one HikariCP pool, shared with Quartz, and the schema: Torpor's
+ * tables by versioned migrations ({@link Migrations}), Quartz's own created when missing. H2 and
+ * PostgreSQL differ only in a few column types and Quartz's delegate. With {@code
+ * -Dtorpor.db.statementCounts=FILE} the connections of both pools are counted ({@link
+ * StatementCounter}, for the benchmarks); without it the pools are handed out as they are.
  */
 public final class Database implements AutoCloseable {
   private final HikariDataSource pool;
@@ -63,10 +60,13 @@ public final class Database implements AutoCloseable {
           + (postgres ? " (is PostgreSQL running, and are the URL, user and password right?)" : ""), e);
     }
     try {
-      createSchema();
+      createSchema(config.jdbcUrl());
     } catch (SQLException | IOException e) {
       pool.close();
       throw new TorporException("cannot create the schema in " + config.jdbcUrl() + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      pool.close();
+      throw e;
     }
     dataSource = counter == null ? pool : counter.wrap(pool);
   }
@@ -111,66 +111,8 @@ public final class Database implements AutoCloseable {
     return postgres ? "org.quartz.impl.jdbcjobstore.PostgreSQLDelegate" : "org.quartz.impl.jdbcjobstore.StdJDBCDelegate";
   }
 
-  private void createSchema() throws SQLException, IOException {
-    String binary = postgres ? "BYTEA" : "VARBINARY(1048576)";
-    String text = postgres ? "TEXT" : "CHARACTER LARGE OBJECT";
-    try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
-      s.execute("CREATE TABLE IF NOT EXISTS torpor_workflow ("
-          + "id VARCHAR(128) PRIMARY KEY, state VARCHAR(16) NOT NULL, seq BIGINT NOT NULL,"
-          + " request_hash VARCHAR(64) NOT NULL, app_sha256 VARCHAR(64) NOT NULL, main_class VARCHAR(1024) NOT NULL,"
-          + " args " + text + " NOT NULL, java_options " + text + " NOT NULL,"
-          + " wait_kind VARCHAR(16), wait_signal VARCHAR(128), wake_at BIGINT, in_memory BOOLEAN DEFAULT FALSE NOT NULL,"
-          + " stack " + text + ", image_bytes BIGINT, packed_bytes BIGINT,"
-          + " last_wake_reason VARCHAR(16), last_wake_signal BIGINT, wake_failures INT DEFAULT 0 NOT NULL,"
-          + " exit_code INT, error " + text + ", created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)");
-      s.execute("CREATE INDEX IF NOT EXISTS torpor_workflow_state ON torpor_workflow(state, wait_kind)");
-      // Added after 0.1's first schema: what the image janitor left of a finished workflow's images.
-      s.execute("ALTER TABLE torpor_workflow ADD COLUMN IF NOT EXISTS images_kept VARCHAR(8) DEFAULT 'ALL' NOT NULL");
-      s.execute("CREATE INDEX IF NOT EXISTS torpor_workflow_created ON torpor_workflow(created_at)");
-      // Added for clusters: the worker whose lease covers the running segment (or in-memory wait),
-      // and whether every live worker declined the workflow's image.
-      s.execute("ALTER TABLE torpor_workflow ADD COLUMN IF NOT EXISTS owner VARCHAR(160)");
-      s.execute("ALTER TABLE torpor_workflow ADD COLUMN IF NOT EXISTS unrestorable BOOLEAN DEFAULT FALSE NOT NULL");
-      s.execute("CREATE INDEX IF NOT EXISTS torpor_workflow_owner ON torpor_workflow(owner)");
-      // Added with unprivileged workflows: the environment variables the submitter set (JSON).
-      s.execute("ALTER TABLE torpor_workflow ADD COLUMN IF NOT EXISTS env " + text + " DEFAULT '{}' NOT NULL");
-      s.execute("CREATE TABLE IF NOT EXISTS torpor_worker ("
-          + "id VARCHAR(160) PRIMARY KEY, name VARCHAR(128) NOT NULL, state VARCHAR(8) NOT NULL, beats BIGINT NOT NULL,"
-          + " max_running INT NOT NULL, facts " + text + " NOT NULL, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL)");
-      s.execute("CREATE TABLE IF NOT EXISTS torpor_log ("
-          + "workflow_id VARCHAR(128) NOT NULL, start_offset BIGINT NOT NULL, length INT NOT NULL, data " + binary + " NOT NULL,"
-          + " PRIMARY KEY (workflow_id, start_offset))");
-      s.execute("ALTER TABLE torpor_workflow ADD COLUMN IF NOT EXISTS log_bytes BIGINT DEFAULT 0 NOT NULL");
-      s.execute("CREATE TABLE IF NOT EXISTS torpor_decline ("
-          + "workflow_id VARCHAR(128) NOT NULL, seq BIGINT NOT NULL, worker_name VARCHAR(128) NOT NULL, reason " + text + ","
-          + " at BIGINT NOT NULL, PRIMARY KEY (workflow_id, seq, worker_name))");
-      s.execute("CREATE TABLE IF NOT EXISTS torpor_signal ("
-          + "n BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, workflow_id VARCHAR(128) NOT NULL,"
-          + " name VARCHAR(128) NOT NULL, payload " + binary + " NOT NULL, received_at BIGINT NOT NULL,"
-          + " delivered_seq BIGINT)");
-      s.execute("CREATE INDEX IF NOT EXISTS torpor_signal_pending ON torpor_signal(workflow_id, name, n)");
-      s.execute("CREATE TABLE IF NOT EXISTS torpor_history ("
-          + "n BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, workflow_id VARCHAR(128) NOT NULL,"
-          + " at BIGINT NOT NULL, type VARCHAR(32) NOT NULL, seq BIGINT NOT NULL, details " + text + " NOT NULL)");
-      s.execute("CREATE INDEX IF NOT EXISTS torpor_history_workflow ON torpor_history(workflow_id, n)");
-      if (!hasTable(c, "qrtz_job_details")) {
-        for (String sql : quartzScript()) {
-          s.execute(sql);
-        }
-      }
-    }
-  }
-
-  private static boolean hasTable(Connection c, String name) throws SQLException {
-    DatabaseMetaData md = c.getMetaData();
-    for (String n : List.of(name, name.toUpperCase(java.util.Locale.ROOT))) {
-      try (ResultSet rs = md.getTables(null, null, n, null)) {
-        if (rs.next()) {
-          return true;
-        }
-      }
-    }
-    return false;
+  private void createSchema(String url) throws SQLException, IOException {
+    new Migrations(postgres, url).apply(pool, quartzScript());
   }
 
   /** Quartz's own DDL for this database, from the Quartz jar, without its DROP statements. */

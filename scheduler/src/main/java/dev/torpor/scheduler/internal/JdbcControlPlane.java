@@ -7,7 +7,9 @@ import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.scheduler.HistoryEvent;
+import dev.torpor.scheduler.IdempotencyKey;
 import dev.torpor.scheduler.ImageLedger;
+import dev.torpor.scheduler.SignalReceipt;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.SubmitResult;
 import dev.torpor.scheduler.WorkerCallbacks;
@@ -301,7 +303,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public void signal(String workflowId, String name, byte[] payload) {
+  public SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey) {
     ImageKey.checkWorkflowId(workflowId);
     if (name == null || name.isEmpty() || name.length() > 128 || name.chars().anyMatch(Character::isISOControl)) {
       throw new IllegalArgumentException("signal name must be 1 to 128 printable characters: '" + name + "'");
@@ -310,27 +312,80 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       throw new IllegalArgumentException("signal payload of " + payload.length + " bytes is over the limit of "
           + MAX_SIGNAL_PAYLOAD + " bytes (1 MiB): keep large data elsewhere and send a reference");
     }
-    Optional<Long> wakeSeq = sql.tx(c -> {
-      WorkflowRow w = Registry.lock(c, workflowId);
+    String key = idempotencyKey.map(IdempotencyKey::check).orElse(null);
+    // Sql.tx runs this again when a commit's acknowledgement was lost: under a key, the second
+    // run finds the first one's row and stores nothing.
+    StoredSignal stored = sql.tx(c -> {
+      WorkflowRow w = Registry.lock(c, workflowId); // every signal to this workflow waits here, so one key is looked up by one at a time
+      if (key != null) {
+        SignalReceipt earlier = signalUnderKey(c, workflowId, key, name, payload);
+        if (earlier != null) {
+          return new StoredSignal(earlier, Optional.empty()); // before the state check: a retry after the end answers the same
+        }
+      }
       if (w.state.isFinal()) {
         throw new ConflictException("workflow " + workflowId + " has finished (" + w.state
             + "): signals are accepted only until it finishes");
       }
-      try (PreparedStatement ins = c.prepareStatement(
-          "INSERT INTO torpor_signal (workflow_id, name, payload, received_at) VALUES (?, ?, ?, ?)")) {
+      long receivedAt = System.currentTimeMillis();
+      long n;
+      try (PreparedStatement ins = c.prepareStatement("INSERT INTO torpor_signal (workflow_id, name, payload, received_at,"
+          + " idempotency_key) VALUES (?, ?, ?, ?, ?)", new String[] {"n"})) {
         ins.setString(1, workflowId);
         ins.setString(2, name);
         ins.setBytes(3, payload);
-        ins.setLong(4, System.currentTimeMillis());
+        ins.setLong(4, receivedAt);
+        ins.setString(5, key);
         ins.executeUpdate();
+        try (ResultSet keys = ins.getGeneratedKeys()) {
+          keys.next();
+          n = keys.getLong(1);
+        }
       }
-      History.record(c, workflowId, "SIGNAL_RECEIVED", w.seq, Map.of("signal", name, "bytes", payload.length));
+      Map<String, Object> details = new LinkedHashMap<>(Map.of("signal", name, "bytes", payload.length, "n", n));
+      if (key != null) {
+        details.put("idempotencyKey", key);
+      }
+      History.record(c, workflowId, "SIGNAL_RECEIVED", w.seq, details);
       boolean awaited = w.state == WorkflowState.SUSPENDED && "SIGNAL".equals(w.waitKind) && name.equals(w.waitSignal);
-      return awaited ? Optional.of(w.seq) : Optional.empty();
+      return new StoredSignal(new SignalReceipt(n, Instant.ofEpochMilli(receivedAt), false),
+          awaited ? Optional.of(w.seq) : Optional.empty());
     });
     CrashPoint.reach(CrashPoint.SIGNAL_COMMITTED);
-    wakeSeq.ifPresent(seq -> afterCommit("waking " + workflowId + " for signal '" + name + "'",
+    stored.wakeSeq().ifPresent(seq -> afterCommit("waking " + workflowId + " for signal '" + name + "'",
         () -> timers.wake(workflowId, seq, WakeReason.SIGNAL.name(), Instant.now())));
+    return stored.receipt();
+  }
+
+  /** A signal's receipt, and the seq to wake when the workflow waited for it. */
+  private record StoredSignal(SignalReceipt receipt, Optional<Long> wakeSeq) {}
+
+  /**
+   * The receipt of the signal stored earlier under {@code key}, marked duplicate; null if none.
+   *
+   * @throws ConflictException if that signal had another name or payload
+   */
+  private static SignalReceipt signalUnderKey(Connection c, String workflowId, String key, String name, byte[] payload)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT n, name, payload, received_at FROM torpor_signal"
+        + " WHERE workflow_id = ? AND idempotency_key = ?")) {
+      ps.setString(1, workflowId);
+      ps.setString(2, key);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return null;
+        }
+        String earlierName = rs.getString(2);
+        byte[] earlierPayload = rs.getBytes(3);
+        if (!earlierName.equals(name) || !java.util.Arrays.equals(earlierPayload, payload)) {
+          throw new ConflictException("idempotency key '" + key + "' was already used for another signal to workflow "
+              + workflowId + " ('" + earlierName + "', " + earlierPayload.length + " bytes, received at "
+              + Instant.ofEpochMilli(rs.getLong(4)) + "): use a new key for a new signal, and the same key only to retry"
+              + " the same one");
+        }
+        return new SignalReceipt(rs.getLong(1), Instant.ofEpochMilli(rs.getLong(4)), true);
+      }
+    }
   }
 
   @Override
@@ -500,7 +555,10 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public void output(String workflowId, byte[] bytes) {
+  public void output(String workflowId, String segment, byte[] bytes) {
+    if (segment == null || segment.isEmpty() || segment.length() > 200 || !segment.chars().allMatch(ch -> ch >= 0x20 && ch < 0x7f)) {
+      throw new IllegalArgumentException("a log segment's name must be 1 to 200 printable ASCII characters: '" + segment + "'");
+    }
     if (!clustered || bytes.length == 0) {
       return; // a single server serves its own log files
     }
@@ -509,32 +567,81 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       if (w == null || !owned(w)) {
         return null; // printed by a segment whose lease another worker holds now: it runs again there
       }
-      long at;
-      try (PreparedStatement ps = c.prepareStatement("SELECT log_bytes FROM torpor_workflow WHERE id = ?")) {
-        ps.setString(1, workflowId);
-        try (ResultSet rs = ps.executeQuery()) {
-          rs.next();
-          at = rs.getLong(1);
+      // The row lock orders every ship of this workflow's output. A segment found here was stored
+      // by an earlier ship (or an earlier run of this transaction whose commit was acknowledged
+      // late): only what it printed since, if anything, is added, and only while it is the last.
+      long at = logBytes(c, workflowId);
+      long[] stored = storedSegment(c, workflowId, segment);
+      int from;
+      if (stored != null) {
+        boolean last = stored[0] + stored[1] == at;
+        if (!last || bytes.length <= stored[1]) {
+          return null;
+        }
+        from = (int) stored[1];
+        try (PreparedStatement ps = c.prepareStatement(
+            "UPDATE torpor_log_segment SET length = ? WHERE workflow_id = ? AND segment = ?")) {
+          ps.setLong(1, bytes.length);
+          ps.setString(2, workflowId);
+          ps.setString(3, segment);
+          ps.executeUpdate();
+        }
+      } else {
+        from = 0;
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO torpor_log_segment (workflow_id, segment, seg_no,"
+            + " base_offset, length, shipped_at) VALUES (?, ?,"
+            + " (SELECT COUNT(*) FROM torpor_log_segment WHERE workflow_id = ?), ?, ?, ?)")) {
+          ps.setString(1, workflowId);
+          ps.setString(2, segment);
+          ps.setString(3, workflowId);
+          ps.setLong(4, at);
+          ps.setLong(5, bytes.length);
+          ps.setLong(6, System.currentTimeMillis());
+          ps.executeUpdate();
         }
       }
-      for (int i = 0; i < bytes.length; i += LOG_CHUNK) {
+      // Chunks at the segment's base offset plus their offset within it: the log's total offsets,
+      // in segment order, which is what readers page through.
+      for (int i = from; i < bytes.length; i += LOG_CHUNK) {
         int n = Math.min(LOG_CHUNK, bytes.length - i);
         try (PreparedStatement ps = c.prepareStatement(
             "INSERT INTO torpor_log (workflow_id, start_offset, length, data) VALUES (?, ?, ?, ?)")) {
           ps.setString(1, workflowId);
-          ps.setLong(2, at + i);
+          ps.setLong(2, at - from + i);
           ps.setInt(3, n);
           ps.setBytes(4, java.util.Arrays.copyOfRange(bytes, i, i + n));
           ps.executeUpdate();
         }
       }
       try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET log_bytes = ? WHERE id = ?")) {
-        ps.setLong(1, at + bytes.length);
+        ps.setLong(1, at - from + bytes.length);
         ps.setString(2, workflowId);
         ps.executeUpdate();
       }
       return null;
     });
+  }
+
+  private static long logBytes(Connection c, String workflowId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT log_bytes FROM torpor_workflow WHERE id = ?")) {
+      ps.setString(1, workflowId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /** {base offset, length} of a stored log segment, or null. */
+  private static long[] storedSegment(Connection c, String workflowId, String segment) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT base_offset, length FROM torpor_log_segment WHERE workflow_id = ? AND segment = ?")) {
+      ps.setString(1, workflowId);
+      ps.setString(2, segment);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? new long[] {rs.getLong(1), rs.getLong(2)} : null;
+      }
+    }
   }
 
   // ----- jobs -----

@@ -19,8 +19,8 @@ final class Sql {
     T run(Connection c) throws SQLException;
   }
 
-  /** How long a unit of work waits for a database that went away. */
-  static final Duration OUTAGE_WINDOW = Duration.ofSeconds(90);
+  /** How long a unit of work waits for a database that went away; clients' timeouts are set past it. */
+  static final Duration OUTAGE_WINDOW = dev.torpor.scheduler.ControlPlane.DATABASE_OUTAGE_WINDOW;
 
   private final DataSource ds;
 

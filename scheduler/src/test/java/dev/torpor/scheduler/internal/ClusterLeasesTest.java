@@ -125,6 +125,33 @@ class ClusterLeasesTest {
     return plane.history(id).stream().map(HistoryEvent::type).toList();
   }
 
+  @Test
+  void aLogSegmentShippedTwiceIsStoredOnceAndSegmentsKeepTheirOrder() throws Exception {
+    plane.submit(new SubmitRequest("log1", app, "com.acme.Main", List.of(), List.of()));
+    await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("start log1")); // this worker owns its segment now
+    byte[] first = "first segment\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] second = "second\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    plane.output("log1", "from-0-a", first);
+    plane.output("log1", "from-0-a", first); // shipped again: a worker's retry, or the transaction run again
+    plane.output("log1", "from-1-b", second);
+    plane.output("log1", "from-0-a", first); // a late second ship of an earlier segment
+
+    assertThat(new String(plane.logs("log1", 0, 1 << 20).data(), java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo("first segment\nsecond\n");
+    var tail = plane.logs("log1", first.length, 1 << 20); // total offsets across segments
+    assertThat(tail.offset()).isEqualTo(first.length);
+    assertThat(new String(tail.data(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("second\n");
+    assertThat(one("SELECT COUNT(*) FROM torpor_log WHERE workflow_id = 'log1'")).isEqualTo("2");
+    assertThat(one("SELECT segment FROM torpor_log_segment WHERE workflow_id = 'log1' AND seg_no = 1")).isEqualTo("from-1-b");
+    assertThat(one("SELECT log_bytes FROM torpor_workflow WHERE id = 'log1'")).isEqualTo(Long.toString(first.length + second.length));
+
+    // The last segment shipped again with more (an earlier ship that failed after its commit): only the rest is added.
+    plane.output("log1", "from-1-b", "second\nthird\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(new String(plane.logs("log1", 0, 1 << 20).data(), java.nio.charset.StandardCharsets.UTF_8))
+        .isEqualTo("first segment\nsecond\nthird\n");
+  }
+
   /** A workflow frozen on image 1 that another worker, {@code owner}, is running again (its RUNNING row). */
   private void runningOn(String id, String owner) throws SQLException {
     plane.submit(new SubmitRequest(id, app, "com.acme.Main", List.of(), List.of()));
