@@ -161,10 +161,7 @@ public final class Durable {
   }
 
   private static void checkSignalName(String name) {
-    Objects.requireNonNull(name, "name");
-    if (name.isEmpty() || name.length() > 128) {
-      throw new IllegalArgumentException("signal name must be 1 to 128 characters: '" + name + "'");
-    }
+    Signal.checkName(Objects.requireNonNull(name, "name"));
   }
 
   private static DurableRuntime runtime() {

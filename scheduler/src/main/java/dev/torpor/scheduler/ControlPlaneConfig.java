@@ -7,7 +7,7 @@ import java.util.Objects;
 /**
  * How a control plane is set up.
  *
- * @param jdbcUrl the registry and Quartz job store: {@code jdbc:h2:file:...} (embedded) or
+ * @param jdbcUrl the registry and Quartz job store: {@code jdbc:h2:retry:...} (embedded; {@code jdbc:h2:file:...} works too) or
  *     {@code jdbc:postgresql://...}
  * @param user database user (null for none)
  * @param password database password (null for none)
@@ -33,7 +33,10 @@ public record ControlPlaneConfig(
 
   /** The embedded default: an H2 file database under {@code dataDir/db}. */
   public static ControlPlaneConfig embedded(Path dataDir, Path logsDir) {
-    String url = "jdbc:h2:file:" + dataDir.toAbsolutePath().resolve("db").resolve("torpor")
+    // retry: reopens the database's file when a thread was interrupted in its I/O, which plain H2
+    // answers by closing the whole database (Quartz interrupts its own thread at shutdown, and a
+    // scheduler thread stuck retrying against a closed database never lets the shutdown end).
+    String url = "jdbc:h2:retry:" + dataDir.toAbsolutePath().resolve("db").resolve("torpor")
         + ";WRITE_DELAY=0;LOCK_TIMEOUT=10000";
     return new ControlPlaneConfig(url, "sa", "", dataDir, logsDir, 4, Duration.ofSeconds(5));
   }

@@ -16,9 +16,7 @@ record SignalOption(String name, byte[] payload) {
       throw new IllegalArgumentException("signal '" + text + "' must look like NAME=PAYLOAD or NAME=@file");
     }
     String name = text.substring(0, eq);
-    if (name.length() > 128) {
-      throw new IllegalArgumentException("signal name must be at most 128 characters: " + name);
-    }
+    dev.torpor.Signal.checkName(name);
     String value = text.substring(eq + 1);
     byte[] payload;
     if (value.startsWith("@")) {

@@ -16,9 +16,7 @@ final class SignalPayload {
    * @param source null (empty payload), {@code -} (stdin), {@code @file}, or the payload text
    */
   static byte[] read(String name, String source, InputStream stdin) {
-    if (name.isEmpty() || name.length() > 128) {
-      throw new IllegalArgumentException("signal name must be 1 to 128 characters, got '" + name + "'");
-    }
+    dev.torpor.Signal.checkName(name);
     int limit = SignalOption.MAX_PAYLOAD;
     if (source == null) {
       return new byte[0];

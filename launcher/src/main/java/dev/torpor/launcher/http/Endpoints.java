@@ -22,7 +22,6 @@ final class Endpoints {
   static final int MAX_LIST_LIMIT = 1000;
   static final int DEFAULT_LOG_CHUNK = 1 << 20;
   static final int MAX_LOG_CHUNK = 8 << 20;
-  static final int MAX_SIGNAL_NAME = 128;
   /** The header under which a client names one signal request, the same on each of its retries. */
   static final String IDEMPOTENCY_KEY = "Idempotency-Key";
 
@@ -157,10 +156,7 @@ final class Endpoints {
     r.query();
     String id = id(r);
     String name = r.param("name");
-    if (name.isEmpty() || name.length() > MAX_SIGNAL_NAME || name.chars().anyMatch(Character::isISOControl)) {
-      throw new IllegalArgumentException("invalid signal name '" + name + "': use 1 to " + MAX_SIGNAL_NAME
-          + " characters without control characters");
-    }
+    dev.torpor.Signal.checkName(name);
     r.requireContentType("the signal's payload bytes", "application/octet-stream", "application/json");
     int limit = ControlPlane.MAX_SIGNAL_PAYLOAD;
     byte[] payload = r.boundedBody(limit, declared -> "the payload of signal '" + name + "' is "

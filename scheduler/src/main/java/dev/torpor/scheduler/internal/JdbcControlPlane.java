@@ -305,9 +305,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   @Override
   public SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey) {
     ImageKey.checkWorkflowId(workflowId);
-    if (name == null || name.isEmpty() || name.length() > 128 || name.chars().anyMatch(Character::isISOControl)) {
-      throw new IllegalArgumentException("signal name must be 1 to 128 printable characters: '" + name + "'");
-    }
+    dev.torpor.Signal.checkName(name);
     if (payload.length > MAX_SIGNAL_PAYLOAD) {
       throw new IllegalArgumentException("signal payload of " + payload.length + " bytes is over the limit of "
           + MAX_SIGNAL_PAYLOAD + " bytes (1 MiB): keep large data elsewhere and send a reference");
@@ -1141,7 +1139,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   @Override
   public void close() {
-    sweeper.shutdownNow();
+    Sql.stopGently(sweeper, Duration.ofSeconds(10));
     Leases l = leases;
     if (l != null) {
       l.close();

@@ -271,14 +271,8 @@ public final class Leases implements AutoCloseable {
 
   @Override
   public void close() {
-    clock.shutdownNow();
-    watcher.shutdownNow();
-    try {
-      clock.awaitTermination(5, TimeUnit.SECONDS);
-      watcher.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    Sql.stopGently(clock, java.time.Duration.ofSeconds(5));
+    Sql.stopGently(watcher, java.time.Duration.ofSeconds(5));
     String id = workerId;
     if (id != null && !fenced) {
       // A clean stop: the workflows it ran were handed back by the caller; nothing to wait out.

@@ -105,4 +105,21 @@ final class Sql {
     }
     return false;
   }
+
+  /**
+   * Stops an executor whose tasks use the database without interrupting them: H2 closes the whole
+   * database when a thread is interrupted inside its file I/O (after which Quartz's shutdown waits
+   * for ever). Interrupts only what is still running after {@code patience}.
+   */
+  static void stopGently(java.util.concurrent.ExecutorService executor, Duration patience) {
+    executor.shutdown();
+    try {
+      if (!executor.awaitTermination(patience.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        executor.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      executor.shutdownNow();
+    }
+  }
 }

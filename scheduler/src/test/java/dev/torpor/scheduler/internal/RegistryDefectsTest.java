@@ -276,4 +276,33 @@ class RegistryDefectsTest {
       }
     }
   }
+
+  /**
+   * Found while merging issue #12's work: a thread interrupted inside H2's file I/O (Quartz
+   * interrupts its own scheduler thread at shutdown) made plain H2 close the whole database, after
+   * which Quartz retried for ever and the plane's close never returned. The embedded registry now
+   * reopens its file instead.
+   */
+  @Test
+  void anInterruptedThreadDoesNotCloseTheEmbeddedRegistry() throws Exception {
+    open(4, Duration.ofSeconds(20));
+    Thread busy = new Thread(() -> {
+      for (int i = 0; i < 300; i++) {
+        try {
+          plane.submit(new SubmitRequest("busy-" + i, app, "com.acme.Main", List.of(), List.of()));
+        } catch (RuntimeException e) {
+          // an interrupted call may fail; the registry must not
+        }
+      }
+    });
+    busy.start();
+    while (busy.isAlive()) {
+      busy.interrupt();
+      Thread.sleep(2);
+    }
+    assertThat(plane.list(Optional.empty(), Optional.empty(), 1000)).as("the registry still answers").isNotEmpty();
+    CompletableFuture<Void> closed = CompletableFuture.runAsync(plane::close);
+    closed.get(60, TimeUnit.SECONDS);
+    plane = null;
+  }
 }
