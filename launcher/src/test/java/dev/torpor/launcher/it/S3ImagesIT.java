@@ -266,7 +266,7 @@ class S3ImagesIT {
   /**
    * Issue #12, defect 1: a workflow waiting in memory holds its JVM's slot, so its wake must not
    * ask for another. With one slot, a timer that falls due while the store still refuses the
-   * image, and then an operator's wake, each reach the wait in memory.
+   * image, an operator's wake and signals each reach the wait in memory.
    */
   @Test
   void timersDueDuringTheCommitRetryAndOperatorWakesReachAWaitInMemory() throws Exception {
@@ -283,6 +283,13 @@ class S3ImagesIT {
         Result wake = server.cli("wake", "woken");
         assertThat(wake.exitCode()).as(wake.err()).isZero();
         awaitState(server, "woken", "COMPLETED");
+        // Signals reach a wait in memory too, each once, also one sent before the wait began.
+        assertThat(server.cli("submit", "--jar", jar.toString(), "--main", TwoSameSignals.class.getName(), "--id",
+            "signalled").exitCode()).isZero();
+        await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "signalled", "WAITING_IN_MEMORY") == 1);
+        assertThat(server.cli("signal", "signalled", "step", "one").exitCode()).isZero();
+        assertThat(server.cli("signal", "signalled", "step", "two").exitCode()).isZero();
+        awaitState(server, "signalled", "COMPLETED");
       } finally {
         s3.start();
       }
@@ -290,6 +297,9 @@ class S3ImagesIT {
         assertThat(server.cli("logs", id).out()).endsWith("woke\n");
         assertThat(historyCount(server, id, "SUSPENDED")).isZero();
       }
+      assertThat(server.cli("logs", "signalled").out()).startsWith("first: one\n").endsWith("second: two\n")
+          .containsOnlyOnce("first: one").containsOnlyOnce("second: two");
+      assertThat(historyCount(server, "signalled", "SUSPENDED")).isZero();
     }
   }
 
