@@ -9,9 +9,14 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The roots workflows are confined to, one per workflow under {@code <run base>/roots/}: empty
- * mount points for its {@link SandboxPlan}, read-only for everyone but root, and the script that
- * mounts the plan on one and moves a workflow's mount namespace into it.
+ * The roots workflows are confined to under {@code <run base>/roots/}: empty mount points for a
+ * {@link SandboxPlan}, read-only for everyone but root, and the script that mounts the plan on one
+ * and moves a workflow's mount namespace into it. Each run of a workflow on a worker has a root of
+ * its own ({@code <run dir name>.<token>}): workers of a cluster share the run base, and a worker
+ * that lost a workflow must never rebuild or delete the root in which the new owner's JVM runs
+ * (deleting a mount point detaches the mounts on it in every namespace; ClusterIT's stall test
+ * caught a stale worker doing so). A root's stamp names the worker process that built it, so
+ * roots left by a worker that died are swept at the next start.
  */
 final class SandboxRoots {
   private final Path roots;
@@ -26,13 +31,12 @@ final class SandboxRoots {
    * from a local dump), rebuilt when they differ (no JVM of the workflow runs meanwhile).
    */
   Path prepare(SandboxPlan plan, String token) throws IOException {
-    Path root = roots.resolve(plan.runDir().getFileName().toString());
-    Path stamp = roots.resolve(plan.runDir().getFileName() + ".plan");
+    Path root = root(plan.runDir(), token);
+    Path stamp = stamp(plan.runDir(), token);
     String layout = layout(plan);
     if (Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) && Files.exists(stamp)
         && layoutOf(Files.readString(stamp, StandardCharsets.UTF_8)).equals(layout)) {
-      writeStamp(stamp, layout, token); // built for the same mounts earlier; nobody can write it
-      return root;
+      return root; // this run built it for the same mounts earlier; nobody can write it
     }
     Files.deleteIfExists(stamp);
     ImagePacker.deleteTree(root);
@@ -71,23 +75,79 @@ final class SandboxRoots {
         }
       }
     }
-    writeStamp(stamp, layout, token);
+    writeStamp(stamp, layout);
     return root;
   }
 
-  /** The stamp of a root: its layout, then the token of the run that may delete it. */
-  private static void writeStamp(Path stamp, String layout, String token) throws IOException {
+  private Path root(Path runDir, String token) {
+    return roots.resolve(runDir.getFileName() + "." + token);
+  }
+
+  private Path stamp(Path runDir, String token) {
+    return roots.resolve(runDir.getFileName() + "." + token + STAMP);
+  }
+
+  /** The stamp of a root, written last: its layout, then the worker process that built it. */
+  private static void writeStamp(Path stamp, String layout) throws IOException {
     Path tmp = stamp.resolveSibling(stamp.getFileName() + ".tmp");
-    Files.writeString(tmp, layout + TOKEN + token + "\n", StandardCharsets.UTF_8);
+    Files.writeString(tmp, layout + BUILDER + SELF + "\n", StandardCharsets.UTF_8);
     Files.move(tmp, stamp, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   private static String layoutOf(String stamp) {
-    int t = stamp.lastIndexOf(TOKEN);
+    int t = stamp.lastIndexOf(BUILDER);
     return t < 0 ? stamp : stamp.substring(0, t);
   }
 
-  private static final String TOKEN = "#token ";
+  private static final String STAMP = ".plan";
+  private static final String BUILDER = "#worker ";
+  /** This worker process: its pid and start time, which a pid reused later does not share. */
+  private static final String SELF = processName(ProcessHandle.current());
+
+  private static String processName(ProcessHandle h) {
+    return h.pid() + " " + h.info().startInstant().map(i -> Long.toString(i.toEpochMilli())).orElse("?");
+  }
+
+  /**
+   * Deletes the roots of worker processes that are gone (killed while their workflows ran), and
+   * unstamped roots over an hour old (a build cut short); returns how many.
+   */
+  int sweepDead() throws IOException {
+    int swept = 0;
+    try (Stream<Path> all = Files.list(roots)) {
+      for (Path p : all.toList()) {
+        String name = p.getFileName().toString();
+        if (name.endsWith(STAMP) || name.endsWith(STAMP + ".tmp") || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        Path stamp = p.resolveSibling(name + STAMP);
+        boolean dead;
+        if (Files.exists(stamp)) {
+          String text = Files.readString(stamp, StandardCharsets.UTF_8);
+          int b = text.lastIndexOf(BUILDER);
+          String builder = b < 0 ? "" : text.substring(b + BUILDER.length()).strip();
+          String[] f = builder.split(" ");
+          dead = f.length != 2 || ProcessHandle.of(parsePid(f[0])).map(h -> !processName(h).equals(builder)).orElse(true);
+        } else {
+          dead = Files.getLastModifiedTime(p).toInstant().isBefore(java.time.Instant.now().minus(java.time.Duration.ofHours(1)));
+        }
+        if (dead) {
+          Files.deleteIfExists(stamp);
+          ImagePacker.deleteTree(p);
+          swept++;
+        }
+      }
+    }
+    return swept;
+  }
+
+  private static long parsePid(String s) {
+    try {
+      return Long.parseLong(s);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
 
   /** What a root built for {@code plan} holds: its mount points and whether each is a directory. */
   private static String layout(SandboxPlan plan) {
@@ -99,17 +159,13 @@ final class SandboxRoots {
   }
 
   /**
-   * Deletes a workflow's root once its JVM is gone, if the run holding {@code token} built or took
-   * it last: a root another worker has taken since (the workflow moved) is left to that worker.
+   * Deletes the root of the run holding {@code token}, once its JVM is gone; no other run's root,
+   * on this worker or another, is touched.
    */
   void discard(Path runDir, String token) {
-    Path stamp = roots.resolve(runDir.getFileName() + ".plan");
     try {
-      if (!Files.exists(stamp) || !Files.readString(stamp, StandardCharsets.UTF_8).endsWith(TOKEN + token + "\n")) {
-        return;
-      }
-      Files.deleteIfExists(stamp);
-      ImagePacker.deleteTree(roots.resolve(runDir.getFileName().toString()));
+      Files.deleteIfExists(stamp(runDir, token));
+      ImagePacker.deleteTree(root(runDir, token));
     } catch (IOException e) {
       System.err.println("torpor worker: cannot delete the root of " + runDir + ": " + e);
     }

@@ -162,6 +162,10 @@ public final class Worker implements AutoCloseable {
     PrivateDirs.ensure(PrivateDirs.ensure(config.dataDir().resolve("logs")).resolve("launcher"));
     config.user().checkUnused();
     this.sandbox = new Sandbox(config.user(), config.runBase());
+    int swept = sandbox.roots().sweepDead();
+    if (swept > 0) {
+      System.err.println("torpor worker: deleted " + swept + " workflow root(s) left by workers that died");
+    }
     if (config.cluster()) {
       // Dumps, restores and unshipped output a crashed incarnation left: their segments were
       // lost with it and run again from the store, printing again.
