@@ -1,5 +1,6 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.scheduler.Wakeup;
 import dev.torpor.Signal;
 import dev.torpor.TorporException;
 import dev.torpor.internal.SupervisedRuntime;
@@ -8,9 +9,9 @@ import dev.torpor.internal.protocol.FrameCodec;
 import dev.torpor.internal.protocol.ProtocolException;
 import dev.torpor.internal.protocol.Resumed;
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.internal.protocol.WaitKind;
+import dev.torpor.WaitKind;
 import dev.torpor.internal.protocol.Wake;
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WakeReason;
 import dev.torpor.launcher.internal.WorkflowEvent.Type;
 import dev.torpor.launcher.internal.WorkflowRun.State;
 import dev.torpor.scheduler.CrashPoint;
@@ -381,7 +382,7 @@ public final class Worker implements AutoCloseable {
    * just tells it) and delivers {@code delivery}. Asynchronous. A wake for another seq or a
    * workflow that is not waiting is ignored and reported false.
    */
-  public boolean wake(String workflowId, long seq, Delivery delivery) {
+  public boolean wake(String workflowId, long seq, Wakeup delivery) {
     WorkflowRun run = runs.get(workflowId);
     if (run == null) {
       return false;
@@ -518,7 +519,7 @@ public final class Worker implements AutoCloseable {
       }
       timings.put("sync", millisSince(t0));
       if (s.kind() != WaitKind.CHECKPOINT && s.dumpRefused().isEmpty()) {
-        Optional<Delivery> due = supervisor.dueNow(run.id, s);
+        Optional<Wakeup> due = supervisor.dueNow(run.id, s);
         if (due.isPresent()) {
           CrashPoint.reach(CrashPoint.DUE_NOW_CLAIMED);
           synchronized (run) {
@@ -629,7 +630,7 @@ public final class Worker implements AutoCloseable {
       }
       if (leaveRunning) {
         run.wakeStartedNanos = System.nanoTime();
-        deliverInMemory(run, Delivery.of(WakeReason.CHECKPOINT));
+        deliverInMemory(run, Wakeup.of(WakeReason.CHECKPOINT));
       } else {
         supervisor.waiting(run.id, seq, s, false, details);
       }
@@ -706,7 +707,7 @@ public final class Worker implements AutoCloseable {
       emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "wait", s.kind().name()));
     }
     if (s.kind() == WaitKind.CHECKPOINT) {
-      deliverInMemory(run, Delivery.of(WakeReason.CHECKPOINT));
+      deliverInMemory(run, Wakeup.of(WakeReason.CHECKPOINT));
     } else {
       supervisor.waiting(run.id, run.seq, s, true, Map.of("error", why, "stack", s.stack()));
     }
@@ -714,7 +715,7 @@ public final class Worker implements AutoCloseable {
 
   // ----- wake -----
 
-  private void restore(WorkflowRun run, Delivery delivery) {
+  private void restore(WorkflowRun run, Wakeup delivery) {
     ImageKey key = new ImageKey(run.id, run.seq);
     Map<String, Double> details = new LinkedHashMap<>();
     try {
@@ -806,7 +807,7 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  private void deliverInMemory(WorkflowRun run, Delivery delivery) {
+  private void deliverInMemory(WorkflowRun run, Wakeup delivery) {
     try {
       sendWake(run, delivery, false);
     } catch (IOException e) {
@@ -819,7 +820,7 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  private void sendWake(WorkflowRun run, Delivery d, boolean restored) throws IOException {
+  private void sendWake(WorkflowRun run, Wakeup d, boolean restored) throws IOException {
     Wake wake;
     synchronized (run) {
       wake = new Wake(d.reason(), run.seq, restored, Optional.ofNullable(run.checkpointFailure),
