@@ -392,7 +392,7 @@ public final class Worker implements AutoCloseable {
         return false;
       }
       boolean restore = run.state == State.SUSPENDED;
-      run.state = State.WAKING;
+      run.moveTo(State.WAKING);
       run.wakeStartedNanos = System.nanoTime();
       emit(Type.WAKING, run, Map.of("reason", delivery.reason().name(), "restore", restore));
       tasks.execute(() -> {
@@ -499,7 +499,7 @@ public final class Worker implements AutoCloseable {
             throw new ProtocolException(
                 "SUSPEND while the workflow is " + run.state + ", not RUNNING");
           }
-          run.state = State.SUSPENDING;
+          run.moveTo(State.SUSPENDING);
           run.wait = s;
         }
         tasks.execute(() -> suspend(run, s));
@@ -523,7 +523,7 @@ public final class Worker implements AutoCloseable {
         if (due.isPresent()) {
           CrashPoint.reach(CrashPoint.DUE_NOW_CLAIMED);
           synchronized (run) {
-            run.state = State.WAKING;
+            run.moveTo(State.WAKING);
             run.wakeStartedNanos = System.nanoTime();
           }
           deliverInMemory(run, due.get());
@@ -558,7 +558,7 @@ public final class Worker implements AutoCloseable {
           died = run.exitedWhileSuspending;
           run.exitedWhileSuspending = null;
           if (died != null) {
-            run.state = State.RUNNING;
+            run.moveTo(State.RUNNING);
           }
         }
         if (died != null) {
@@ -619,7 +619,7 @@ public final class Worker implements AutoCloseable {
       synchronized (run) {
         run.seq = seq;
         run.checkpointFailure = null;
-        run.state = leaveRunning ? State.WAKING : State.SUSPENDED;
+        run.moveTo(leaveRunning ? State.WAKING : State.SUSPENDED);
         if (!leaveRunning && run.control != null) {
           // Nothing talks to a frozen workflow: its socket (and accept thread) come back with it.
           run.control.close();
@@ -647,12 +647,12 @@ public final class Worker implements AutoCloseable {
     ImagePacker.deleteTree(dumpDir);
     if (leaveRunning) {
       synchronized (run) {
-        run.state = State.RUNNING; // its exit, once killed, is reported as any other
+        run.moveTo(State.RUNNING); // its exit, once killed, is reported as any other
       }
       kill(run.id);
     } else {
       synchronized (run) {
-        run.state = State.EXITED; // the dump ended the process
+        run.moveTo(State.EXITED); // the dump ended the process
         if (run.control != null) {
           run.control.close();
           run.control = null;
@@ -687,7 +687,7 @@ public final class Worker implements AutoCloseable {
     } catch (IOException | InterruptedException | RuntimeException restoreFailure) {
       e.addSuppressed(restoreFailure);
       synchronized (run) {
-        run.state = State.EXITED;
+        run.moveTo(State.EXITED);
         emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "fatal",
             "restoring from the local dump failed too; the dump is kept at " + dumpDir + ": " + restoreFailure));
         run.exit.completeExceptionally(e);
@@ -699,10 +699,10 @@ public final class Worker implements AutoCloseable {
     synchronized (run) {
       run.checkpointFailure = why;
       if (s.kind() == WaitKind.CHECKPOINT) {
-        run.state = State.WAKING;
+        run.moveTo(State.WAKING);
         run.wakeStartedNanos = System.nanoTime();
       } else {
-        run.state = State.WAITING_IN_MEMORY;
+        run.moveTo(State.WAITING_IN_MEMORY);
       }
       emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "wait", s.kind().name()));
     }
@@ -763,7 +763,7 @@ public final class Worker implements AutoCloseable {
           run.process.destroyForcibly();
           run.process = null;
         }
-        run.state = State.SUSPENDED;
+        run.moveTo(State.SUSPENDED);
         run.lastError = String.valueOf(e.getMessage());
         emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
       }
@@ -814,7 +814,7 @@ public final class Worker implements AutoCloseable {
       synchronized (run) {
         run.lastError = "wake delivery failed: " + e.getMessage();
         emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
-        run.state = State.WAITING_IN_MEMORY;
+        run.moveTo(State.WAITING_IN_MEMORY);
       }
       supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
     }
@@ -826,7 +826,7 @@ public final class Worker implements AutoCloseable {
       wake = new Wake(d.reason(), run.seq, restored, Optional.ofNullable(run.checkpointFailure),
           run.control.socket().toString(), d.signal().map(Signal::name), d.signal().map(Signal::payload),
           d.signal().map(Signal::receivedAt));
-      run.state = State.RUNNING;
+      run.moveTo(State.RUNNING);
       run.checkpointFailure = null;
     }
     Path socket = run.runDir.resolve(SupervisedRuntime.WAKE_SOCKET);
@@ -897,7 +897,7 @@ public final class Worker implements AutoCloseable {
     }
     int code = p.exitValue();
     synchronized (run) {
-      run.state = State.EXITED;
+      run.moveTo(State.EXITED);
       run.process = null;
       emit(Type.EXITED, run, Map.of("exitCode", code));
       if (run.control != null) {
