@@ -1,5 +1,6 @@
 package dev.torpor.scheduler;
 
+import dev.torpor.WaitKind;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
@@ -10,7 +11,7 @@ public interface WorkerCallbacks {
    * The workflow is about to wait: a delivery due now (a signal already in the mailbox, a timer
    * already past) is claimed and returned, and the worker then skips the checkpoint.
    */
-  Optional<Wakeup> dueNow(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal);
+  Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal);
 
   /**
    * Whether this worker still holds the lease of the workflow's running segment, asked before an
@@ -29,7 +30,7 @@ public interface WorkerCallbacks {
    *     running segment (it was cancelled, or its lease went to another worker, which resumes it
    *     from an earlier image). The caller then must not touch any image that registry names.
    */
-  boolean waiting(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal,
+  boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal,
       boolean inMemory, Map<String, Object> details);
 
   /** A wake could not be delivered; the workflow still waits on image {@code seq}. */

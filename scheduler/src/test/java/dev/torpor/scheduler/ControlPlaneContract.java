@@ -1,10 +1,11 @@
 package dev.torpor.scheduler;
 
+import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WakeReason;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -123,7 +124,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   /** Brings a started workflow to SUSPENDED on image 1, waiting for signal {@code name}. */
   protected void suspendOnSignal(String id, String name) {
     gateway.awaitCall("start " + id);
-    plane.waiting(id, 1, "SIGNAL", Optional.empty(), Optional.of(name), false, Map.of("rawBytes", 10, "packedBytes", 5));
+    plane.waiting(id, 1, WaitKind.SIGNAL, Optional.empty(), Optional.of(name), false, Map.of("rawBytes", 10, "packedBytes", 5));
   }
 
   private static byte[] utf8(String s) {
@@ -272,9 +273,9 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     plane.signal("v", "big", new byte[ControlPlane.MAX_SIGNAL_PAYLOAD]);
     plane.signal("v", "new order/é", utf8("x"));
     assertThat(plane.status("v").pendingSignals()).isEqualTo(2);
-    Optional<Wakeup> big = plane.dueNow("v", 0, "SIGNAL", Optional.empty(), Optional.of("big"));
+    Optional<Wakeup> big = plane.dueNow("v", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("big"));
     assertThat(big.orElseThrow().signal().orElseThrow().payload()).hasSize(ControlPlane.MAX_SIGNAL_PAYLOAD);
-    assertThat(plane.dueNow("v", 0, "SIGNAL", Optional.empty(), Optional.of("new order/é")).orElseThrow()
+    assertThat(plane.dueNow("v", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("new order/é")).orElseThrow()
         .signal().orElseThrow().text()).isEqualTo("x");
   }
 
@@ -306,9 +307,9 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     plane.signal("w4", "other", utf8("x"));
     plane.signal("w4", "step", utf8("two"));
 
-    Optional<Wakeup> first = plane.dueNow("w4", 0, "SIGNAL", Optional.empty(), Optional.of("step"));
-    Optional<Wakeup> second = plane.dueNow("w4", 0, "SIGNAL", Optional.empty(), Optional.of("step"));
-    Optional<Wakeup> none = plane.dueNow("w4", 0, "SIGNAL", Optional.empty(), Optional.of("step"));
+    Optional<Wakeup> first = plane.dueNow("w4", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("step"));
+    Optional<Wakeup> second = plane.dueNow("w4", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("step"));
+    Optional<Wakeup> none = plane.dueNow("w4", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("step"));
     assertThat(first.orElseThrow().signal().orElseThrow().text()).isEqualTo("one");
     assertThat(second.orElseThrow().signal().orElseThrow().text()).isEqualTo("two");
     assertThat(none).isEmpty();
@@ -326,9 +327,9 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     assertThat(plane.status("q").pendingSignals()).isEqualTo(2);
 
     // It waits again for the next one: already in the mailbox, so it wakes at once.
-    plane.waiting("q", 2, "SIGNAL", Optional.empty(), Optional.of("step"), false, Map.of());
+    plane.waiting("q", 2, WaitKind.SIGNAL, Optional.empty(), Optional.of("step"), false, Map.of());
     gateway.awaitCall("wake q 2 SIGNAL two");
-    plane.waiting("q", 3, "SIGNAL", Optional.empty(), Optional.of("step"), false, Map.of());
+    plane.waiting("q", 3, WaitKind.SIGNAL, Optional.empty(), Optional.of("step"), false, Map.of());
     gateway.awaitCall("wake q 3 SIGNAL three");
     assertThat(gateway.calls("wake", "q")).containsExactly("wake q 1 SIGNAL one", "wake q 2 SIGNAL two",
         "wake q 3 SIGNAL three");
@@ -351,7 +352,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
       }
       List<Callable<Optional<Wakeup>>> claims = new ArrayList<>();
       for (int i = 0; i < n + 10; i++) {
-        claims.add(() -> plane.dueNow("c", 0, "SIGNAL", Optional.empty(), Optional.of("s")));
+        claims.add(() -> plane.dueNow("c", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("s")));
       }
       List<String> delivered = new ArrayList<>();
       for (Future<Optional<Wakeup>> f : pool.invokeAll(claims)) {
@@ -367,9 +368,9 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void aSignalThatRacedTheDumpWakesTheWorkflowAtOnce() {
     started("race");
-    assertThat(plane.dueNow("race", 0, "SIGNAL", Optional.empty(), Optional.of("go"))).isEmpty();
+    assertThat(plane.dueNow("race", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"))).isEmpty();
     plane.signal("race", "go", utf8("late")); // arrives while the image is being written
-    plane.waiting("race", 1, "SIGNAL", Optional.empty(), Optional.of("go"), false, Map.of());
+    plane.waiting("race", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
 
     gateway.awaitCall("wake race 1 SIGNAL late");
   }
@@ -382,8 +383,8 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
       started(id);
       Thread.sleep(5); // distinct creation times
     }
-    plane.waiting("l1", 1, "TIMER", Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
-    plane.waiting("l2", 1, "SIGNAL", Optional.empty(), Optional.of("go"), false, Map.of());
+    plane.waiting("l1", 1, WaitKind.TIMER, Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
+    plane.waiting("l2", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     plane.exited("l3", 0, "");
 
     assertThat(plane.list(Optional.empty(), Optional.empty(), 10)).extracting(WorkflowView::id)
@@ -406,7 +407,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     started("s");
     Instant deadline = Instant.now().plus(Duration.ofHours(1));
     plane.signal("s", "other", new byte[0]);
-    plane.waiting("s", 1, "SIGNAL", Optional.of(deadline), Optional.of("approve"), false,
+    plane.waiting("s", 1, WaitKind.SIGNAL, Optional.of(deadline), Optional.of("approve"), false,
         Map.of("stack", "at com.acme.Main.main(Main.java:7)", "rawBytes", 1000L, "packedBytes", 300L));
 
     WorkflowView v = plane.status("s");
@@ -469,8 +470,8 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     submit("w5");
     submit("w6");
     await().atMost(Duration.ofSeconds(10)).until(() -> gateway.calls.contains("start w5") && gateway.calls.contains("start w6"));
-    plane.waiting("w5", 1, "TIMER", Optional.of(Instant.now().plusMillis(300)), Optional.empty(), false, Map.of());
-    plane.waiting("w6", 1, "TIMER", Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
+    plane.waiting("w5", 1, WaitKind.TIMER, Optional.of(Instant.now().plusMillis(300)), Optional.empty(), false, Map.of());
+    plane.waiting("w6", 1, WaitKind.TIMER, Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
     assertThat(plane.list(Optional.empty(), Optional.of("timer"), 10)).hasSize(2);
 
     plane.wake("w6");
@@ -508,7 +509,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void aCancelledPendingWorkflowNeverStartsAndACancelledTimerNeverFires() throws Exception {
     started("t");
-    plane.waiting("t", 1, "TIMER", Optional.of(Instant.now().plusMillis(300)), Optional.empty(), false, Map.of());
+    plane.waiting("t", 1, WaitKind.TIMER, Optional.of(Instant.now().plusMillis(300)), Optional.empty(), false, Map.of());
     int free = gateway.slots.getAndSet(0); // a full worker: the next submit stays PENDING
     submit("p");
     assertThat(plane.status("p").state()).isEqualTo(WorkflowState.PENDING);
@@ -558,22 +559,22 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     Instant past = Instant.now().minusSeconds(1);
     Instant future = Instant.now().plus(Duration.ofHours(1));
 
-    assertThat(plane.dueNow("d", 0, "TIMER", Optional.of(future), Optional.empty())).isEmpty();
-    assertThat(plane.dueNow("d", 0, "TIMER", Optional.of(past), Optional.empty()))
+    assertThat(plane.dueNow("d", 0, WaitKind.TIMER, Optional.of(future), Optional.empty())).isEmpty();
+    assertThat(plane.dueNow("d", 0, WaitKind.TIMER, Optional.of(past), Optional.empty()))
         .hasValueSatisfying(w -> assertThat(w.reason()).isEqualTo(WakeReason.TIMER));
-    assertThat(plane.dueNow("d", 0, "SIGNAL", Optional.of(past), Optional.of("go")))
+    assertThat(plane.dueNow("d", 0, WaitKind.SIGNAL, Optional.of(past), Optional.of("go")))
         .hasValueSatisfying(w -> {
           assertThat(w.reason()).isEqualTo(WakeReason.TIMEOUT);
           assertThat(w.signal()).isEmpty();
         });
     plane.signal("d", "go", utf8("in"));
-    assertThat(plane.dueNow("d", 0, "SIGNAL", Optional.of(past), Optional.of("go")))
+    assertThat(plane.dueNow("d", 0, WaitKind.SIGNAL, Optional.of(past), Optional.of("go")))
         .as("a signal that is in wins over the deadline")
         .hasValueSatisfying(w -> assertThat(w.signal().orElseThrow().text()).isEqualTo("in"));
 
     plane.signal("d", "go", utf8("after"));
     plane.cancel("d");
-    assertThat(plane.dueNow("d", 0, "SIGNAL", Optional.empty(), Optional.of("go")))
+    assertThat(plane.dueNow("d", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("go")))
         .as("nothing is due to a workflow that no longer runs").isEmpty();
   }
 
@@ -581,7 +582,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   void waitingOnAFinishedWorkflowChangesNothing() throws Exception {
     started("f");
     plane.cancel("f");
-    plane.waiting("f", 1, "TIMER", Optional.of(Instant.now()), Optional.empty(), false, Map.of());
+    plane.waiting("f", 1, WaitKind.TIMER, Optional.of(Instant.now()), Optional.empty(), false, Map.of());
     settle();
 
     assertThat(plane.status("f").state()).isEqualTo(WorkflowState.CANCELLED);
@@ -595,7 +596,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     suspendOnSignal("st", "go");
     plane.signal("st", "go", utf8("1"));
     gateway.awaitCall("wake st 1 SIGNAL 1");
-    plane.waiting("st", 2, "TIMER", Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
+    plane.waiting("st", 2, WaitKind.TIMER, Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
 
     fixture.fireWake(plane, "st", 1, "TIMER");
     fixture.fireWake(plane, "st", 1, "SIGNAL");
@@ -634,7 +635,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void aWakeThatFailsAgainAndAgainFailsTheWorkflow() {
     started("bad");
-    plane.waiting("bad", 1, "TIMER", Optional.of(Instant.now()), Optional.empty(), false, Map.of());
+    plane.waiting("bad", 1, WaitKind.TIMER, Optional.of(Instant.now()), Optional.empty(), false, Map.of());
     for (int attempt = 1; attempt <= 5; attempt++) {
       int n = attempt;
       await().atMost(Duration.ofSeconds(10)).until(() -> gateway.count("wake bad 1 TIMER") == n);
@@ -696,7 +697,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     plane.event("sp", "CHECKPOINTED", 1, Map.of()); // late and out of order
     assertThat(plane.status("sp").seq()).isEqualTo(2);
 
-    plane.waiting("sp", 3, "SIGNAL", Optional.empty(), Optional.of("go"), false, Map.of());
+    plane.waiting("sp", 3, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     fixture.fireWake(plane, "sp", 2, "TIMER");
     assertThat(gateway.calls("wake", "sp")).isEmpty();
     plane.signal("sp", "go", utf8("now"));
@@ -706,7 +707,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void aSavepointAfterAWakeDoesNotBringTheOldWaitBack() throws Exception {
     started("sw");
-    plane.waiting("sw", 1, "SIGNAL", Optional.of(Instant.now().plusMillis(400)), Optional.of("go"), false, Map.of());
+    plane.waiting("sw", 1, WaitKind.SIGNAL, Optional.of(Instant.now().plusMillis(400)), Optional.of("go"), false, Map.of());
     plane.signal("sw", "go", utf8("a"));
     gateway.awaitCall("wake sw 1 SIGNAL a");
     plane.event("sw", "CHECKPOINTED", 2, Map.of());
@@ -742,7 +743,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void aWaitInMemoryIsWokenLikeAnyOther() {
     started("mem");
-    plane.waiting("mem", 0, "SIGNAL", Optional.empty(), Optional.of("go"), true, Map.of());
+    plane.waiting("mem", 0, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), true, Map.of());
     WorkflowView v = plane.status("mem");
     assertThat(v.state()).isEqualTo(WorkflowState.SUSPENDED);
     assertThat(v.inMemory()).isTrue();
@@ -758,11 +759,11 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void aWaitInMemoryResumesFromTheLastImageAfterARestartWithTheWakeupThatImageGot() throws Exception {
     started("m");
-    plane.waiting("m", 1, "SIGNAL", Optional.empty(), Optional.of("go"), false, Map.of());
+    plane.waiting("m", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     plane.signal("m", "go", utf8("a"));
     gateway.awaitCall("wake m 1 SIGNAL a");
     // Its next checkpoint failed: it waits in the memory of a JVM that dies with the server.
-    plane.waiting("m", 1, "TIMER", Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), true, Map.of());
+    plane.waiting("m", 1, WaitKind.TIMER, Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), true, Map.of());
 
     restart();
 
@@ -776,7 +777,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     submit("r1", "x");
     suspendOnSignal("r1", "go");
     started("r2");
-    plane.waiting("r2", 1, "TIMER", Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
+    plane.waiting("r2", 1, WaitKind.TIMER, Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
     started("r3");
     plane.exited("r3", 0, "");
     plane.signal("r1", "other", utf8("kept"));
@@ -816,7 +817,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     submit("f2");
     submit("live");
     await().atMost(Duration.ofSeconds(10)).until(() -> gateway.calls.containsAll(List.of("start f1", "start f2", "start live")));
-    plane.waiting("f1", 1, "TIMER", Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
+    plane.waiting("f1", 1, WaitKind.TIMER, Optional.of(Instant.now().plus(Duration.ofHours(1))), Optional.empty(), false, Map.of());
     plane.cancel("f1");
     Thread.sleep(5); // distinct finishing times
     plane.exited("f2", 0, "");

@@ -1,5 +1,6 @@
 package dev.torpor.internal.protocol;
 
+import dev.torpor.WaitKind;
 import java.time.Instant;
 import java.util.Optional;
 

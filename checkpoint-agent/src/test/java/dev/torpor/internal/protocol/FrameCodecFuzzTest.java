@@ -1,5 +1,7 @@
 package dev.torpor.internal.protocol;
 
+import dev.torpor.WakeReason;
+import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.ByteArrayInputStream;

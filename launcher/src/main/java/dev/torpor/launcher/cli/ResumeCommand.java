@@ -1,7 +1,7 @@
 package dev.torpor.launcher.cli;
 
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.internal.protocol.WaitKind;
+import dev.torpor.WaitKind;
 import dev.torpor.launcher.internal.InMemorySupervisor;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.storage.ImageStore;

@@ -1,9 +1,10 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.scheduler.Wakeup;
 import dev.torpor.Signal;
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.internal.protocol.WaitKind;
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WaitKind;
+import dev.torpor.WakeReason;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -45,7 +46,7 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
         .addLast(new Signal(name, payload, Instant.now()));
     Waiting w = waiting.get(workflowId);
     if (w != null && w.request().kind() == WaitKind.SIGNAL && w.request().signal().orElse("").equals(name)) {
-      fire(workflowId, w, Delivery.signal(poll(workflowId, name)));
+      fire(workflowId, w, Wakeup.signal(poll(workflowId, name)));
     }
   }
 
@@ -55,27 +56,27 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
     if (w == null || w.request().kind() != WaitKind.TIMER) {
       return false;
     }
-    fire(workflowId, w, Delivery.of(WakeReason.OPERATOR));
+    fire(workflowId, w, Wakeup.of(WakeReason.OPERATOR));
     return true;
   }
 
   @Override
-  public synchronized Optional<Delivery> dueNow(String workflowId, Suspend wait) {
+  public synchronized Optional<Wakeup> dueNow(String workflowId, Suspend wait) {
     if (wait.kind() == WaitKind.SIGNAL) {
       Signal s = poll(workflowId, wait.signal().orElseThrow());
       if (s != null) {
-        return Optional.of(Delivery.signal(s));
+        return Optional.of(Wakeup.signal(s));
       }
     }
     if (wait.wakeAt().isPresent() && !wait.wakeAt().get().isAfter(Instant.now())) {
-      return Optional.of(Delivery.of(wait.kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER));
+      return Optional.of(Wakeup.of(wait.kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER));
     }
     return Optional.empty();
   }
 
   @Override
   public synchronized void waiting(String workflowId, long seq, Suspend wait, boolean inMemory, Map<String, Object> details) {
-    Optional<Delivery> due = dueNow(workflowId, wait); // a signal may have raced the dump
+    Optional<Wakeup> due = dueNow(workflowId, wait); // a signal may have raced the dump
     if (due.isPresent()) {
       worker.wake(workflowId, seq, due.get());
       return;
@@ -95,7 +96,7 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
    * image that cannot be restored).
    */
   @Override
-  public synchronized void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery) {
+  public synchronized void undeliverable(String workflowId, long seq, Suspend wait, Wakeup delivery) {
     delivery.signal().ifPresent(s -> mailbox.computeIfAbsent(workflowId, k -> new HashMap<>())
         .computeIfAbsent(s.name(), k -> new ArrayDeque<>()).addFirst(s));
     waiting.put(workflowId, new Waiting(seq, wait, null));
@@ -107,7 +108,7 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
     if (w == null) {
       return false;
     }
-    Optional<Delivery> due = dueNow(workflowId, w.request());
+    Optional<Wakeup> due = dueNow(workflowId, w.request());
     due.ifPresent(d -> fire(workflowId, w, d));
     return due.isPresent();
   }
@@ -115,11 +116,11 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
   private synchronized void timerFired(String workflowId, long seq, WakeReason reason) {
     Waiting w = waiting.get(workflowId);
     if (w != null && w.seq() == seq) {
-      fire(workflowId, w, Delivery.of(reason));
+      fire(workflowId, w, Wakeup.of(reason));
     }
   }
 
-  private void fire(String workflowId, Waiting w, Delivery d) {
+  private void fire(String workflowId, Waiting w, Wakeup d) {
     waiting.remove(workflowId);
     if (w.timer() != null) {
       w.timer().cancel(false);

@@ -1,5 +1,6 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.scheduler.Wakeup;
 import dev.torpor.internal.protocol.Suspend;
 import java.util.Map;
 import java.util.Optional;
@@ -13,7 +14,7 @@ import java.util.Optional;
  */
 public interface Supervisor {
   /** A delivery that is due now, consumed if returned: the worker then skips the dump. */
-  Optional<Delivery> dueNow(String workflowId, Suspend wait);
+  Optional<Wakeup> dueNow(String workflowId, Suspend wait);
 
   /**
    * The workflow waits, frozen as image {@code seq} ({@code inMemory}: still running, its
@@ -25,7 +26,7 @@ public interface Supervisor {
    * A delivery could not be made (the restore failed): the workflow still waits, frozen as
    * image {@code seq}. Take the delivery back so that it is not lost, and wake it again later.
    */
-  void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery);
+  void undeliverable(String workflowId, long seq, Suspend wait, Wakeup delivery);
 
   /** Whether this worker may commit an image of the workflow now (it still holds its lease). */
   default boolean mayCommit(String workflowId) {
@@ -36,7 +37,7 @@ public interface Supervisor {
    * This worker cannot restore image {@code seq} (another JDK build, missing CPU features) and
    * declines it: the delivery is taken back, and a worker that can restore the image wakes it.
    */
-  default void declined(String workflowId, long seq, Suspend wait, Delivery delivery) {
+  default void declined(String workflowId, long seq, Suspend wait, Wakeup delivery) {
     undeliverable(workflowId, seq, wait, delivery);
   }
 }

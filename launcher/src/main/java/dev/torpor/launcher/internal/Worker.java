@@ -1,5 +1,6 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.scheduler.Wakeup;
 import dev.torpor.Signal;
 import dev.torpor.TorporException;
 import dev.torpor.internal.SupervisedRuntime;
@@ -8,9 +9,9 @@ import dev.torpor.internal.protocol.FrameCodec;
 import dev.torpor.internal.protocol.ProtocolException;
 import dev.torpor.internal.protocol.Resumed;
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.internal.protocol.WaitKind;
+import dev.torpor.WaitKind;
 import dev.torpor.internal.protocol.Wake;
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WakeReason;
 import dev.torpor.launcher.internal.WorkflowEvent.Type;
 import dev.torpor.launcher.internal.WorkflowRun.State;
 import dev.torpor.scheduler.CrashPoint;
@@ -385,7 +386,7 @@ public final class Worker implements AutoCloseable {
    * just tells it) and delivers {@code delivery}. Asynchronous. A wake for another seq or a
    * workflow that is not waiting is ignored and reported false.
    */
-  public boolean wake(String workflowId, long seq, Delivery delivery) {
+  public boolean wake(String workflowId, long seq, Wakeup delivery) {
     WorkflowRun run = runs.get(workflowId);
     if (run == null) {
       return false;
@@ -395,7 +396,7 @@ public final class Worker implements AutoCloseable {
         return false;
       }
       boolean restore = run.state == State.SUSPENDED;
-      run.state = State.WAKING;
+      run.moveTo(State.WAKING);
       run.wakeStartedNanos = System.nanoTime();
       emit(Type.WAKING, run, Map.of("reason", delivery.reason().name(), "restore", restore));
       tasks.execute(() -> {
@@ -502,7 +503,7 @@ public final class Worker implements AutoCloseable {
             throw new ProtocolException(
                 "SUSPEND while the workflow is " + run.state + ", not RUNNING");
           }
-          run.state = State.SUSPENDING;
+          run.moveTo(State.SUSPENDING);
           run.wait = s;
         }
         tasks.execute(() -> suspend(run, s));
@@ -522,11 +523,11 @@ public final class Worker implements AutoCloseable {
       }
       timings.put("sync", millisSince(t0));
       if (s.kind() != WaitKind.CHECKPOINT && s.dumpRefused().isEmpty()) {
-        Optional<Delivery> due = supervisor.dueNow(run.id, s);
+        Optional<Wakeup> due = supervisor.dueNow(run.id, s);
         if (due.isPresent()) {
           CrashPoint.reach(CrashPoint.DUE_NOW_CLAIMED);
           synchronized (run) {
-            run.state = State.WAKING;
+            run.moveTo(State.WAKING);
             run.wakeStartedNanos = System.nanoTime();
           }
           deliverInMemory(run, due.get());
@@ -561,7 +562,7 @@ public final class Worker implements AutoCloseable {
           died = run.exitedWhileSuspending;
           run.exitedWhileSuspending = null;
           if (died != null) {
-            run.state = State.RUNNING;
+            run.moveTo(State.RUNNING);
           }
         }
         if (died != null) {
@@ -622,7 +623,7 @@ public final class Worker implements AutoCloseable {
       synchronized (run) {
         run.seq = seq;
         run.checkpointFailure = null;
-        run.state = leaveRunning ? State.WAKING : State.SUSPENDED;
+        run.moveTo(leaveRunning ? State.WAKING : State.SUSPENDED);
         if (!leaveRunning && run.control != null) {
           // Nothing talks to a frozen workflow: its socket (and accept thread) come back with it.
           run.control.close();
@@ -633,7 +634,7 @@ public final class Worker implements AutoCloseable {
       }
       if (leaveRunning) {
         run.wakeStartedNanos = System.nanoTime();
-        deliverInMemory(run, Delivery.of(WakeReason.CHECKPOINT));
+        deliverInMemory(run, Wakeup.of(WakeReason.CHECKPOINT));
       } else {
         supervisor.waiting(run.id, seq, s, false, details);
       }
@@ -650,12 +651,12 @@ public final class Worker implements AutoCloseable {
     ImagePacker.deleteTree(dumpDir);
     if (leaveRunning) {
       synchronized (run) {
-        run.state = State.RUNNING; // its exit, once killed, is reported as any other
+        run.moveTo(State.RUNNING); // its exit, once killed, is reported as any other
       }
       kill(run.id);
     } else {
       synchronized (run) {
-        run.state = State.EXITED; // the dump ended the process
+        run.moveTo(State.EXITED); // the dump ended the process
         if (run.control != null) {
           run.control.close();
           run.control = null;
@@ -690,7 +691,7 @@ public final class Worker implements AutoCloseable {
     } catch (IOException | InterruptedException | RuntimeException restoreFailure) {
       e.addSuppressed(restoreFailure);
       synchronized (run) {
-        run.state = State.EXITED;
+        run.moveTo(State.EXITED);
         emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "fatal",
             "restoring from the local dump failed too; the dump is kept at " + dumpDir + ": " + restoreFailure));
         run.exit.completeExceptionally(e);
@@ -702,15 +703,15 @@ public final class Worker implements AutoCloseable {
     synchronized (run) {
       run.checkpointFailure = why;
       if (s.kind() == WaitKind.CHECKPOINT) {
-        run.state = State.WAKING;
+        run.moveTo(State.WAKING);
         run.wakeStartedNanos = System.nanoTime();
       } else {
-        run.state = State.WAITING_IN_MEMORY;
+        run.moveTo(State.WAITING_IN_MEMORY);
       }
       emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "wait", s.kind().name()));
     }
     if (s.kind() == WaitKind.CHECKPOINT) {
-      deliverInMemory(run, Delivery.of(WakeReason.CHECKPOINT));
+      deliverInMemory(run, Wakeup.of(WakeReason.CHECKPOINT));
     } else {
       supervisor.waiting(run.id, run.seq, s, true, Map.of("error", why, "stack", s.stack()));
     }
@@ -718,7 +719,7 @@ public final class Worker implements AutoCloseable {
 
   // ----- wake -----
 
-  private void restore(WorkflowRun run, Delivery delivery) {
+  private void restore(WorkflowRun run, Wakeup delivery) {
     ImageKey key = new ImageKey(run.id, run.seq);
     Map<String, Double> details = new LinkedHashMap<>();
     try {
@@ -766,7 +767,7 @@ public final class Worker implements AutoCloseable {
           run.process.destroyForcibly();
           run.process = null;
         }
-        run.state = State.SUSPENDED;
+        run.moveTo(State.SUSPENDED);
         run.lastError = String.valueOf(e.getMessage());
         emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
       }
@@ -810,26 +811,26 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  private void deliverInMemory(WorkflowRun run, Delivery delivery) {
+  private void deliverInMemory(WorkflowRun run, Wakeup delivery) {
     try {
       sendWake(run, delivery, false);
     } catch (IOException e) {
       synchronized (run) {
         run.lastError = "wake delivery failed: " + e.getMessage();
         emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
-        run.state = State.WAITING_IN_MEMORY;
+        run.moveTo(State.WAITING_IN_MEMORY);
       }
       supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
     }
   }
 
-  private void sendWake(WorkflowRun run, Delivery d, boolean restored) throws IOException {
+  private void sendWake(WorkflowRun run, Wakeup d, boolean restored) throws IOException {
     Wake wake;
     synchronized (run) {
       wake = new Wake(d.reason(), run.seq, restored, Optional.ofNullable(run.checkpointFailure),
           run.control.socket().toString(), d.signal().map(Signal::name), d.signal().map(Signal::payload),
           d.signal().map(Signal::receivedAt));
-      run.state = State.RUNNING;
+      run.moveTo(State.RUNNING);
       run.checkpointFailure = null;
     }
     Path socket = run.runDir.resolve(SupervisedRuntime.WAKE_SOCKET);
@@ -900,7 +901,7 @@ public final class Worker implements AutoCloseable {
     }
     int code = p.exitValue();
     synchronized (run) {
-      run.state = State.EXITED;
+      run.moveTo(State.EXITED);
       run.process = null;
       emit(Type.EXITED, run, Map.of("exitCode", code));
       if (run.control != null) {

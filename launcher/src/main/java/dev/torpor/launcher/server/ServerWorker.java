@@ -1,7 +1,6 @@
 package dev.torpor.launcher.server;
 
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.launcher.internal.Delivery;
 import dev.torpor.launcher.internal.Supervisor;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
@@ -116,7 +115,7 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
     materialise(appSha256, appJar); // a restored JVM reopens its class path at the same paths
     worker.adopt(workflowId, seq);
     beginSegment(workflowId, seq);
-    if (!worker.wake(workflowId, seq, new Delivery(wakeup.reason(), wakeup.signal()))) {
+    if (!worker.wake(workflowId, seq, wakeup)) {
       throw new IOException("the worker does not hold workflow " + workflowId + " waiting on image " + seq);
     }
   }
@@ -142,9 +141,8 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   // ----- supervisor -----
 
   @Override
-  public Optional<Delivery> dueNow(String workflowId, Suspend wait) {
-    return plane.dueNow(workflowId, worker.seqOf(workflowId), wait.kind().name(), wait.wakeAt(), wait.signal())
-        .map(w -> new Delivery(w.reason(), w.signal()));
+  public Optional<Wakeup> dueNow(String workflowId, Suspend wait) {
+    return plane.dueNow(workflowId, worker.seqOf(workflowId), wait.kind(), wait.wakeAt(), wait.signal());
   }
 
   @Override
@@ -153,7 +151,7 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
       release();
       shipLog(workflowId);
     }
-    boolean recorded = plane.waiting(workflowId, seq, wait.kind().name(), wait.wakeAt(), wait.signal(), inMemory, details);
+    boolean recorded = plane.waiting(workflowId, seq, wait.kind(), wait.wakeAt(), wait.signal(), inMemory, details);
     CrashPoint.reach(CrashPoint.SUSPEND_RECORDED);
     if (!inMemory && recorded) {
       janitor.superseded(workflowId, seq); // only once the registry names the new image
@@ -163,11 +161,11 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   }
 
   @Override
-  public void undeliverable(String workflowId, long seq, Suspend wait, Delivery delivery) {
+  public void undeliverable(String workflowId, long seq, Suspend wait, Wakeup delivery) {
     if (!worker.waitsInMemory(workflowId)) {
       release(); // a failed restore's slot; a JVM waiting in memory keeps its own
     }
-    plane.undeliverable(workflowId, seq, new Wakeup(delivery.reason(), delivery.signal()), worker.lastError(workflowId));
+    plane.undeliverable(workflowId, seq, delivery, worker.lastError(workflowId));
   }
 
   @Override
@@ -176,9 +174,9 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
   }
 
   @Override
-  public void declined(String workflowId, long seq, Suspend wait, Delivery delivery) {
+  public void declined(String workflowId, long seq, Suspend wait, Wakeup delivery) {
     release();
-    plane.declined(workflowId, seq, new Wakeup(delivery.reason(), delivery.signal()), worker.lastError(workflowId));
+    plane.declined(workflowId, seq, delivery, worker.lastError(workflowId));
   }
 
   // ----- events -----

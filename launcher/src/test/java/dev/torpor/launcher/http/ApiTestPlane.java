@@ -1,5 +1,6 @@
 package dev.torpor.launcher.http;
 
+import dev.torpor.WaitKind;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
@@ -187,7 +188,7 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
     details.put("stack", "at dev.torpor.Durable.waitFor(Durable.java:42)\nat com.acme.Main.main(Main.java:7)");
     details.put("rawBytes", 12_345_678L);
     details.put("packedBytes", 4_567_890L);
-    plane().waiting(id, SEQ, waitKind, Optional.ofNullable(wakeAt), Optional.ofNullable(waitSignal), false, details);
+    plane().waiting(id, SEQ, dev.torpor.WaitKind.valueOf(waitKind), Optional.ofNullable(wakeAt), Optional.ofNullable(waitSignal), false, details);
   }
 
   /** Appends output to a workflow's log, as the worker does. */
@@ -207,7 +208,7 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
 
   /** Takes the oldest pending signal {@code name} of a running workflow, as its JVM would when it waits for it. */
   public byte[] take(String workflowId, String name) {
-    return plane().dueNow(workflowId, plane().status(workflowId).seq(), "SIGNAL", Optional.empty(), Optional.of(name))
+    return plane().dueNow(workflowId, plane().status(workflowId).seq(), WaitKind.SIGNAL, Optional.empty(), Optional.of(name))
         .orElseThrow(() -> new AssertionError("no signal '" + name + "' pending for " + workflowId))
         .signal().orElseThrow().payload();
   }

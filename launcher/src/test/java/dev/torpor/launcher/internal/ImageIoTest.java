@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.internal.protocol.WaitKind;
+import dev.torpor.WaitKind;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.LocalDirectoryImageStore;

@@ -1,11 +1,12 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.scheduler.Wakeup;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.torpor.Signal;
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.internal.protocol.WaitKind;
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WaitKind;
+import dev.torpor.WakeReason;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,7 +37,7 @@ class InMemorySupervisorTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  private static String signalText(Optional<Delivery> d) {
+  private static String signalText(Optional<Wakeup> d) {
     assertThat(d).isPresent();
     assertThat(d.get().reason()).isEqualTo(WakeReason.SIGNAL);
     return d.get().signal().map(Signal::text).orElseThrow();
@@ -46,7 +47,7 @@ class InMemorySupervisorTest {
   void dueNowDeliversSignalAlreadyInMailbox() {
     supervisor.signal(WF, "approve", utf8("yes"));
 
-    Optional<Delivery> due = supervisor.dueNow(WF, signalWait("approve", Optional.empty()));
+    Optional<Wakeup> due = supervisor.dueNow(WF, signalWait("approve", Optional.empty()));
 
     assertThat(signalText(due)).isEqualTo("yes");
     assertThat(due.get().signal().get().name()).isEqualTo("approve");
@@ -76,9 +77,9 @@ class InMemorySupervisorTest {
 
   @Test
   void dueNowWakesTimerInThePast() {
-    Optional<Delivery> due = supervisor.dueNow(WF, timerWait(Instant.now().minusSeconds(1)));
+    Optional<Wakeup> due = supervisor.dueNow(WF, timerWait(Instant.now().minusSeconds(1)));
 
-    assertThat(due).contains(Delivery.of(WakeReason.TIMER));
+    assertThat(due).contains(Wakeup.of(WakeReason.TIMER));
   }
 
   @Test
@@ -88,16 +89,16 @@ class InMemorySupervisorTest {
 
   @Test
   void dueNowTimesOutSignalWaitPastItsDeadline() {
-    Optional<Delivery> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
+    Optional<Wakeup> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
 
-    assertThat(due).contains(Delivery.of(WakeReason.TIMEOUT));
+    assertThat(due).contains(Wakeup.of(WakeReason.TIMEOUT));
   }
 
   @Test
   void dueNowPrefersWaitingSignalToPassedDeadline() {
     supervisor.signal(WF, "approve", utf8("late but here"));
 
-    Optional<Delivery> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
+    Optional<Wakeup> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
 
     assertThat(signalText(due)).isEqualTo("late but here");
   }

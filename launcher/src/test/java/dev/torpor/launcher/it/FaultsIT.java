@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.torpor.internal.SupervisedRuntime;
 import dev.torpor.internal.protocol.FrameCodec;
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.internal.protocol.WaitKind;
+import dev.torpor.WaitKind;
 import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.launcher.it.workflows.Approval;
 import dev.torpor.launcher.it.workflows.Undumpable;

@@ -1,5 +1,6 @@
 package dev.torpor.launcher.it;
 
+import dev.torpor.scheduler.Wakeup;
 import static dev.torpor.launcher.internal.WorkflowEvent.Type.CHECKPOINTED;
 import static dev.torpor.launcher.internal.WorkflowEvent.Type.CHECKPOINT_FAILED;
 import static dev.torpor.launcher.internal.WorkflowEvent.Type.EXITED;
@@ -9,8 +10,7 @@ import static dev.torpor.launcher.internal.WorkflowEvent.Type.SUSPENDED;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.torpor.internal.protocol.WakeReason;
-import dev.torpor.launcher.internal.Delivery;
+import dev.torpor.WakeReason;
 import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.launcher.it.workflows.Approval;
 import dev.torpor.launcher.it.workflows.ExitAfterRestore;
@@ -127,7 +127,7 @@ class SnapshotIT {
       assertThat(log.get(i - 1)).isEqualTo("wait " + i + " done identity=" + identity + " seen=" + seen + "]");
     }
     // A stale wake for an old image is refused: one image never runs twice.
-    assertThat(h.worker.wake(id, 1, Delivery.of(WakeReason.TIMER))).isFalse();
+    assertThat(h.worker.wake(id, 1, Wakeup.of(WakeReason.TIMER))).isFalse();
   }
 
   @Test

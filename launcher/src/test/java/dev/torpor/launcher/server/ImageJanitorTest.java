@@ -1,5 +1,6 @@
 package dev.torpor.launcher.server;
 
+import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -124,7 +125,7 @@ class ImageJanitorTest {
     running("done");
     commit("done", 1, 100);
     commit("done", 2, 250);
-    plane.waiting("done", 2, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
+    plane.waiting("done", 2, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
     plane.cancel("done");
     Instant finished = plane.status("done").updatedAt();
 
@@ -166,11 +167,11 @@ class ImageJanitorTest {
   void aCommitTheRegistryRefusedRetiresNoImage() throws IOException {
     running("kept");
     commit("kept", 1, 100);
-    plane.waiting("kept", 1, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
+    plane.waiting("kept", 1, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
     commit("kept", 2, 100); // a stale worker's image 2
     try (ImageJanitor j = janitor(Duration.ofDays(1), Instant.now())) {
       ServerWorker stale = new ServerWorker(1, plane, j);
-      stale.waiting("kept", 2, new dev.torpor.internal.protocol.Suspend("kept", dev.torpor.internal.protocol.WaitKind.TIMER,
+      stale.waiting("kept", 2, new dev.torpor.internal.protocol.Suspend("kept", dev.torpor.WaitKind.TIMER,
           Optional.of(Instant.now().plusSeconds(60)), Optional.empty(), "", "", Optional.empty()), false, Map.of());
     } // closing the janitor waits for its deletions
     assertThat(store.seqs("kept")).as("image 1, which the registry names, is still there").contains(1L);

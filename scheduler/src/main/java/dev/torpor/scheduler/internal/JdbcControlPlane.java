@@ -1,7 +1,8 @@
 package dev.torpor.scheduler.internal;
 
 import dev.torpor.TorporException;
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WakeReason;
+import dev.torpor.WaitKind;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
@@ -790,13 +791,13 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   // ----- worker callbacks -----
 
   @Override
-  public Optional<Wakeup> dueNow(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal) {
+  public Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal) {
     return sql.tx(c -> {
       WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.RUNNING || !owned(w)) {
         return Optional.<Wakeup>empty();
       }
-      if ("SIGNAL".equals(waitKind)) {
+      if (kind == WaitKind.SIGNAL) {
         Optional<Mailbox.Claimed> s = Mailbox.claim(c, workflowId, signal.orElseThrow(), seq);
         if (s.isPresent()) {
           // Due before the dump began: the JVM carries on without freezing, and the history says so.
@@ -806,7 +807,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         }
       }
       if (wakeAt.isPresent() && !wakeAt.get().isAfter(Instant.now())) {
-        WakeReason reason = "SIGNAL".equals(waitKind) ? WakeReason.TIMEOUT : WakeReason.TIMER;
+        WakeReason reason = kind == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER;
         History.record(c, workflowId, "WAKING", seq, Map.of("reason", reason.name(), "inMemory", true, "dueOnArrival", true));
         return Optional.of(Wakeup.of(reason));
       }
@@ -815,7 +816,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public boolean waiting(String workflowId, long seq, String waitKind, Optional<Instant> wakeAt, Optional<String> signal,
+  public boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal,
       boolean inMemory, Map<String, Object> details) {
     Optional<Optional<String>> applied = sql.tx(c -> {
       WorkflowRow w = Registry.lockIfExists(c, workflowId);
@@ -824,14 +825,14 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         return Optional.<Optional<String>>empty(); // cancelled meanwhile, or its lease went to another worker: nothing to arm
       }
       Registry.apply(c, w, Registry.Change.to().state(WorkflowState.SUSPENDED).seq(seq)
-          .wait(waitKind, signal.orElse(null), wakeAt.orElse(null)).inMemory(inMemory).wakeFailures(0)
+          .wait(kind.name(), signal.orElse(null), wakeAt.orElse(null)).inMemory(inMemory).wakeFailures(0)
           .owner(inMemory ? w.owner : null) // a frozen workflow belongs to no worker
           .image((String) details.get("stack"), longOrNull(details, "rawBytes"), longOrNull(details, "packedBytes")));
       Map<String, Object> h = new LinkedHashMap<>(details);
       h.remove("stack");
       h.put("inMemory", inMemory);
       History.record(c, workflowId, inMemory ? "WAITING_IN_MEMORY" : "SUSPENDED", seq, h);
-      if ("SIGNAL".equals(waitKind) && Mailbox.hasPending(c, workflowId, signal.orElseThrow())) {
+      if (kind == WaitKind.SIGNAL && Mailbox.hasPending(c, workflowId, signal.orElseThrow())) {
         return Optional.of(Optional.of(WakeReason.SIGNAL.name()));
       }
       return Optional.of(Optional.<String>empty());
@@ -845,7 +846,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       if (wakeNow.isPresent()) {
         timers.wake(workflowId, seq, wakeNow.get(), Instant.now());
       } else if (wakeAt.isPresent()) {
-        timers.wake(workflowId, seq, "SIGNAL".equals(waitKind) ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(), wakeAt.get());
+        timers.wake(workflowId, seq, kind == WaitKind.SIGNAL ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(), wakeAt.get());
       }
     });
     return true;

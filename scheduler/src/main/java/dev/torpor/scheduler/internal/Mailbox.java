@@ -1,7 +1,7 @@
 package dev.torpor.scheduler.internal;
 
 import dev.torpor.Signal;
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WakeReason;
 import dev.torpor.scheduler.Wakeup;
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,6 +1,6 @@
 package dev.torpor.scheduler.internal;
 
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WakeReason;
 import dev.torpor.scheduler.CrashPoint;
 import dev.torpor.scheduler.WorkerGateway;
 import dev.torpor.scheduler.WorkflowState;

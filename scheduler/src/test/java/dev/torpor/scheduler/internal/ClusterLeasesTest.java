@@ -1,5 +1,6 @@
 package dev.torpor.scheduler.internal;
 
+import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -10,7 +11,7 @@ import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.Wakeup;
 import dev.torpor.scheduler.WorkerGateway;
 import dev.torpor.scheduler.WorkflowState;
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WakeReason;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
@@ -156,7 +157,7 @@ class ClusterLeasesTest {
   private void runningOn(String id, String owner) throws SQLException {
     plane.submit(new SubmitRequest(id, app, "com.acme.Main", List.of(), List.of()));
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("start " + id));
-    plane.waiting(id, 1, "TIMER", Optional.of(java.time.Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
+    plane.waiting(id, 1, WaitKind.TIMER, Optional.of(java.time.Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
     sql("UPDATE torpor_workflow SET state = 'RUNNING', owner = ? WHERE id = ?", owner, id);
   }
 
@@ -226,7 +227,7 @@ class ClusterLeasesTest {
   void anImageEveryLiveWorkerDeclinedIsReportedOnceAndOfferedAgainWhenAWorkerJoins() throws Exception {
     plane.submit(new SubmitRequest("old-jdk", app, "com.acme.Main", List.of(), List.of()));
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("start old-jdk"));
-    plane.waiting("old-jdk", 1, "TIMER", Optional.of(java.time.Instant.now()), Optional.empty(), false, Map.of());
+    plane.waiting("old-jdk", 1, WaitKind.TIMER, Optional.of(java.time.Instant.now()), Optional.empty(), false, Map.of());
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("wake old-jdk 1 TIMER"));
     plane.declined("old-jdk", 1, Wakeup.of(WakeReason.TIMER), "dumped by JDK 21; this worker runs JDK 17");
 

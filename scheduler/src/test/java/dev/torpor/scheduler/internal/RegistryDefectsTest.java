@@ -1,10 +1,11 @@
 package dev.torpor.scheduler.internal;
 
+import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.awaitility.Awaitility.await;
 
-import dev.torpor.internal.protocol.WakeReason;
+import dev.torpor.WakeReason;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
 import dev.torpor.scheduler.SubmitRequest;
@@ -119,14 +120,14 @@ class RegistryDefectsTest {
     open(1, Duration.ofSeconds(20));
     running("in-memory"); // takes the only slot, which its JVM keeps while it waits in memory
     assertThat(slots.get()).isZero();
-    assertThat(plane.waiting("in-memory", 0, "TIMER", Optional.of(Instant.now().minusSeconds(1)), Optional.empty(),
+    assertThat(plane.waiting("in-memory", 0, WaitKind.TIMER, Optional.of(Instant.now().minusSeconds(1)), Optional.empty(),
         true, Map.of("error", "image commit failed"))).isTrue();
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("wake in-memory 0 TIMER"));
     assertThat(slots.get()).as("the wake took no slot of its own and gave none back").isZero();
     assertThat(plane.status("in-memory").state()).isEqualTo(WorkflowState.RUNNING);
 
     // The operator's wake reaches a wait in memory the same way.
-    assertThat(plane.waiting("in-memory", 0, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(),
+    assertThat(plane.waiting("in-memory", 0, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(),
         true, Map.of())).isTrue();
     plane.wake("in-memory");
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("wake in-memory 0 OPERATOR"));
@@ -137,7 +138,7 @@ class RegistryDefectsTest {
   void defect1_aFailedDeliveryToAWaitInMemoryKeepsItWithItsWorkerAndIsRetried() throws Exception {
     open(1, Duration.ofSeconds(20));
     running("mem");
-    plane.waiting("mem", 0, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), true, Map.of());
+    plane.waiting("mem", 0, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), true, Map.of());
     plane.fireWake("mem", 0, "OPERATOR");
     assertThat(calls).contains("wake mem 0 OPERATOR");
     plane.undeliverable("mem", 0, Wakeup.of(WakeReason.OPERATOR), "the wake socket was not there");
@@ -151,10 +152,10 @@ class RegistryDefectsTest {
   void defect3_aCommitTheRegistryRefusesIsReportedSoNoImageIsRetired() throws Exception {
     open(4, Duration.ofSeconds(20));
     running("w");
-    assertThat(plane.waiting("w", 1, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false,
+    assertThat(plane.waiting("w", 1, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false,
         Map.of())).isTrue();
     // A stale worker's commit of image 2 (the workflow is frozen on image 1 and runs nowhere).
-    assertThat(plane.waiting("w", 2, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false,
+    assertThat(plane.waiting("w", 2, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false,
         Map.of())).isFalse();
     assertThat(plane.event("w", "CHECKPOINTED", 2, Map.of())).as("nor a stale savepoint").isFalse();
     assertThat(plane.status("w").seq()).isEqualTo(1);
@@ -195,7 +196,7 @@ class RegistryDefectsTest {
   void defect6_aSavepointEndsTheOldWaitSoARetriedWakeTakesNoSignalInItsName() throws Exception {
     open(4, Duration.ofSeconds(20));
     running("sp");
-    plane.waiting("sp", 1, "SIGNAL", Optional.empty(), Optional.of("go"), false, Map.of());
+    plane.waiting("sp", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     plane.signal("sp", "go", text("first"));
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("wake sp 1 SIGNAL first"));
     assertThat(plane.event("sp", "CHECKPOINTED", 2, Map.of())).isTrue();
@@ -214,7 +215,7 @@ class RegistryDefectsTest {
   void defect7_aSingleServerSweepsUpAWakeWhoseJobWasLost() throws Exception {
     open(4, Duration.ofSeconds(1));
     running("lost");
-    plane.waiting("lost", 1, "SIGNAL", Optional.empty(), Optional.of("go"), false, Map.of());
+    plane.waiting("lost", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     plane.timers().pause();
     plane.signal("lost", "go", text("hello"));
     plane.timers().cancelAll("lost"); // as if scheduling its wake had failed
@@ -227,7 +228,7 @@ class RegistryDefectsTest {
   void defect7_aRecoveryWhoseWakeWasLostIsSweptUp() throws Exception {
     open(4, Duration.ofSeconds(1));
     running("recovered");
-    plane.waiting("recovered", 1, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
+    plane.waiting("recovered", 1, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
     plane.timers().pause();
     // As a recovery leaves it (RUNNING from image 1, no owner) when its process dies before the
     // RECOVER wake reaches Quartz (CrashPointsIT found it: a crash at RECOVERY_COMMITTED).
@@ -245,7 +246,7 @@ class RegistryDefectsTest {
   void defect7_aStoredSignalIsNotReportedAsFailedWhenItsWakeCannotBeScheduled() throws Exception {
     open(4, Duration.ofSeconds(20));
     running("stored");
-    plane.waiting("stored", 1, "SIGNAL", Optional.empty(), Optional.of("go"), false, Map.of());
+    plane.waiting("stored", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     plane.timers().close(); // Quartz refuses every call from now on
     assertThatCode(() -> plane.signal("stored", "go", text("kept"))).doesNotThrowAnyException();
     assertThat(plane.status("stored").pendingSignals()).isEqualTo(1);
@@ -255,7 +256,7 @@ class RegistryDefectsTest {
   void defect7_restartsDoNotPileUpTimerJobs() throws Exception {
     open(4, Duration.ofSeconds(20));
     running("t");
-    plane.waiting("t", 1, "TIMER", Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
+    plane.waiting("t", 1, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
     assertThat(quartzJobs("t")).isEqualTo(1);
     for (int i = 0; i < 3; i++) {
       plane.close();

@@ -1,4 +1,4 @@
-package dev.torpor.internal.protocol;
+package dev.torpor;
 
 /** What a suspended workflow waits for. */
 public enum WaitKind {

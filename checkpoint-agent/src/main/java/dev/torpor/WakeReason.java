@@ -1,4 +1,4 @@
-package dev.torpor.internal.protocol;
+package dev.torpor;
 
 /** Why a wait returned. */
 public enum WakeReason {
