@@ -319,8 +319,11 @@ class S3ImagesIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "kept", "WAITING_IN_MEMORY") == 1);
         assertThat(server.anyWorkflowProcess()).as("the workflow's JVM waits in memory").isTrue();
         server.kill9();
-        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100))
-            .until(() -> !server.anyWorkflowProcess());
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+          List<Long> alive = server.workflowProcesses();
+          assertThat(alive).as("workflow processes 10 s after their server was killed:\n" + ServerProcess.describe(alive))
+              .isEmpty();
+        });
       } finally {
         s3.start();
       }

@@ -263,6 +263,23 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
+  /** Each process's pid, parent, name and command line, to say which ones survived what. */
+  static String describe(List<Long> pids) {
+    StringBuilder out = new StringBuilder();
+    for (long pid : pids) {
+      try {
+        String status = Files.readString(Path.of("/proc", Long.toString(pid), "status"));
+        String ppid = status.lines().filter(l -> l.startsWith("PPid:")).findFirst().orElse("PPid: ?");
+        String cmd = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ').strip();
+        out.append(pid).append(" (").append(ppid.replace("\t", " ")).append("): ").append(cmd, 0, Math.min(cmd.length(), 200))
+            .append('\n');
+      } catch (IOException e) {
+        out.append(pid).append(": gone\n");
+      }
+    }
+    return out.toString();
+  }
+
   static String cliJar() {
     return System.getProperty("torpor.cli.jar");
   }
