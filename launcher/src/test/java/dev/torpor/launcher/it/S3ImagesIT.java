@@ -308,7 +308,7 @@ class S3ImagesIT {
    * Issue #12, defect 2: a server killed while a workflow waits in memory (its JVM restored from
    * the local dump) leaves no JVM past its next start, and the workflow starts again then. A
    * launched JVM dies with its server (its parent-death signal); one CRIU restored did so in only
-   * 3 of 6 runs here (CRIU restores a root task's parent-death signal reliably only with
+   * 3 of 7 runs here (CRIU restores a root task's parent-death signal reliably only with
    * --restore-sibling), and the next start kills the others: the test prints which happened, and
    * asserts what always holds.
    */
