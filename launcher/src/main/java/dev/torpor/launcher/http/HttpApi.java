@@ -152,6 +152,11 @@ public final class HttpApi implements AutoCloseable {
     return this;
   }
 
+  /** For tests: the exchanges running or waiting in the pool and those being turned away. */
+  synchronized int exchangesTaken() {
+    return pool.getActiveCount() + pool.getQueue().size() + overflow.getActiveCount();
+  }
+
   /** The bound port (useful after binding port 0). */
   public synchronized int port() {
     if (server == null) {

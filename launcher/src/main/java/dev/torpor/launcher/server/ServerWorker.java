@@ -216,23 +216,15 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
    * its next ship adds only what it prints from now on.
    */
   private void shipSoFar(String workflowId) {
-    if (!shipLogs) {
-      return;
-    }
-    Path log = worker.logFile(workflowId);
-    try {
-      if (Files.exists(log)) {
-        String segment = segments.computeIfAbsent(workflowId, id -> "unnamed-" + java.util.UUID.randomUUID());
-        plane.output(workflowId, segment, Files.readAllBytes(log));
-      }
-    } catch (IOException | RuntimeException e) {
-      System.err.println("torpor worker: the output of " + workflowId + " before its savepoint is shipped with the"
-          + " rest of its segment: " + e);
-    }
+    ship(workflowId, false);
   }
 
   /** Ships what the segment that just ended printed, and empties the local spool for the next one. */
   private void shipLog(String workflowId) {
+    ship(workflowId, true);
+  }
+
+  private void ship(String workflowId, boolean segmentEnded) {
     if (!shipLogs) {
       return;
     }
@@ -242,11 +234,16 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
         // A segment unnamed here (the worker restarted in between) is still one run: any unique name does.
         String segment = segments.computeIfAbsent(workflowId, id -> "unnamed-" + java.util.UUID.randomUUID());
         plane.output(workflowId, segment, Files.readAllBytes(log));
-        Files.delete(log);
+        if (segmentEnded) {
+          Files.delete(log);
+        }
       }
-      segments.remove(workflowId);
+      if (segmentEnded) {
+        segments.remove(workflowId);
+      }
     } catch (IOException | RuntimeException e) {
-      System.err.println("torpor worker: the output of " + workflowId + " stays in " + log + ": " + e);
+      System.err.println("torpor worker: the output of " + workflowId + (segmentEnded ? " stays in " + log
+          : " before its savepoint is shipped with the rest of its segment") + ": " + e);
     }
   }
 

@@ -404,7 +404,9 @@ class HttpApiTest {
   @Test
   void listFiltersByStateWaitAndLimitNewestFirst() throws Exception {
     cp.running("r-1");
-    Thread.sleep(5); // created later
+    long r1 = System.currentTimeMillis();
+    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(1))
+        .until(() -> System.currentTimeMillis() > r1); // r-2 created later by the registry's millisecond clock
     cp.running("r-2");
     cp.suspended("t-1", "TIMER", null, WAKE);
     cp.suspended("s-1", "SIGNAL", "approve", null);
@@ -927,7 +929,9 @@ class HttpApiTest {
             .getBytes(StandardCharsets.US_ASCII));
         s.getOutputStream().flush();
         slow.add(s);
-        Thread.sleep(200);
+        int taken = i + 1; // in the handler, in the queue, or with an overflow thread
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10))
+            .until(() -> small.exchangesTaken() == taken);
       }
       long t0 = System.nanoTime();
       Answer busy = send(small, "GET", "/v1/workflows", BodyPublishers.noBody(), null, null);

@@ -324,8 +324,12 @@ class S3ImagesIT {
         await().atMost(Duration.ofSeconds(60)).until(() -> historyCount(server, "kept", "WAITING_IN_MEMORY") == 1);
         assertThat(server.anyWorkflowProcess()).as("the workflow's JVM waits in memory").isTrue();
         server.kill9();
-        Thread.sleep(5_000);
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         left = server.workflowProcesses();
+        while (!left.isEmpty() && System.nanoTime() < deadline) { // a bounded poll: gone at once, or still there after 5 s
+          ProcessHandle.of(left.get(0)).ifPresent(h -> h.onExit().completeOnTimeout(h, 100, TimeUnit.MILLISECONDS).join());
+          left = server.workflowProcesses();
+        }
         System.out.println("S3ImagesIT: workflow processes 5 s after their server was killed: "
             + (left.isEmpty() ? "none" : "\n" + ServerProcess.describe(left)));
       } finally {

@@ -10,7 +10,7 @@ import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
 import dev.torpor.scheduler.SubmitRequest;
 import dev.torpor.scheduler.Wakeup;
-import dev.torpor.scheduler.WorkerGateway;
+import dev.torpor.scheduler.RecordingGateway;
 import dev.torpor.scheduler.WorkflowState;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.jar.JarOutputStream;
@@ -42,36 +41,9 @@ class RegistryDefectsTest {
   @TempDir Path dir;
   private JdbcControlPlane plane;
   private String app;
-  private final List<String> calls = new CopyOnWriteArrayList<>();
-  private final AtomicInteger slots = new AtomicInteger();
-
-  private final WorkerGateway gateway = new WorkerGateway() {
-    @Override
-    public boolean tryReserve() {
-      return slots.getAndUpdate(s -> s > 0 ? s - 1 : s) > 0;
-    }
-
-    @Override
-    public void release() {
-      slots.incrementAndGet();
-    }
-
-    @Override
-    public void start(String id, String sha, Path jar, String main, List<String> args, List<String> opts,
-        Map<String, String> env) {
-      calls.add("start " + id);
-    }
-
-    @Override
-    public void wake(String id, long seq, String sha, Path jar, Wakeup w) {
-      calls.add("wake " + id + " " + seq + " " + w.reason() + w.signal().map(s -> " " + s.text()).orElse(""));
-    }
-
-    @Override
-    public void kill(String id) {
-      calls.add("kill " + id);
-    }
-  };
+  private final RecordingGateway gateway = new RecordingGateway(0);
+  private final List<String> calls = gateway.calls;
+  private final AtomicInteger slots = gateway.slots;
 
   private ControlPlaneConfig config() {
     return ControlPlaneConfig.embedded(dir, dir.resolve("logs"));
@@ -181,7 +153,16 @@ class RegistryDefectsTest {
       }
       CompletableFuture<Boolean> savepoint = CompletableFuture.supplyAsync(
           () -> plane.event("raced", "CHECKPOINTED", 1, Map.of("rawBytes", 1)));
-      Thread.sleep(500); // the savepoint reads and waits for the row meanwhile
+      // The savepoint reads and then waits for the row: H2 names the session it waits for.
+      try (Connection watch = DriverManager.getConnection(url, "sa", "")) {
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
+          try (var rs = watch.createStatement().executeQuery(
+              "SELECT COUNT(*) FROM INFORMATION_SCHEMA.SESSIONS WHERE BLOCKER_ID IS NOT NULL")) {
+            rs.next();
+            return rs.getInt(1) > 0;
+          }
+        });
+      }
       try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET owner = NULL WHERE id = 'raced'")) {
         ps.executeUpdate();
       }
@@ -299,7 +280,7 @@ class RegistryDefectsTest {
     busy.start();
     while (busy.isAlive()) {
       busy.interrupt();
-      Thread.sleep(2);
+      busy.join(2); // interrupted again every 2 ms until it is done
     }
     assertThat(plane.list(Optional.empty(), Optional.empty(), 1000)).as("the registry still answers").isNotEmpty();
     CompletableFuture<Void> closed = CompletableFuture.runAsync(plane::close);
