@@ -370,8 +370,8 @@ public final class Worker implements AutoCloseable {
   }
 
   private static void killProcess(WorkflowRun run) {
-    if (run.rootPid <= 0 && run.process != null) {
-      run.process.toHandle().children().findFirst().ifPresent(h -> run.rootPid = h.pid());
+    if (run.process != null) { // the launcher's or the restore waiter's tree: CRIU and the root, or the JVM
+      run.process.toHandle().descendants().forEach(ProcessHandle::destroyForcibly);
     }
     if (run.rootPid > 0) {
       ProcessHandle.of(run.rootPid).ifPresent(ProcessHandle::destroyForcibly);
@@ -544,10 +544,10 @@ public final class Worker implements AutoCloseable {
       ImagePacker.deleteTree(dumpDir);
       long root;
       synchronized (run) {
-        // The tree's root is the only child of the launcher (unshare) or of the restore waiter;
-        // known from the launch, looked up once after a restore.
+        // The tree's root is the only child of the launcher (unshare), known from the launch, or
+        // the restore waiter's child that remains once CRIU has exited, looked up once after a restore.
         if (run.rootPid <= 0) {
-          run.rootPid = childOf(run.process, Duration.ofSeconds(5));
+          run.rootPid = soleChildOf(run.process, Duration.ofSeconds(5));
         }
         root = run.rootPid;
       }
@@ -756,7 +756,6 @@ public final class Worker implements AutoCloseable {
       watchExit(run, run.process);
       synchronized (run) {
         if (run.killed) {
-          run.rootPid = childOf(run.process, Duration.ofSeconds(5));
           killProcess(run);
         }
       }
@@ -764,7 +763,7 @@ public final class Worker implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       synchronized (run) {
         if (run.process != null) {
-          run.process.destroyForcibly();
+          killProcess(run); // the waiter, CRIU and whatever it restored
           run.process = null;
         }
         run.moveTo(State.SUSPENDED);
@@ -806,7 +805,7 @@ public final class Worker implements AutoCloseable {
         run.control = control(run);
       }
       run.process = p;
-      run.rootPid = 0; // the restored root is the waiter's child: looked up when needed
+      run.rootPid = 0; // the restored root is the waiter's child, CRIU's sibling: looked up when needed
       run.pump = new OutputPump(run.id, p.getInputStream(), logFile(run.id), config.tee());
     }
   }
@@ -971,6 +970,25 @@ public final class Worker implements AutoCloseable {
       Thread.onSpinWait();
     }
     throw new IOException("process " + p.pid() + " started no child within " + timeout);
+  }
+
+  /**
+   * The only child of {@code p} once it has only one: the restored root, once CRIU (the restore
+   * waiter's other child, briefly) has exited.
+   */
+  private static long soleChildOf(Process p, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      List<ProcessHandle> children = p.toHandle().children().toList();
+      if (children.size() == 1) {
+        return children.get(0).pid();
+      }
+      if (!p.isAlive()) {
+        throw new IOException("process " + p.pid() + " exited with " + p.exitValue() + " with no restored root");
+      }
+      Thread.onSpinWait();
+    }
+    throw new IOException("process " + p.pid() + " had no sole child (the restored root) within " + timeout);
   }
 
   private static Suspend waitOf(ImageManifest m) {
