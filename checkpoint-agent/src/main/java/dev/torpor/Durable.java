@@ -161,7 +161,7 @@ public final class Durable {
   }
 
   private static void checkSignalName(String name) {
-    Signal.checkName(Objects.requireNonNull(name, "name"));
+    SignalName.of(Objects.requireNonNull(name, "name"));
   }
 
   private static DurableRuntime runtime() {

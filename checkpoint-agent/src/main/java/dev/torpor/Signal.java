@@ -11,9 +11,6 @@ import java.util.Objects;
  * once and in order per name, when it asks.
  */
 public final class Signal {
-  /** The longest signal name, in characters. */
-  public static final int MAX_NAME = 128;
-
   private final String name;
   private final byte[] payload;
   private final Instant receivedAt;
@@ -22,21 +19,6 @@ public final class Signal {
     this.name = Objects.requireNonNull(name, "name");
     this.payload = Objects.requireNonNull(payload, "payload").clone();
     this.receivedAt = Objects.requireNonNull(receivedAt, "receivedAt");
-  }
-
-  /**
-   * Returns {@code name} if it is a valid signal name: 1 to {@value #MAX_NAME} characters, none of
-   * them a control character. The one rule for every place a name enters Torpor (the workflow's
-   * wait, the CLI, the HTTP API, the control plane).
-   *
-   * @throws IllegalArgumentException naming the bad name and the rule
-   */
-  public static String checkName(String name) {
-    if (name == null || name.isEmpty() || name.length() > MAX_NAME || name.chars().anyMatch(Character::isISOControl)) {
-      throw new IllegalArgumentException("invalid signal name '" + name + "': use 1 to " + MAX_NAME
-          + " characters, none of them a control character");
-    }
-    return name;
   }
 
   /** The signal's name, as passed to {@code awaitSignal}. */

@@ -1,5 +1,7 @@
 package dev.torpor.scheduler;
 
+import dev.torpor.SignalName;
+import dev.torpor.WorkflowId;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
@@ -10,9 +12,13 @@ import java.util.Optional;
  * Implementations are thread-safe and durable: whatever a call returned survives a crash of
  * the server.
  *
- * <p>Errors: {@link IllegalArgumentException} for bad input (an id with a '/', a payload over
- * {@link #MAX_SIGNAL_PAYLOAD}, ...), {@link NotFoundException}, {@link ConflictException};
- * the message says what was wrong and what to do. A rejected call changes nothing.
+ * <p>Workflow ids and signal names arrive as {@link WorkflowId} and {@link SignalName}: checked
+ * once where they enter (the HTTP API, the CLI), never again here.
+ *
+ * <p>Errors: {@link IllegalArgumentException} for bad input (a payload over
+ * {@link #MAX_SIGNAL_PAYLOAD}, an unknown application, ...), {@link NotFoundException},
+ * {@link ConflictException}; the message says what was wrong and what to do. A rejected call
+ * changes nothing.
  */
 public interface ControlPlane {
   /** The largest signal payload accepted: 1 MiB. */
@@ -41,15 +47,15 @@ public interface ControlPlane {
    * (marked duplicate), even once the workflow has finished: a client that lost the answer
    * retries safely. Without one, every call stores a signal.
    *
-   * @throws IllegalArgumentException for a bad name, payload or key
+   * @throws IllegalArgumentException for a bad payload or key
    * @throws NotFoundException if no workflow has this id
    * @throws ConflictException if the workflow has finished, or the key was already used for
    *     another signal (another name or payload) to this workflow
    */
-  SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey);
+  SignalReceipt signal(WorkflowId workflowId, SignalName name, byte[] payload, Optional<String> idempotencyKey);
 
-  /** {@link #signal(String, String, byte[], Optional)} without an idempotency key: a retry may store it twice. */
-  default SignalReceipt signal(String workflowId, String name, byte[] payload) {
+  /** {@link #signal(WorkflowId, SignalName, byte[], Optional)} without an idempotency key: a retry may store it twice. */
+  default SignalReceipt signal(WorkflowId workflowId, SignalName name, byte[] payload) {
     return signal(workflowId, name, payload, Optional.empty());
   }
 
@@ -57,10 +63,10 @@ public interface ControlPlane {
   List<WorkflowView> list(Optional<WorkflowState> state, Optional<String> waitingOn, int limit);
 
   /** @throws NotFoundException if no workflow has this id */
-  WorkflowView status(String workflowId);
+  WorkflowView status(WorkflowId workflowId);
 
   /** @throws NotFoundException if no workflow has this id */
-  List<HistoryEvent> history(String workflowId);
+  List<HistoryEvent> history(WorkflowId workflowId);
 
   /**
    * Cancels a workflow: a pending one never starts, a running one's JVM is killed, a suspended
@@ -68,21 +74,21 @@ public interface ControlPlane {
    *
    * @throws ConflictException if it has already finished
    */
-  void cancel(String workflowId);
+  void cancel(WorkflowId workflowId);
 
   /**
    * Wakes a workflow waiting on a timer now.
    *
    * @throws ConflictException if it is not suspended on a timer
    */
-  void wake(String workflowId);
+  void wake(WorkflowId workflowId);
 
   /**
    * Up to {@code max} bytes of the workflow's log from {@code offset}.
    *
    * @throws NotFoundException if no workflow has this id
    */
-  LogChunk logs(String workflowId, long offset, int max) throws IOException;
+  LogChunk logs(WorkflowId workflowId, long offset, int max) throws IOException;
 
   /**
    * A piece of a log.

@@ -1,5 +1,6 @@
 package dev.torpor.scheduler;
 
+import dev.torpor.WorkflowId;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -18,9 +19,9 @@ import java.util.Objects;
  * @param env environment variables for the workflow JVM, on top of the few every workflow gets
  *     (a worker's own variables never reach it)
  */
-public record SubmitRequest(String id, String appSha256, String mainClass, List<String> args, List<String> javaOptions,
+public record SubmitRequest(WorkflowId id, String appSha256, String mainClass, List<String> args, List<String> javaOptions,
     Map<String, String> env) {
-  public SubmitRequest(String id, String appSha256, String mainClass, List<String> args, List<String> javaOptions) {
+  public SubmitRequest(WorkflowId id, String appSha256, String mainClass, List<String> args, List<String> javaOptions) {
     this(id, appSha256, mainClass, args, javaOptions, Map.of());
   }
 

@@ -1,6 +1,6 @@
 package dev.torpor.storage;
 
-import java.util.regex.Pattern;
+import dev.torpor.WorkflowId;
 
 /**
  * Names one checkpoint image: a workflow and the sequence number of its checkpoint. Every
@@ -14,37 +14,17 @@ import java.util.regex.Pattern;
  * </pre>
  */
 public record ImageKey(String workflowId, long seq) {
-  /** What a workflow id may look like: safe as a path segment and an S3 key segment. */
-  public static final Pattern WORKFLOW_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
-
+  /** @throws IllegalArgumentException for an invalid workflow id (see {@link WorkflowId}) or a seq below 1 */
   public ImageKey {
-    checkWorkflowId(workflowId);
+    WorkflowId.of(workflowId);
     if (seq < 1) {
       throw new IllegalArgumentException("image seq must be >= 1, got " + seq + " for workflow " + workflowId);
     }
   }
 
-  /** Whether {@code id} is a valid workflow id (a stray name in a store is not one of ours). */
-  public static boolean isWorkflowId(String id) {
-    return id != null && WORKFLOW_ID.matcher(id).matches() && !id.contains("..");
-  }
-
-  /**
-   * Throws {@link IllegalArgumentException} with a message that says what is allowed unless
-   * {@code id} is a valid workflow id.
-   */
-  public static String checkWorkflowId(String id) {
-    if (!isWorkflowId(id)) {
-      throw new IllegalArgumentException(
-          "invalid workflow id '" + id + "': use 1 to 128 characters from A-Z a-z 0-9 . _ -,"
-              + " starting with a letter or digit, without '..'");
-    }
-    return id;
-  }
-
   /** The folder holding every image of a workflow. */
   public static String workflowPrefix(String workflowId) {
-    return "images/" + checkWorkflowId(workflowId) + "/";
+    return "images/" + WorkflowId.of(workflowId).value() + "/";
   }
 
   private String stem() {

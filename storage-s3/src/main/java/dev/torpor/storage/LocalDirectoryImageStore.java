@@ -1,5 +1,6 @@
 package dev.torpor.storage;
 
+import dev.torpor.WorkflowId;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.DirectoryStream;
@@ -164,7 +165,7 @@ public final class LocalDirectoryImageStore implements ImageStore {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(IMAGES_DIR))) {
       for (Path entry : entries) {
         String name = entry.getFileName().toString();
-        if (ImageKey.isWorkflowId(name) && Files.isDirectory(entry) && !seqs(name).isEmpty()) {
+        if (WorkflowId.isValid(name) && Files.isDirectory(entry) && !seqs(name).isEmpty()) {
           ids.add(name);
         }
       }

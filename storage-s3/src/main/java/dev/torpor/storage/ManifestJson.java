@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.torpor.WorkflowId;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -148,7 +149,7 @@ public final class ManifestJson {
       throw new CorruptManifestException(where, formatProblem(manifest.format()));
     }
     try {
-      ImageKey.checkWorkflowId(manifest.workflowId());
+      WorkflowId.of(manifest.workflowId());
     } catch (IllegalArgumentException e) {
       throw new CorruptManifestException(where, "key 'workflowId': " + e.getMessage(), e);
     }

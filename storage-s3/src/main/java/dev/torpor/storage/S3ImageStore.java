@@ -1,5 +1,6 @@
 package dev.torpor.storage;
 
+import dev.torpor.WorkflowId;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -210,7 +211,7 @@ public final class S3ImageStore implements ImageStore {
       int slash = rest.indexOf('/');
       if (slash > 0 && ImageKey.seqOfManifestName(rest.substring(slash + 1)) > 0) {
         String id = rest.substring(0, slash);
-        if (ImageKey.isWorkflowId(id)) {
+        if (WorkflowId.isValid(id)) {
           ids.add(id);
         }
       }

@@ -1,8 +1,8 @@
 package dev.torpor.launcher.cli;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.HistoryEvent;
-import dev.torpor.storage.ImageKey;
 import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,8 +19,8 @@ public final class HistoryCommand extends ApiCommand {
 
   @Override
   int call(ApiClient api) {
-    ImageKey.checkWorkflowId(id);
-    ApiClient.Reply reply = api.get(ApiClient.path("v1", "workflows", id, "history"));
+    WorkflowId workflow = WorkflowId.of(id);
+    ApiClient.Reply reply = api.get(ApiClient.path("v1", "workflows", workflow.value(), "history"));
     if (output.json()) {
       printJson(reply);
     } else {

@@ -1,6 +1,6 @@
 package dev.torpor.launcher.cli;
 
-import dev.torpor.storage.ImageKey;
+import dev.torpor.WorkflowId;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -27,10 +27,10 @@ public final class LogsCommand extends ApiCommand {
 
   @Override
   int call(ApiClient api) throws IOException, InterruptedException {
-    ImageKey.checkWorkflowId(id);
+    WorkflowId workflow = WorkflowId.of(id);
     long offset = 0;
     while (true) {
-      ApiClient.Reply reply = api.get(ApiClient.path("v1", "workflows", id, "logs") + ApiClient.query(Map.of("offset", offset)));
+      ApiClient.Reply reply = api.get(ApiClient.path("v1", "workflows", workflow.value(), "logs") + ApiClient.query(Map.of("offset", offset)));
       byte[] data = reply.body();
       if (data.length > 0) {
         BytePrintWriter.writeRaw(out(), data);

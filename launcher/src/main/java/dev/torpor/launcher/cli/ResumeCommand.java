@@ -1,5 +1,6 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.WorkflowId;
 import dev.torpor.internal.protocol.Suspend;
 import dev.torpor.WaitKind;
 import dev.torpor.launcher.internal.InMemorySupervisor;
@@ -44,7 +45,7 @@ public final class ResumeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    dev.torpor.storage.ImageKey.checkWorkflowId(id);
+    WorkflowId workflow = WorkflowId.of(id);
     List<SignalOption> parsed = signals.stream().map(SignalOption::parse).toList();
     PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true);
     try (ImageStore store = worker.openStore(spec.commandLine().getErr());
@@ -54,17 +55,17 @@ public final class ResumeCommand implements Callable<Integer> {
       long seq = w.adopt(id);
       Suspend wait = w.waitOf(id).orElseThrow();
       if (wait.kind() == WaitKind.SIGNAL && wait.wakeAt().isEmpty()
-          && parsed.stream().noneMatch(s -> s.name().equals(wait.signal().orElseThrow()))) {
+          && parsed.stream().noneMatch(s -> s.name().value().equals(wait.signal().orElseThrow()))) {
         throw new IllegalArgumentException("workflow " + id + " waits for signal '" + wait.signal().orElseThrow()
             + "' with no deadline: pass --signal " + wait.signal().orElseThrow() + "=PAYLOAD");
       }
       for (SignalOption s : parsed) {
-        supervisor.signal(id, s.name(), s.payload());
+        supervisor.signal(workflow, s.name(), s.payload());
       }
       spec.commandLine().getErr().println("torpor: resuming " + id + " from seq " + seq + "; log: " + w.logFile(id));
       supervisor.waiting(id, seq, wait, false, java.util.Map.of());
       if (now) {
-        supervisor.wakeNow(id);
+        supervisor.wakeNow(workflow);
       }
       return w.awaitExit(id, Duration.ofDays(365 * 100));
     }

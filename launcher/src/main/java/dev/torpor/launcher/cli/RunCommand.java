@@ -1,5 +1,6 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.WorkflowId;
 import dev.torpor.launcher.internal.InMemorySupervisor;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
@@ -76,9 +77,9 @@ public final class RunCommand implements Callable<Integer> {
       cp.add(jar);
     }
     cp.addAll(classPath);
-    String workflowId = id != null ? id : "wf-" + Long.toString(System.currentTimeMillis(), 36)
-        + "-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36);
-    WorkflowSpec workflow = new WorkflowSpec(workflowId, cp, mainClass, args, javaOptions, javaHome, env);
+    WorkflowId workflowId = WorkflowId.of(id != null ? id : "wf-" + Long.toString(System.currentTimeMillis(), 36)
+        + "-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 20), 36));
+    WorkflowSpec workflow = new WorkflowSpec(workflowId.value(), cp, mainClass, args, javaOptions, javaHome, env);
     List<SignalOption> parsed = signals.stream().map(SignalOption::parse).toList();
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true);
     CompletableFuture<WorkflowEvent> suspended = new CompletableFuture<>();
@@ -95,9 +96,9 @@ public final class RunCommand implements Callable<Integer> {
         supervisor.signal(workflowId, s.name(), s.payload());
       }
       w.start(workflow);
-      spec.commandLine().getErr().println("torpor: workflow " + workflowId + " log: " + w.logFile(workflowId));
+      spec.commandLine().getErr().println("torpor: workflow " + workflowId + " log: " + w.logFile(workflowId.value()));
       if (untilSuspended) {
-        CompletableFuture<Object> first = CompletableFuture.anyOf(suspended, w.exitFuture(workflowId));
+        CompletableFuture<Object> first = CompletableFuture.anyOf(suspended, w.exitFuture(workflowId.value()));
         Object r = first.get(365, TimeUnit.DAYS);
         if (r instanceof WorkflowEvent e) {
           spec.commandLine().getOut().println(workflowId + " " + e.seq());
@@ -105,7 +106,7 @@ public final class RunCommand implements Callable<Integer> {
         }
         return (Integer) r;
       }
-      return w.awaitExit(workflowId, Duration.ofDays(365 * 100));
+      return w.awaitExit(workflowId.value(), Duration.ofDays(365 * 100));
     }
   }
 }

@@ -1,7 +1,8 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.SignalName;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.IdempotencyKey;
-import dev.torpor.storage.ImageKey;
 import java.util.UUID;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -38,17 +39,18 @@ public final class SignalCommand extends ApiCommand {
 
   @Override
   int call(ApiClient api) {
-    ImageKey.checkWorkflowId(id);
+    WorkflowId workflow = WorkflowId.of(id);
     String key = idempotencyKey != null ? IdempotencyKey.check(idempotencyKey) : UUID.randomUUID().toString();
-    byte[] data = SignalPayload.read(name, payload, System.in);
-    ApiClient.Reply reply = api.postIdempotent(ApiClient.path("v1", "workflows", id, "signals", name), data,
+    SignalName signal = SignalName.of(name);
+    byte[] data = SignalPayload.read(signal, payload, System.in);
+    ApiClient.Reply reply = api.postIdempotent(ApiClient.path("v1", "workflows", workflow.value(), "signals", signal.value()), data,
         "application/octet-stream", key, err());
     if (output.json()) {
       printJson(reply);
     } else {
       boolean duplicate = reply.json().path("duplicate").asBoolean(false);
-      out().println("signal '" + name + "' (" + data.length + " bytes) " + (duplicate ? "was already queued" : "queued")
-          + " for " + id + (idempotencyKey != null ? " (idempotency key " + key + ")" : ""));
+      out().println("signal '" + signal.value() + "' (" + data.length + " bytes) " + (duplicate ? "was already queued" : "queued")
+          + " for " + workflow.value() + (idempotencyKey != null ? " (idempotency key " + key + ")" : ""));
     }
     return 0;
   }

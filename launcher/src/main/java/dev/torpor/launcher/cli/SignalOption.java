@@ -1,12 +1,13 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.SignalName;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** A {@code NAME=PAYLOAD} or {@code NAME=@file} command-line signal. */
-record SignalOption(String name, byte[] payload) {
+record SignalOption(SignalName name, byte[] payload) {
   /** The largest signal payload accepted. */
   static final int MAX_PAYLOAD = 1 << 20;
 
@@ -15,8 +16,7 @@ record SignalOption(String name, byte[] payload) {
     if (eq <= 0) {
       throw new IllegalArgumentException("signal '" + text + "' must look like NAME=PAYLOAD or NAME=@file");
     }
-    String name = text.substring(0, eq);
-    dev.torpor.Signal.checkName(name);
+    SignalName name = SignalName.of(text.substring(0, eq));
     String value = text.substring(eq + 1);
     byte[] payload;
     if (value.startsWith("@")) {

@@ -1,5 +1,6 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.SignalName;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -13,10 +14,10 @@ final class SignalPayload {
   /**
    * Reads the payload named by {@code source}, never more than the limit plus one byte.
    *
+   * @param name the signal's name, for messages
    * @param source null (empty payload), {@code -} (stdin), {@code @file}, or the payload text
    */
-  static byte[] read(String name, String source, InputStream stdin) {
-    dev.torpor.Signal.checkName(name);
+  static byte[] read(SignalName name, String source, InputStream stdin) {
     int limit = SignalOption.MAX_PAYLOAD;
     if (source == null) {
       return new byte[0];
@@ -53,7 +54,7 @@ final class SignalPayload {
     return payload;
   }
 
-  private static IllegalArgumentException tooLarge(String name, String size) {
+  private static IllegalArgumentException tooLarge(SignalName name, String size) {
     return new IllegalArgumentException("the payload of signal '" + name + "' is " + size + " bytes; the limit is "
         + SignalOption.MAX_PAYLOAD + " (1 MiB): keep large data elsewhere and send a reference");
   }

@@ -1,10 +1,10 @@
 package dev.torpor.launcher.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.torpor.WorkflowId;
 import dev.torpor.launcher.http.Images;
 import dev.torpor.launcher.http.Json;
 import dev.torpor.scheduler.WorkflowView;
-import dev.torpor.storage.ImageKey;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
@@ -23,8 +23,8 @@ public final class StatusCommand extends ApiCommand {
 
   @Override
   int call(ApiClient api) {
-    ImageKey.checkWorkflowId(id);
-    ApiClient.Reply reply = api.get(ApiClient.path("v1", "workflows", id));
+    WorkflowId workflow = WorkflowId.of(id);
+    ApiClient.Reply reply = api.get(ApiClient.path("v1", "workflows", workflow.value()));
     if (output.json()) {
       printJson(reply);
     } else {

@@ -1,9 +1,9 @@
 package dev.torpor.launcher.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.torpor.WorkflowId;
 import dev.torpor.launcher.http.HttpApi;
 import dev.torpor.launcher.internal.WorkflowEnv;
-import dev.torpor.storage.ImageKey;
 import java.io.FileNotFoundException;
 import java.net.http.HttpRequest;
 import java.nio.file.Path;
@@ -50,9 +50,7 @@ public final class SubmitCommand extends ApiCommand {
 
   @Override
   int call(ApiClient api) throws FileNotFoundException {
-    if (id != null) {
-      ImageKey.checkWorkflowId(id);
-    }
+    WorkflowId workflow = id == null ? null : WorkflowId.of(id);
     WorkflowEnv.check(env);
     JarCheck.check(jar, mainClass, HttpApi.MAX_APP_BYTES);
     JsonNode app = api.post(ApiClient.path("v1", "apps"), HttpRequest.BodyPublishers.ofFile(jar), "application/java-archive").json();
@@ -60,8 +58,8 @@ public final class SubmitCommand extends ApiCommand {
       throw new ApiClient.Failure(ExitCodes.FAILURE, "the server stored the jar but did not say its sha256: " + app);
     }
     Map<String, Object> request = new LinkedHashMap<>();
-    if (id != null) {
-      request.put("id", id);
+    if (workflow != null) {
+      request.put("id", workflow.value());
     }
     request.put("app", app.path("sha256").asText());
     request.put("main", mainClass);

@@ -1,6 +1,6 @@
 package dev.torpor.launcher.cli;
 
-import dev.torpor.storage.ImageKey;
+import dev.torpor.WorkflowId;
 import java.net.http.HttpRequest;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,13 +20,13 @@ public final class WakeCommand extends ApiCommand {
 
   @Override
   int call(ApiClient api) {
-    ImageKey.checkWorkflowId(id);
-    ApiClient.Reply reply = api.post(ApiClient.path("v1", "workflows", id, "wake"), HttpRequest.BodyPublishers.noBody(),
+    WorkflowId workflow = WorkflowId.of(id);
+    ApiClient.Reply reply = api.post(ApiClient.path("v1", "workflows", workflow.value(), "wake"), HttpRequest.BodyPublishers.noBody(),
         "application/json");
     if (output.json()) {
       printJson(reply);
     } else {
-      out().println("waking " + id);
+      out().println("waking " + workflow.value());
     }
     return 0;
   }

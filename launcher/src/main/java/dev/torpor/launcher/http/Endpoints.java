@@ -1,11 +1,12 @@
 package dev.torpor.launcher.http;
 
+import dev.torpor.SignalName;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.IdempotencyKey;
 import dev.torpor.scheduler.SignalReceipt;
 import dev.torpor.scheduler.SubmitResult;
 import dev.torpor.scheduler.WorkflowState;
-import dev.torpor.storage.ImageKey;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -113,11 +114,11 @@ final class Endpoints {
 
   private Response status(Request r) throws IOException {
     r.query();
-    String id = id(r);
+    WorkflowId id = id(r);
     @SuppressWarnings("unchecked")
     Map<String, Object> view = Json.mapper().convertValue(cp.status(id), LinkedHashMap.class);
     try {
-      view.put("images", images.summary(id));
+      view.put("images", images.summary(id.value()));
     } catch (IOException | RuntimeException e) {
       // The registry answers even when the image store does not: say so instead of failing.
       view.put("images", null);
@@ -142,7 +143,7 @@ final class Endpoints {
 
   private Response logs(Request r) throws IOException {
     Map<String, String> q = r.query("offset", "max");
-    String id = id(r);
+    WorkflowId id = id(r);
     long offset = q.containsKey("offset") ? number("offset", q.get("offset"), 0, Long.MAX_VALUE) : 0;
     int max = q.containsKey("max") ? (int) number("max", q.get("max"), 1, MAX_LOG_CHUNK) : DEFAULT_LOG_CHUNK;
     ControlPlane.LogChunk chunk = cp.logs(id, offset, max);
@@ -154,9 +155,8 @@ final class Endpoints {
 
   private Response signal(Request r) throws IOException {
     r.query();
-    String id = id(r);
-    String name = r.param("name");
-    dev.torpor.Signal.checkName(name);
+    WorkflowId id = id(r);
+    SignalName name = SignalName.of(r.param("name"));
     r.requireContentType("the signal's payload bytes", "application/octet-stream", "application/json");
     int limit = ControlPlane.MAX_SIGNAL_PAYLOAD;
     byte[] payload = r.boundedBody(limit, declared -> "the payload of signal '" + name + "' is "
@@ -173,20 +173,20 @@ final class Endpoints {
 
   private Response cancel(Request r) {
     r.query();
-    String id = id(r);
+    WorkflowId id = id(r);
     cp.cancel(id);
-    return Response.json(200, ordered("id", id, "cancelled", true));
+    return Response.json(200, ordered("id", id.value(), "cancelled", true));
   }
 
   private Response wake(Request r) {
     r.query();
-    String id = id(r);
+    WorkflowId id = id(r);
     cp.wake(id);
-    return Response.json(200, ordered("id", id, "woken", true));
+    return Response.json(200, ordered("id", id.value(), "woken", true));
   }
 
-  private static String id(Request r) {
-    return ImageKey.checkWorkflowId(r.param("id"));
+  private static WorkflowId id(Request r) {
+    return WorkflowId.of(r.param("id"));
   }
 
   private static Map<String, Object> ordered(String k1, Object v1, String k2, Object v2) {

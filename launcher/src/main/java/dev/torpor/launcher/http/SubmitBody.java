@@ -1,7 +1,7 @@
 package dev.torpor.launcher.http;
 
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.SubmitRequest;
-import dev.torpor.storage.ImageKey;
 import dev.torpor.launcher.internal.WorkflowEnv;
 import java.util.List;
 import java.util.Map;
@@ -11,9 +11,7 @@ record SubmitBody(String id, String app, String main, List<String> args, List<St
     Map<String, String> env) {
   /** The control plane's request, after checking every field; IllegalArgumentException names the bad one. */
   SubmitRequest toRequest() {
-    if (id != null) {
-      ImageKey.checkWorkflowId(id);
-    }
+    WorkflowId workflowId = id == null ? null : WorkflowId.of(id);
     if (app == null || app.isBlank()) {
       throw new IllegalArgumentException("field 'app' is required: the sha256 that POST /v1/apps returned for the jar");
     }
@@ -25,7 +23,7 @@ record SubmitBody(String id, String app, String main, List<String> args, List<St
     if (env != null) {
       WorkflowEnv.check(env);
     }
-    return new SubmitRequest(id, app, main, args, javaOptions, env);
+    return new SubmitRequest(workflowId, app, main, args, javaOptions, env);
   }
 
   private static void checkNoNulls(String field, List<String> values) {

@@ -2,9 +2,11 @@ package dev.torpor.launcher.internal;
 
 import dev.torpor.scheduler.Wakeup;
 import dev.torpor.Signal;
+import dev.torpor.SignalName;
 import dev.torpor.internal.protocol.Suspend;
 import dev.torpor.WaitKind;
 import dev.torpor.WakeReason;
+import dev.torpor.WorkflowId;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -40,7 +42,9 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
   }
 
   /** Sends a signal: delivered now if the workflow waits for it, else kept for its next wait. */
-  public synchronized void signal(String workflowId, String name, byte[] payload) {
+  public synchronized void signal(WorkflowId id, SignalName signal, byte[] payload) {
+    String workflowId = id.value();
+    String name = signal.value();
     mailbox.computeIfAbsent(workflowId, k -> new HashMap<>())
         .computeIfAbsent(name, k -> new ArrayDeque<>())
         .addLast(new Signal(name, payload, Instant.now()));
@@ -51,7 +55,8 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
   }
 
   /** Wakes a workflow that waits on a timer now (an operator's early wake). */
-  public synchronized boolean wakeNow(String workflowId) {
+  public synchronized boolean wakeNow(WorkflowId id) {
+    String workflowId = id.value();
     Waiting w = waiting.get(workflowId);
     if (w == null || w.request().kind() != WaitKind.TIMER) {
       return false;

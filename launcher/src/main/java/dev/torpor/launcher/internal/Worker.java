@@ -1,5 +1,6 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.Wakeup;
 import dev.torpor.Signal;
 import dev.torpor.TorporException;
@@ -188,7 +189,7 @@ public final class Worker implements AutoCloseable {
 
   /** The log of a workflow: everything it printed, each line once, across every restore. */
   public Path logFile(String workflowId) {
-    return config.dataDir().resolve("logs").resolve(ImageKey.checkWorkflowId(workflowId) + ".log");
+    return config.dataDir().resolve("logs").resolve(WorkflowId.of(workflowId).value() + ".log");
   }
 
   /**
@@ -196,7 +197,7 @@ public final class Worker implements AutoCloseable {
    * beside the logs, in a directory of their own so that no workflow's name meets them.
    */
   public Path launcherLog(String workflowId) {
-    return config.dataDir().resolve("logs/launcher").resolve(ImageKey.checkWorkflowId(workflowId) + ".log");
+    return config.dataDir().resolve("logs/launcher").resolve(WorkflowId.of(workflowId).value() + ".log");
   }
 
   /** The run directory of a workflow: its working directory and sockets. */

@@ -1,6 +1,6 @@
 package dev.torpor.launcher.internal;
 
-import dev.torpor.storage.ImageKey;
+import dev.torpor.WorkflowId;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,7 +21,7 @@ public record WorkflowSpec(String id, List<Path> classPath, String mainClass, Li
   }
 
   public WorkflowSpec {
-    ImageKey.checkWorkflowId(id);
+    WorkflowId.of(id);
     Objects.requireNonNull(mainClass, "mainClass");
     if (classPath.isEmpty()) {
       throw new IllegalArgumentException("workflow " + id + " has an empty class path: pass --jar or --cp");

@@ -2,6 +2,7 @@ package dev.torpor.launcher.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.torpor.SignalName;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -185,7 +186,7 @@ class CliTest {
 
     SignalOption s = SignalOption.parse("approve=@" + max);
 
-    assertThat(s.name()).isEqualTo("approve");
+    assertThat(s.name()).isEqualTo(SignalName.of("approve"));
     assertThat(s.payload()).hasSize(1 << 20);
   }
 
@@ -193,7 +194,7 @@ class CliTest {
   void signalOptionKeepsTextAfterFirstEquals() {
     SignalOption s = SignalOption.parse("note=a=b");
 
-    assertThat(s.name()).isEqualTo("note");
+    assertThat(s.name()).isEqualTo(SignalName.of("note"));
     assertThat(new String(s.payload(), StandardCharsets.UTF_8)).isEqualTo("a=b");
   }
 

@@ -1,6 +1,8 @@
 package dev.torpor.launcher.http;
 
+import dev.torpor.SignalName;
 import dev.torpor.WaitKind;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
@@ -87,7 +89,7 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
   }
 
   @Override
-  public SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey) {
+  public SignalReceipt signal(WorkflowId workflowId, SignalName name, byte[] payload, Optional<String> idempotencyKey) {
     call("signal");
     synchronized (this) {
       keysSeen.add(idempotencyKey);
@@ -107,31 +109,31 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
   }
 
   @Override
-  public WorkflowView status(String workflowId) {
+  public WorkflowView status(WorkflowId workflowId) {
     call("status");
     return plane().status(workflowId);
   }
 
   @Override
-  public List<HistoryEvent> history(String workflowId) {
+  public List<HistoryEvent> history(WorkflowId workflowId) {
     call("history");
     return plane().history(workflowId);
   }
 
   @Override
-  public void cancel(String workflowId) {
+  public void cancel(WorkflowId workflowId) {
     call("cancel");
     plane().cancel(workflowId);
   }
 
   @Override
-  public void wake(String workflowId) {
+  public void wake(WorkflowId workflowId) {
     call("wake");
     plane().wake(workflowId);
   }
 
   @Override
-  public LogChunk logs(String workflowId, long offset, int max) throws IOException {
+  public LogChunk logs(WorkflowId workflowId, long offset, int max) throws IOException {
     call("logs");
     try {
       return plane().logs(workflowId, offset, max);
@@ -169,7 +171,7 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
   /** A workflow with args a, b that a worker started, and that has no image yet. */
   public void running(String id) {
     try {
-      plane().submit(new SubmitRequest(id, app(), "com.acme.Main", List.of("a", "b"), List.of()));
+      plane().submit(new SubmitRequest(WorkflowId.of(id), app(), "com.acme.Main", List.of("a", "b"), List.of()));
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -183,7 +185,7 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
    */
   public void suspended(String id, String waitKind, String waitSignal, Instant wakeAt) {
     running(id);
-    plane().signal(id, "unrelated", new byte[0]);
+    plane().signal(WorkflowId.of(id), SignalName.of("unrelated"), new byte[0]);
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("stack", "at dev.torpor.Durable.waitFor(Durable.java:42)\nat com.acme.Main.main(Main.java:7)");
     details.put("rawBytes", 12_345_678L);
@@ -208,7 +210,7 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
 
   /** Takes the oldest pending signal {@code name} of a running workflow, as its JVM would when it waits for it. */
   public byte[] take(String workflowId, String name) {
-    return plane().dueNow(workflowId, plane().status(workflowId).seq(), WaitKind.SIGNAL, Optional.empty(), Optional.of(name))
+    return plane().dueNow(workflowId, plane().status(WorkflowId.of(workflowId)).seq(), WaitKind.SIGNAL, Optional.empty(), Optional.of(name))
         .orElseThrow(() -> new AssertionError("no signal '" + name + "' pending for " + workflowId))
         .signal().orElseThrow().payload();
   }
@@ -222,7 +224,7 @@ public final class ApiTestPlane implements ControlPlane, ImageLedger, AutoClosea
       }
     }
     for (WorkflowView v : plane().list(Optional.empty(), Optional.empty(), 1000)) {
-      plane().history(v.id()).stream().filter(e -> e.type().equals("SIGNAL_RECEIVED"))
+      plane().history(WorkflowId.of(v.id())).stream().filter(e -> e.type().equals("SIGNAL_RECEIVED"))
           .forEach(e -> out.add(v.id() + ":" + e.details().get("signal")));
     }
     return out;

@@ -1,5 +1,7 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.SignalName;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.Wakeup;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,7 +47,7 @@ class InMemorySupervisorTest {
 
   @Test
   void dueNowDeliversSignalAlreadyInMailbox() {
-    supervisor.signal(WF, "approve", utf8("yes"));
+    supervisor.signal(WorkflowId.of(WF), SignalName.of("approve"), utf8("yes"));
 
     Optional<Wakeup> due = supervisor.dueNow(WF, signalWait("approve", Optional.empty()));
 
@@ -55,8 +57,8 @@ class InMemorySupervisorTest {
 
   @Test
   void dueNowConsumesEachSignalOnceInOrder() {
-    supervisor.signal(WF, "approve", utf8("a"));
-    supervisor.signal(WF, "approve", utf8("b"));
+    supervisor.signal(WorkflowId.of(WF), SignalName.of("approve"), utf8("a"));
+    supervisor.signal(WorkflowId.of(WF), SignalName.of("approve"), utf8("b"));
     Suspend wait = signalWait("approve", Optional.empty());
 
     assertThat(signalText(supervisor.dueNow(WF, wait))).isEqualTo("a");
@@ -66,8 +68,8 @@ class InMemorySupervisorTest {
 
   @Test
   void dueNowKeepsSignalsOfOtherNamesAndWorkflows() {
-    supervisor.signal(WF, "other", utf8("o"));
-    supervisor.signal("wf-2", "approve", utf8("x"));
+    supervisor.signal(WorkflowId.of(WF), SignalName.of("other"), utf8("o"));
+    supervisor.signal(WorkflowId.of("wf-2"), SignalName.of("approve"), utf8("x"));
     Suspend wait = signalWait("approve", Optional.empty());
 
     assertThat(supervisor.dueNow(WF, wait)).isEmpty();
@@ -96,7 +98,7 @@ class InMemorySupervisorTest {
 
   @Test
   void dueNowPrefersWaitingSignalToPassedDeadline() {
-    supervisor.signal(WF, "approve", utf8("late but here"));
+    supervisor.signal(WorkflowId.of(WF), SignalName.of("approve"), utf8("late but here"));
 
     Optional<Wakeup> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
 

@@ -7,6 +7,8 @@ import static dev.torpor.launcher.internal.WorkflowEvent.Type.RESUMED;
 import static dev.torpor.launcher.internal.WorkflowEvent.Type.SUSPENDED;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.torpor.SignalName;
+import dev.torpor.WorkflowId;
 import dev.torpor.internal.SupervisedRuntime;
 import dev.torpor.internal.protocol.FrameCodec;
 import dev.torpor.internal.protocol.Suspend;
@@ -57,7 +59,7 @@ class FaultsIT {
     Files.write(data, bytes);
     String sha = h.store.manifest(new ImageKey(id, 1)).orElseThrow().sha256();
 
-    h.supervisor.signal(id, "approve", "after repair".getBytes(StandardCharsets.UTF_8));
+    h.supervisor.signal(WorkflowId.of(id), SignalName.of("approve"), "after repair".getBytes(StandardCharsets.UTF_8));
 
     WorkflowEvent refused = h.awaitEvent(id, RESTORE_FAILED, 1);
     assertThat((String) refused.details().get("error")).contains("SHA-256").contains(sha).contains("corrupt");

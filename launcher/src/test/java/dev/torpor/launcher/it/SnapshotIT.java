@@ -1,5 +1,7 @@
 package dev.torpor.launcher.it;
 
+import dev.torpor.SignalName;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.Wakeup;
 import static dev.torpor.launcher.internal.WorkflowEvent.Type.CHECKPOINTED;
 import static dev.torpor.launcher.internal.WorkflowEvent.Type.CHECKPOINT_FAILED;
@@ -81,7 +83,7 @@ class SnapshotIT {
     assertThat(suspended.details()).containsEntry("wait", "SIGNAL").containsEntry("signal", "approve");
     assertThat(h.anyProcessIn(id)).isFalse();
 
-    h.supervisor.signal(id, "approve", "yes, ship it".getBytes(StandardCharsets.UTF_8));
+    h.supervisor.signal(WorkflowId.of(id), SignalName.of("approve"), "yes, ship it".getBytes(StandardCharsets.UTF_8));
 
     WorkflowEvent second = h.awaitEvent(id, SUSPENDED, 2);
     assertThat(second.details()).containsEntry("signal", "x").containsKey("wakeAt");
@@ -97,7 +99,7 @@ class SnapshotIT {
   @Test
   void signalSentBeforeTheWaitIsDeliveredWithoutAFreeze() throws Exception {
     String id = WorkerHarness.newId(Approval.class);
-    h.supervisor.signal(id, "approve", "early".getBytes(StandardCharsets.UTF_8));
+    h.supervisor.signal(WorkflowId.of(id), SignalName.of("approve"), "early".getBytes(StandardCharsets.UTF_8));
     h.worker.start(new dev.torpor.launcher.internal.WorkflowSpec(id, List.of(WorkerHarness.workflowClasses()),
         Approval.class.getName(), List.of(), List.of(), dev.torpor.launcher.internal.WorkflowSpec.currentJavaHome()));
 

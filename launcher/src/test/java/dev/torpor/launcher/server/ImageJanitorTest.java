@@ -4,6 +4,7 @@ import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.torpor.WorkflowId;
 import dev.torpor.launcher.http.Images;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.ImageLedger.ImagesKept;
@@ -92,7 +93,7 @@ class ImageJanitorTest {
   }
 
   private void running(String id) {
-    plane.submit(new SubmitRequest(id, app, "com.acme.Main", List.of(), List.of()));
+    plane.submit(new SubmitRequest(WorkflowId.of(id), app, "com.acme.Main", List.of(), List.of()));
     await().atMost(Duration.ofSeconds(10)).until(() -> started.contains(id));
   }
 
@@ -126,8 +127,8 @@ class ImageJanitorTest {
     commit("done", 1, 100);
     commit("done", 2, 250);
     plane.waiting("done", 2, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
-    plane.cancel("done");
-    Instant finished = plane.status("done").updatedAt();
+    plane.cancel(WorkflowId.of("done"));
+    Instant finished = plane.status(WorkflowId.of("done")).updatedAt();
 
     try (ImageJanitor j = janitor(Duration.ofDays(1), finished.plus(Duration.ofHours(1)))) {
       Images.Report dry = j.collect(true);
@@ -175,6 +176,6 @@ class ImageJanitorTest {
           Optional.of(Instant.now().plusSeconds(60)), Optional.empty(), "", "", Optional.empty()), false, Map.of());
     } // closing the janitor waits for its deletions
     assertThat(store.seqs("kept")).as("image 1, which the registry names, is still there").contains(1L);
-    assertThat(plane.status("kept").seq()).isEqualTo(1);
+    assertThat(plane.status(WorkflowId.of("kept")).seq()).isEqualTo(1);
   }
 }

@@ -1,8 +1,10 @@
 package dev.torpor.scheduler.internal;
 
+import dev.torpor.SignalName;
 import dev.torpor.TorporException;
 import dev.torpor.WakeReason;
 import dev.torpor.WaitKind;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlane;
 import dev.torpor.scheduler.ControlPlaneConfig;
@@ -19,7 +21,6 @@ import dev.torpor.scheduler.WorkflowState;
 import dev.torpor.scheduler.WorkflowView;
 import dev.torpor.scheduler.Wakeup;
 import dev.torpor.scheduler.ClusterOptions;
-import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageStore;
 import java.io.IOException;
 import java.io.InputStream;
@@ -240,7 +241,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
 
   @Override
   public SubmitResult submit(SubmitRequest r) {
-    String id = r.id() != null ? ImageKey.checkWorkflowId(r.id()) : newId();
+    String id = r.id() != null ? r.id().value() : newId();
     if (!SHA256.matcher(r.appSha256()).matches() || !Files.exists(appJar(r.appSha256()))) {
       throw new IllegalArgumentException("unknown application " + r.appSha256() + ": upload the jar first (POST /v1/apps)");
     }
@@ -304,9 +305,9 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public SignalReceipt signal(String workflowId, String name, byte[] payload, Optional<String> idempotencyKey) {
-    ImageKey.checkWorkflowId(workflowId);
-    dev.torpor.Signal.checkName(name);
+  public SignalReceipt signal(WorkflowId id, SignalName signal, byte[] payload, Optional<String> idempotencyKey) {
+    String workflowId = id.value();
+    String name = signal.value();
     if (payload.length > MAX_SIGNAL_PAYLOAD) {
       throw new IllegalArgumentException("signal payload of " + payload.length + " bytes is over the limit of "
           + MAX_SIGNAL_PAYLOAD + " bytes (1 MiB): keep large data elsewhere and send a reference");
@@ -419,8 +420,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public WorkflowView status(String workflowId) {
-    ImageKey.checkWorkflowId(workflowId);
+  public WorkflowView status(WorkflowId id) {
+    String workflowId = id.value();
     return sql.tx(c -> {
       int pending;
       try (PreparedStatement ps = c.prepareStatement(
@@ -444,8 +445,9 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public List<HistoryEvent> history(String workflowId) {
-    status(workflowId);
+  public List<HistoryEvent> history(WorkflowId id) {
+    status(id);
+    String workflowId = id.value();
     return sql.tx(c -> {
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT n, at, type, seq, details FROM torpor_history WHERE workflow_id = ? ORDER BY n")) {
@@ -463,8 +465,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public void cancel(String workflowId) {
-    ImageKey.checkWorkflowId(workflowId);
+  public void cancel(WorkflowId id) {
+    String workflowId = id.value();
     sql.tx(c -> {
       WorkflowRow w = Registry.lock(c, workflowId);
       if (w.state.isFinal()) {
@@ -482,8 +484,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public void wake(String workflowId) {
-    ImageKey.checkWorkflowId(workflowId);
+  public void wake(WorkflowId id) {
+    String workflowId = id.value();
     long seq = sql.tx(c -> {
       WorkflowRow w = Registry.lock(c, workflowId);
       if (w.state != WorkflowState.SUSPENDED || !"TIMER".equals(w.waitKind)) {
@@ -496,8 +498,9 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public LogChunk logs(String workflowId, long offset, int max) throws IOException {
-    WorkflowView v = status(workflowId);
+  public LogChunk logs(WorkflowId id, long offset, int max) throws IOException {
+    WorkflowView v = status(id);
+    String workflowId = id.value();
     if (clustered) {
       return sharedLogs(workflowId, offset, max, v.state().isFinal());
     }

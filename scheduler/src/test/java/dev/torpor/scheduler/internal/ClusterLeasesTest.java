@@ -4,6 +4,7 @@ import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.ClusterOptions;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
@@ -123,12 +124,12 @@ class ClusterLeasesTest {
   }
 
   private List<String> types(String id) {
-    return plane.history(id).stream().map(HistoryEvent::type).toList();
+    return plane.history(WorkflowId.of(id)).stream().map(HistoryEvent::type).toList();
   }
 
   @Test
   void aLogSegmentShippedTwiceIsStoredOnceAndSegmentsKeepTheirOrder() throws Exception {
-    plane.submit(new SubmitRequest("log1", app, "com.acme.Main", List.of(), List.of()));
+    plane.submit(new SubmitRequest(WorkflowId.of("log1"), app, "com.acme.Main", List.of(), List.of()));
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("start log1")); // this worker owns its segment now
     byte[] first = "first segment\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     byte[] second = "second\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -138,9 +139,9 @@ class ClusterLeasesTest {
     plane.output("log1", "from-1-b", second);
     plane.output("log1", "from-0-a", first); // a late second ship of an earlier segment
 
-    assertThat(new String(plane.logs("log1", 0, 1 << 20).data(), java.nio.charset.StandardCharsets.UTF_8))
+    assertThat(new String(plane.logs(WorkflowId.of("log1"), 0, 1 << 20).data(), java.nio.charset.StandardCharsets.UTF_8))
         .isEqualTo("first segment\nsecond\n");
-    var tail = plane.logs("log1", first.length, 1 << 20); // total offsets across segments
+    var tail = plane.logs(WorkflowId.of("log1"), first.length, 1 << 20); // total offsets across segments
     assertThat(tail.offset()).isEqualTo(first.length);
     assertThat(new String(tail.data(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("second\n");
     assertThat(one("SELECT COUNT(*) FROM torpor_log WHERE workflow_id = 'log1'")).isEqualTo("2");
@@ -149,13 +150,13 @@ class ClusterLeasesTest {
 
     // The last segment shipped again with more (an earlier ship that failed after its commit): only the rest is added.
     plane.output("log1", "from-1-b", "second\nthird\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    assertThat(new String(plane.logs("log1", 0, 1 << 20).data(), java.nio.charset.StandardCharsets.UTF_8))
+    assertThat(new String(plane.logs(WorkflowId.of("log1"), 0, 1 << 20).data(), java.nio.charset.StandardCharsets.UTF_8))
         .isEqualTo("first segment\nsecond\nthird\n");
   }
 
   /** A workflow frozen on image 1 that another worker, {@code owner}, is running again (its RUNNING row). */
   private void runningOn(String id, String owner) throws SQLException {
-    plane.submit(new SubmitRequest(id, app, "com.acme.Main", List.of(), List.of()));
+    plane.submit(new SubmitRequest(WorkflowId.of(id), app, "com.acme.Main", List.of(), List.of()));
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("start " + id));
     plane.waiting(id, 1, WaitKind.TIMER, Optional.of(java.time.Instant.now().plusSeconds(3600)), Optional.empty(), false, Map.of());
     sql("UPDATE torpor_workflow SET state = 'RUNNING', owner = ? WHERE id = ?", owner, id);
@@ -170,7 +171,7 @@ class ClusterLeasesTest {
 
     await().atMost(Duration.ofSeconds(30)).until(() -> "GONE".equals(one("SELECT state FROM torpor_worker WHERE id = 'w2@dead'")));
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("wake orphan 1 TIMER"));
-    List<HistoryEvent> history = plane.history("orphan");
+    List<HistoryEvent> history = plane.history(WorkflowId.of("orphan"));
     HistoryEvent recovered = history.stream().filter(e -> e.type().equals("RECOVERED")).findFirst().orElseThrow();
     assertThat(recovered.details()).containsEntry("lostWorker", "w2@dead").containsEntry("from", "image 1");
     assertThat(types("orphan").stream().filter("RECOVERED"::equals).count()).isEqualTo(1);
@@ -199,13 +200,13 @@ class ClusterLeasesTest {
     } finally {
       beater.shutdownNow();
     }
-    assertThat(plane.status("busy").state()).isEqualTo(WorkflowState.RUNNING);
+    assertThat(plane.status(WorkflowId.of("busy")).state()).isEqualTo(WorkflowState.RUNNING);
     assertThat(types("busy")).doesNotContain("RECOVERED");
   }
 
   @Test
   void aWorkerDeclaredGoneKillsItsJvmsCommitsNothingAndRejoinsUnderANewLease() throws Exception {
-    plane.submit(new SubmitRequest("mine", app, "com.acme.Main", List.of(), List.of()));
+    plane.submit(new SubmitRequest(WorkflowId.of("mine"), app, "com.acme.Main", List.of(), List.of()));
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("start mine"));
     String before = plane.nodeId();
     // The JVM the fenced worker kills exits while it is fenced: that exit is not the workflow's outcome.
@@ -219,21 +220,21 @@ class ClusterLeasesTest {
     await().atMost(Duration.ofSeconds(30))
         .until(() -> calls.stream().filter("start mine"::equals).count() == 2);
     assertThat(types("mine")).contains("RECOVERED").doesNotContain("FAILED");
-    assertThat(plane.status("mine").state()).isEqualTo(WorkflowState.RUNNING);
+    assertThat(plane.status(WorkflowId.of("mine")).state()).isEqualTo(WorkflowState.RUNNING);
     assertThat(one("SELECT owner FROM torpor_workflow WHERE id = 'mine'")).isEqualTo(plane.nodeId());
   }
 
   @Test
   void anImageEveryLiveWorkerDeclinedIsReportedOnceAndOfferedAgainWhenAWorkerJoins() throws Exception {
-    plane.submit(new SubmitRequest("old-jdk", app, "com.acme.Main", List.of(), List.of()));
+    plane.submit(new SubmitRequest(WorkflowId.of("old-jdk"), app, "com.acme.Main", List.of(), List.of()));
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("start old-jdk"));
     plane.waiting("old-jdk", 1, WaitKind.TIMER, Optional.of(java.time.Instant.now()), Optional.empty(), false, Map.of());
     await().atMost(Duration.ofSeconds(30)).until(() -> calls.contains("wake old-jdk 1 TIMER"));
     plane.declined("old-jdk", 1, Wakeup.of(WakeReason.TIMER), "dumped by JDK 21; this worker runs JDK 17");
 
     assertThat(types("old-jdk")).contains("DECLINED", "UNRESTORABLE");
-    assertThat(plane.status("old-jdk").state()).isEqualTo(WorkflowState.SUSPENDED);
-    String error = plane.history("old-jdk").stream().filter(e -> e.type().equals("UNRESTORABLE")).findFirst()
+    assertThat(plane.status(WorkflowId.of("old-jdk")).state()).isEqualTo(WorkflowState.SUSPENDED);
+    String error = plane.history(WorkflowId.of("old-jdk")).stream().filter(e -> e.type().equals("UNRESTORABLE")).findFirst()
         .orElseThrow().details().get("error").toString();
     assertThat(error).contains("w1: dumped by JDK 21");
     assertThat(calls.stream().filter("wake old-jdk 1 TIMER"::equals).count()).as("not retried").isEqualTo(1);

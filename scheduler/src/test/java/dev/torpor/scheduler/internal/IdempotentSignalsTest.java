@@ -3,6 +3,8 @@ package dev.torpor.scheduler.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.torpor.SignalName;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.ConflictException;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
@@ -101,7 +103,7 @@ class IdempotentSignalsTest {
     }
     String app = plane.storeApp(new ByteArrayInputStream(jar.toByteArray()));
     for (String id : ids) {
-      plane.submit(new SubmitRequest(id, app, "com.acme.Main", List.of(), List.of()));
+      plane.submit(new SubmitRequest(WorkflowId.of(id), app, "com.acme.Main", List.of(), List.of()));
     }
   }
 
@@ -122,26 +124,26 @@ class IdempotentSignalsTest {
   }
 
   private long received(String workflowId) {
-    return plane.history(workflowId).stream().map(HistoryEvent::type).filter("SIGNAL_RECEIVED"::equals).count();
+    return plane.history(WorkflowId.of(workflowId)).stream().map(HistoryEvent::type).filter("SIGNAL_RECEIVED"::equals).count();
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"h2", "postgres"})
   void theSameKeyTwiceStoresOneSignalAndAnswersTheSame(String database) throws Exception {
     open(database, "w1");
-    SignalReceipt first = plane.signal("w1", "approve", utf8("yes"), Optional.of("key-1"));
+    SignalReceipt first = plane.signal(WorkflowId.of("w1"), SignalName.of("approve"), utf8("yes"), Optional.of("key-1"));
     // What Sql.tx does after a commit whose acknowledgement was lost, and what a client's retry does.
-    SignalReceipt again = plane.signal("w1", "approve", utf8("yes"), Optional.of("key-1"));
+    SignalReceipt again = plane.signal(WorkflowId.of("w1"), SignalName.of("approve"), utf8("yes"), Optional.of("key-1"));
 
     assertThat(first.duplicate()).isFalse();
     assertThat(again.duplicate()).isTrue();
     assertThat(again.id()).isEqualTo(first.id());
     assertThat(again.receivedAt()).isEqualTo(first.receivedAt());
     assertThat(rows("w1")).isEqualTo(1);
-    assertThat(plane.status("w1").pendingSignals()).isEqualTo(1);
+    assertThat(plane.status(WorkflowId.of("w1")).pendingSignals()).isEqualTo(1);
     assertThat(received("w1")).isEqualTo(1);
 
-    SignalReceipt other = plane.signal("w1", "approve", utf8("yes"), Optional.of("key-2"));
+    SignalReceipt other = plane.signal(WorkflowId.of("w1"), SignalName.of("approve"), utf8("yes"), Optional.of("key-2"));
     assertThat(other.duplicate()).isFalse();
     assertThat(other.id()).isGreaterThan(first.id());
     assertThat(rows("w1")).isEqualTo(2);
@@ -151,17 +153,17 @@ class IdempotentSignalsTest {
   @ValueSource(strings = {"h2", "postgres"})
   void anotherSignalUnderAUsedKeyIsAConflictAndStoresNothing(String database) throws Exception {
     open(database, "w1", "w2");
-    plane.signal("w1", "approve", utf8("yes"), Optional.of("k"));
+    plane.signal(WorkflowId.of("w1"), SignalName.of("approve"), utf8("yes"), Optional.of("k"));
 
-    assertThatThrownBy(() -> plane.signal("w1", "approve", utf8("no"), Optional.of("k")))
+    assertThatThrownBy(() -> plane.signal(WorkflowId.of("w1"), SignalName.of("approve"), utf8("no"), Optional.of("k")))
         .isInstanceOf(ConflictException.class)
         .hasMessageContaining("idempotency key 'k' was already used for another signal to workflow w1");
-    assertThatThrownBy(() -> plane.signal("w1", "reject", utf8("yes"), Optional.of("k")))
+    assertThatThrownBy(() -> plane.signal(WorkflowId.of("w1"), SignalName.of("reject"), utf8("yes"), Optional.of("k")))
         .isInstanceOf(ConflictException.class).hasMessageContaining("'approve'");
     assertThat(rows("w1")).isEqualTo(1);
 
     // A key names a request to one workflow: the same key elsewhere is another request.
-    assertThat(plane.signal("w2", "reject", utf8("x"), Optional.of("k")).duplicate()).isFalse();
+    assertThat(plane.signal(WorkflowId.of("w2"), SignalName.of("reject"), utf8("x"), Optional.of("k")).duplicate()).isFalse();
     assertThat(rows("w2")).isEqualTo(1);
   }
 
@@ -169,8 +171,8 @@ class IdempotentSignalsTest {
   @ValueSource(strings = {"h2", "postgres"})
   void withoutAKeyEveryCallStoresASignal(String database) throws Exception {
     open(database, "w1");
-    SignalReceipt a = plane.signal("w1", "go", utf8("x"), Optional.empty());
-    SignalReceipt b = plane.signal("w1", "go", utf8("x"), Optional.empty());
+    SignalReceipt a = plane.signal(WorkflowId.of("w1"), SignalName.of("go"), utf8("x"), Optional.empty());
+    SignalReceipt b = plane.signal(WorkflowId.of("w1"), SignalName.of("go"), utf8("x"), Optional.empty());
     assertThat(a.duplicate()).isFalse();
     assertThat(b.duplicate()).isFalse();
     assertThat(b.id()).isNotEqualTo(a.id());
@@ -181,13 +183,13 @@ class IdempotentSignalsTest {
   @ValueSource(strings = {"h2", "postgres"})
   void aRetryAfterTheWorkflowFinishedAnswersTheSameButANewSignalIsRefused(String database) throws Exception {
     open(database, "w1");
-    SignalReceipt first = plane.signal("w1", "go", utf8("x"), Optional.of("before-the-end"));
-    plane.cancel("w1");
+    SignalReceipt first = plane.signal(WorkflowId.of("w1"), SignalName.of("go"), utf8("x"), Optional.of("before-the-end"));
+    plane.cancel(WorkflowId.of("w1"));
 
-    SignalReceipt retry = plane.signal("w1", "go", utf8("x"), Optional.of("before-the-end"));
+    SignalReceipt retry = plane.signal(WorkflowId.of("w1"), SignalName.of("go"), utf8("x"), Optional.of("before-the-end"));
     assertThat(retry.id()).isEqualTo(first.id());
     assertThat(retry.duplicate()).isTrue();
-    assertThatThrownBy(() -> plane.signal("w1", "go", utf8("x"), Optional.of("after-the-end")))
+    assertThatThrownBy(() -> plane.signal(WorkflowId.of("w1"), SignalName.of("go"), utf8("x"), Optional.of("after-the-end")))
         .isInstanceOf(ConflictException.class).hasMessageContaining("has finished");
   }
 
@@ -203,7 +205,7 @@ class IdempotentSignalsTest {
       for (int i = 0; i < clients; i++) {
         sent.add(pool.submit(() -> {
           together.await(30, TimeUnit.SECONDS);
-          return plane.signal("w1", "go", utf8("once"), Optional.of("shared"));
+          return plane.signal(WorkflowId.of("w1"), SignalName.of("go"), utf8("once"), Optional.of("shared"));
         }));
       }
       List<SignalReceipt> receipts = new ArrayList<>();
@@ -223,11 +225,11 @@ class IdempotentSignalsTest {
   void aBadKeyIsRefusedWithTheRule(String database) throws Exception {
     open(database, "w1");
     for (String bad : new String[] {"", "has space", "x".repeat(129), "caf\u00e9", "tab\there"}) {
-      assertThatThrownBy(() -> plane.signal("w1", "go", utf8("x"), Optional.of(bad)))
+      assertThatThrownBy(() -> plane.signal(WorkflowId.of("w1"), SignalName.of("go"), utf8("x"), Optional.of(bad)))
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("1 to 128 printable ASCII characters without spaces");
     }
     assertThat(rows("w1")).isZero();
-    assertThat(plane.signal("w1", "go", utf8("x"), Optional.of("x".repeat(128))).duplicate()).isFalse();
+    assertThat(plane.signal(WorkflowId.of("w1"), SignalName.of("go"), utf8("x"), Optional.of("x".repeat(128))).duplicate()).isFalse();
   }
 }

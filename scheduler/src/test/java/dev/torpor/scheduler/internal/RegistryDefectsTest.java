@@ -1,11 +1,13 @@
 package dev.torpor.scheduler.internal;
 
+import dev.torpor.SignalName;
 import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.awaitility.Awaitility.await;
 
 import dev.torpor.WakeReason;
+import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.scheduler.HistoryEvent;
 import dev.torpor.scheduler.SubmitRequest;
@@ -75,7 +77,7 @@ class RegistryDefectsTest {
   }
 
   private void running(String id) {
-    plane.submit(new SubmitRequest(id, app, "com.acme.Main", List.of(), List.of()));
+    plane.submit(new SubmitRequest(WorkflowId.of(id), app, "com.acme.Main", List.of(), List.of()));
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("start " + id));
   }
 
@@ -84,7 +86,7 @@ class RegistryDefectsTest {
   }
 
   private List<String> historyTypes(String id) {
-    return plane.history(id).stream().map(HistoryEvent::type).toList();
+    return plane.history(WorkflowId.of(id)).stream().map(HistoryEvent::type).toList();
   }
 
   @Test
@@ -96,12 +98,12 @@ class RegistryDefectsTest {
         true, Map.of("error", "image commit failed"))).isTrue();
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("wake in-memory 0 TIMER"));
     assertThat(slots.get()).as("the wake took no slot of its own and gave none back").isZero();
-    assertThat(plane.status("in-memory").state()).isEqualTo(WorkflowState.RUNNING);
+    assertThat(plane.status(WorkflowId.of("in-memory")).state()).isEqualTo(WorkflowState.RUNNING);
 
     // The operator's wake reaches a wait in memory the same way.
     assertThat(plane.waiting("in-memory", 0, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(),
         true, Map.of())).isTrue();
-    plane.wake("in-memory");
+    plane.wake(WorkflowId.of("in-memory"));
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("wake in-memory 0 OPERATOR"));
     assertThat(slots.get()).isZero();
   }
@@ -114,7 +116,7 @@ class RegistryDefectsTest {
     plane.fireWake("mem", 0, "OPERATOR");
     assertThat(calls).contains("wake mem 0 OPERATOR");
     plane.undeliverable("mem", 0, Wakeup.of(WakeReason.OPERATOR), "the wake socket was not there");
-    assertThat(plane.status("mem").state()).isEqualTo(WorkflowState.SUSPENDED);
+    assertThat(plane.status(WorkflowId.of("mem")).state()).isEqualTo(WorkflowState.SUSPENDED);
     calls.clear();
     plane.fireWake("mem", 0, "OPERATOR"); // the retry: before the fix it was handed back for ever (owner lost)
     assertThat(calls).containsExactly("wake mem 0 OPERATOR");
@@ -130,7 +132,7 @@ class RegistryDefectsTest {
     assertThat(plane.waiting("w", 2, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false,
         Map.of())).isFalse();
     assertThat(plane.event("w", "CHECKPOINTED", 2, Map.of())).as("nor a stale savepoint").isFalse();
-    assertThat(plane.status("w").seq()).isEqualTo(1);
+    assertThat(plane.status(WorkflowId.of("w")).seq()).isEqualTo(1);
   }
 
   @Test
@@ -139,7 +141,7 @@ class RegistryDefectsTest {
     String node = "worker-a@1";
     plane = new JdbcControlPlane(config(), node, true); // a cluster node; its own lease is not started
     storeApp();
-    plane.submit(new SubmitRequest("raced", app, "com.acme.Main", List.of(), List.of()));
+    plane.submit(new SubmitRequest(WorkflowId.of("raced"), app, "com.acme.Main", List.of(), List.of()));
     String url = config().jdbcUrl();
     try (Connection c = DriverManager.getConnection(url, "sa", "")) {
       try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_workflow SET state = 'RUNNING', owner = ? WHERE id = 'raced'")) {
@@ -169,7 +171,7 @@ class RegistryDefectsTest {
       c.commit();
       assertThat(savepoint.get(30, TimeUnit.SECONDS)).as("the savepoint is refused").isFalse();
     }
-    assertThat(plane.status("raced").seq()).as("the recovery's seq stands, so its wake is not stale").isZero();
+    assertThat(plane.status(WorkflowId.of("raced")).seq()).as("the recovery's seq stands, so its wake is not stale").isZero();
     assertThat(historyTypes("raced")).doesNotContain("CHECKPOINTED");
   }
 
@@ -178,18 +180,18 @@ class RegistryDefectsTest {
     open(4, Duration.ofSeconds(20));
     running("sp");
     plane.waiting("sp", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
-    plane.signal("sp", "go", text("first"));
+    plane.signal(WorkflowId.of("sp"), SignalName.of("go"), text("first"));
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("wake sp 1 SIGNAL first"));
     assertThat(plane.event("sp", "CHECKPOINTED", 2, Map.of())).isTrue();
-    plane.signal("sp", "go", text("second")); // for a later wait
-    assertThat(plane.status("sp").waitKind()).isNull();
+    plane.signal(WorkflowId.of("sp"), SignalName.of("go"), text("second")); // for a later wait
+    assertThat(plane.status(WorkflowId.of("sp")).waitKind()).isNull();
 
     // The savepoint's image could not be restored (a crash recovery's wake failed): tried again.
     plane.undeliverable("sp", 2, Wakeup.of(WakeReason.CHECKPOINT), "restore failed");
-    assertThat(plane.status("sp").waitKind()).as("status shows no stale wait").isNull();
+    assertThat(plane.status(WorkflowId.of("sp")).waitKind()).as("status shows no stale wait").isNull();
     await().atMost(Duration.ofSeconds(20)).until(() -> calls.stream().anyMatch(c -> c.startsWith("wake sp 2")));
     assertThat(calls.stream().filter(c -> c.startsWith("wake sp 2")).toList()).containsExactly("wake sp 2 CHECKPOINT");
-    assertThat(plane.status("sp").pendingSignals()).as("the signal waits for its own wait").isEqualTo(1);
+    assertThat(plane.status(WorkflowId.of("sp")).pendingSignals()).as("the signal waits for its own wait").isEqualTo(1);
   }
 
   @Test
@@ -198,7 +200,7 @@ class RegistryDefectsTest {
     running("lost");
     plane.waiting("lost", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     plane.timers().pause();
-    plane.signal("lost", "go", text("hello"));
+    plane.signal(WorkflowId.of("lost"), SignalName.of("go"), text("hello"));
     plane.timers().cancelAll("lost"); // as if scheduling its wake had failed
     assertThat(plane.timers().jobCount("lost")).isZero();
     plane.timers().resume();
@@ -229,8 +231,8 @@ class RegistryDefectsTest {
     running("stored");
     plane.waiting("stored", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     plane.timers().close(); // Quartz refuses every call from now on
-    assertThatCode(() -> plane.signal("stored", "go", text("kept"))).doesNotThrowAnyException();
-    assertThat(plane.status("stored").pendingSignals()).isEqualTo(1);
+    assertThatCode(() -> plane.signal(WorkflowId.of("stored"), SignalName.of("go"), text("kept"))).doesNotThrowAnyException();
+    assertThat(plane.status(WorkflowId.of("stored")).pendingSignals()).isEqualTo(1);
   }
 
   @Test
@@ -271,7 +273,7 @@ class RegistryDefectsTest {
     Thread busy = new Thread(() -> {
       for (int i = 0; i < 300; i++) {
         try {
-          plane.submit(new SubmitRequest("busy-" + i, app, "com.acme.Main", List.of(), List.of()));
+          plane.submit(new SubmitRequest(WorkflowId.of("busy-" + i), app, "com.acme.Main", List.of(), List.of()));
         } catch (RuntimeException e) {
           // an interrupted call may fail; the registry must not
         }
