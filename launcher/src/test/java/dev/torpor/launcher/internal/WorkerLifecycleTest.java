@@ -3,6 +3,8 @@ package dev.torpor.launcher.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.torpor.SignalName;
+import dev.torpor.WorkflowId;
 import dev.torpor.launcher.internal.WorkflowEvent.Type;
 import dev.torpor.launcher.it.workflows.Approval;
 import dev.torpor.launcher.it.workflows.Savepoint;
@@ -95,7 +97,7 @@ class WorkerLifecycleTest {
   void aSignalReachesTheRestoredTreeWithItsPayload() throws Exception {
     String id = launch(Approval.class);
     awaitEvent(id, Type.SUSPENDED);
-    supervisor.signal(id, "approve", "yes".getBytes(StandardCharsets.UTF_8));
+    supervisor.signal(WorkflowId.of(id), SignalName.of("approve"), "yes".getBytes(StandardCharsets.UTF_8));
     assertThat(awaitExit(id)).isZero();
     assertThat(log(id)).endsWith("stand-in woke: SIGNAL restored approve=yes\n");
   }
