@@ -5,7 +5,14 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 
-/** What a worker tells the control plane about the workflows it runs. */
+/**
+ * What a worker tells whoever decides its workflows' wakes about the workflows it runs: the one
+ * contract from worker to control plane (a server's {@code JdbcControlPlane}, through the server's
+ * worker adapter; {@code torpor run}'s in-memory supervisor). The worker asks it before a dump (a
+ * signal may already be waiting) and tells it after the image is committed (it arms the timer and
+ * re-checks the mailbox, so a signal that raced the dump wakes the workflow at once); the decider
+ * later wakes the workflow through the worker ({@link WorkerGateway#wake} on a server).
+ */
 public interface WorkerCallbacks {
   /**
    * The workflow is about to wait: a delivery due now (a signal already in the mailbox, a timer

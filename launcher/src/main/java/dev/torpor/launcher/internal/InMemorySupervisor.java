@@ -1,9 +1,9 @@
 package dev.torpor.launcher.internal;
 
 import dev.torpor.scheduler.Wakeup;
+import dev.torpor.scheduler.WorkerCallbacks;
 import dev.torpor.Signal;
 import dev.torpor.SignalName;
-import dev.torpor.internal.protocol.Suspend;
 import dev.torpor.WaitKind;
 import dev.torpor.WakeReason;
 import dev.torpor.WorkflowId;
@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * nothing here survives the process, unlike the control plane's scheduler. Signals sent
  * before the workflow waits are kept and delivered in order per name, each once.
  */
-public final class InMemorySupervisor implements Supervisor, AutoCloseable {
+public final class InMemorySupervisor implements WorkerCallbacks, AutoCloseable {
   private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "torpor-timers");
     t.setDaemon(true);
@@ -32,9 +32,13 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
   });
   private final Map<String, Map<String, Deque<Signal>>> mailbox = new HashMap<>();
   private final Map<String, Waiting> waiting = new HashMap<>();
+  /** The last wait of each workflow, which a failed delivery leaves it in. */
+  private final Map<String, Wait> waits = new HashMap<>();
   private Worker worker;
 
-  private record Waiting(long seq, Suspend request, ScheduledFuture<?> timer) {}
+  private record Wait(WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal) {}
+
+  private record Waiting(long seq, Wait request, ScheduledFuture<?> timer) {}
 
   /** Connects the worker to wake; call once before the first workflow starts. */
   public synchronized void attach(Worker worker) {
@@ -66,7 +70,12 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
   }
 
   @Override
-  public synchronized Optional<Wakeup> dueNow(String workflowId, Suspend wait) {
+  public synchronized Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt,
+      Optional<String> signal) {
+    return dueNow(workflowId, new Wait(kind, wakeAt, signal));
+  }
+
+  private Optional<Wakeup> dueNow(String workflowId, Wait wait) {
     if (wait.kind() == WaitKind.SIGNAL) {
       Signal s = poll(workflowId, wait.signal().orElseThrow());
       if (s != null) {
@@ -79,12 +88,16 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
     return Optional.empty();
   }
 
+  /** Takes every wait: there is no registry to refuse it. */
   @Override
-  public synchronized void waiting(String workflowId, long seq, Suspend wait, boolean inMemory, Map<String, Object> details) {
+  public synchronized boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt,
+      Optional<String> signal, boolean inMemory, Map<String, Object> details) {
+    Wait wait = new Wait(kind, wakeAt, signal);
+    waits.put(workflowId, wait);
     Optional<Wakeup> due = dueNow(workflowId, wait); // a signal may have raced the dump
     if (due.isPresent()) {
       worker.wake(workflowId, seq, due.get());
-      return;
+      return true;
     }
     ScheduledFuture<?> timer = null;
     if (wait.wakeAt().isPresent()) {
@@ -93,6 +106,7 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
       timer = timers.schedule(() -> timerFired(workflowId, seq, reason), delay, TimeUnit.MILLISECONDS);
     }
     waiting.put(workflowId, new Waiting(seq, wait, timer));
+    return true;
   }
 
   /**
@@ -101,10 +115,25 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
    * image that cannot be restored).
    */
   @Override
-  public synchronized void undeliverable(String workflowId, long seq, Suspend wait, Wakeup delivery) {
+  public synchronized void undeliverable(String workflowId, long seq, Wakeup delivery, String error) {
     delivery.signal().ifPresent(s -> mailbox.computeIfAbsent(workflowId, k -> new HashMap<>())
         .computeIfAbsent(s.name(), k -> new ArrayDeque<>()).addFirst(s));
-    waiting.put(workflowId, new Waiting(seq, wait, null));
+    Wait wait = waits.get(workflowId);
+    if (wait != null) {
+      waiting.put(workflowId, new Waiting(seq, wait, null));
+    }
+  }
+
+  /** Nothing to record: the worker's events are the history of {@code torpor run}. */
+  @Override
+  public boolean event(String workflowId, String type, long seq, Map<String, Object> details) {
+    return true;
+  }
+
+  @Override
+  public synchronized void exited(String workflowId, int exitCode, String logTail) {
+    waits.remove(workflowId);
+    waiting.remove(workflowId);
   }
 
   /** Tries again to wake a workflow whose wake failed, if its wait is over. */
@@ -131,7 +160,7 @@ public final class InMemorySupervisor implements Supervisor, AutoCloseable {
       w.timer().cancel(false);
     }
     if (!worker.wake(workflowId, w.seq(), d)) {
-      undeliverable(workflowId, w.seq(), w.request(), d);
+      undeliverable(workflowId, w.seq(), d, "the worker refused the wake");
     }
   }
 

@@ -2,6 +2,7 @@ package dev.torpor.launcher.internal;
 
 import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.Wakeup;
+import dev.torpor.scheduler.WorkerCallbacks;
 import dev.torpor.Signal;
 import dev.torpor.TorporException;
 import dev.torpor.internal.SupervisedRuntime;
@@ -52,7 +53,8 @@ import java.util.stream.Collectors;
 /**
  * Runs workflow JVMs and moves them between running and frozen: launches them in fresh PID
  * and time namespaces, dumps them when their agent asks, packs and commits the image, and
- * restores the image and delivers the wake when its {@link Supervisor} says so. Every wake is
+ * restores the image and delivers the wake when its {@link WorkerCallbacks} (the control plane, or an
+ * {@link InMemorySupervisor}) says so. Every wake is
  * fenced by the image's seq: a wake for an older seq, or for a workflow that is not waiting,
  * is ignored, so one image never runs twice.
  */
@@ -62,7 +64,7 @@ public final class Worker implements AutoCloseable {
 
   private final Config config;
   private final CheckpointEngine engine;
-  private final Supervisor supervisor;
+  private final WorkerCallbacks callbacks;
   private final Consumer<WorkflowEvent> events;
   private final ImageIo images;
   private final Map<String, WorkflowRun> runs = new ConcurrentHashMap<>();
@@ -149,7 +151,7 @@ public final class Worker implements AutoCloseable {
   }
 
   public Worker(
-      Config config, ImageStore store, CheckpointEngine engine, Supervisor supervisor, Consumer<WorkflowEvent> events)
+      Config config, ImageStore store, CheckpointEngine engine, WorkerCallbacks callbacks, Consumer<WorkflowEvent> events)
       throws IOException {
     this.config = config;
     // Workflow JVMs die with their worker, launched or restored: a JVM that outlived it would run on
@@ -158,7 +160,7 @@ public final class Worker implements AutoCloseable {
     this.engine = engine instanceof CriuEngine criu ? criu.diesWithParent() : engine;
     this.images = new ImageIo(store, config.keys(), config.commitRetry(), this.engine, WorkflowSpec.currentJavaHome());
     images.warmUpInBackground();
-    this.supervisor = supervisor;
+    this.callbacks = callbacks;
     this.events = events;
     PrivateDirs.ensure(config.dataDir());
     PrivateDirs.ensure(PrivateDirs.ensure(config.dataDir().resolve("logs")).resolve("launcher"));
@@ -524,7 +526,7 @@ public final class Worker implements AutoCloseable {
       }
       timings.put("sync", millisSince(t0));
       if (s.kind() != WaitKind.CHECKPOINT && s.dumpRefused().isEmpty()) {
-        Optional<Wakeup> due = supervisor.dueNow(run.id, s);
+        Optional<Wakeup> due = callbacks.dueNow(run.id, seqOf(run.id), s.kind(), s.wakeAt(), s.signal());
         if (due.isPresent()) {
           CrashPoint.reach(CrashPoint.DUE_NOW_CLAIMED);
           synchronized (run) {
@@ -581,7 +583,7 @@ public final class Worker implements AutoCloseable {
           run.exitedWhileSuspending = null;
         }
       }
-      if (!supervisor.mayCommit(run.id)) {
+      if (!callbacks.owns(run.id)) {
         System.err.println("torpor worker: image " + (seq) + " of " + run.id + " not committed: this worker no"
             + " longer holds the workflow's lease");
         abandonUncommitted(run, dumpDir, leaveRunning);
@@ -591,7 +593,7 @@ public final class Worker implements AutoCloseable {
       long t2 = System.nanoTime();
       try {
         manifest = images.commit(new ImageIo.Facts(new ImageKey(run.id, seq), s, run.jdk, pipe, run.plan),
-            dumpDir, timings, t2, () -> supervisor.mayCommit(run.id));
+            dumpDir, timings, t2, () -> callbacks.owns(run.id));
       } catch (ImageIo.ImageTakenException e) {
         System.err.println("torpor worker: " + e.getMessage());
         abandonUncommitted(run, dumpDir, leaveRunning);
@@ -637,7 +639,7 @@ public final class Worker implements AutoCloseable {
         run.wakeStartedNanos = System.nanoTime();
         deliverInMemory(run, Wakeup.of(WakeReason.CHECKPOINT));
       } else {
-        supervisor.waiting(run.id, seq, s, false, details);
+        callbacks.waiting(run.id, seq, s.kind(), s.wakeAt(), s.signal(), false, details);
       }
     } catch (IOException | RuntimeException e) {
       System.err.println("torpor worker: workflow " + run.id + ": suspend failed: " + e);
@@ -714,7 +716,8 @@ public final class Worker implements AutoCloseable {
     if (s.kind() == WaitKind.CHECKPOINT) {
       deliverInMemory(run, Wakeup.of(WakeReason.CHECKPOINT));
     } else {
-      supervisor.waiting(run.id, run.seq, s, true, Map.of("error", why, "stack", s.stack()));
+      callbacks.waiting(run.id, run.seq, s.kind(), s.wakeAt(), s.signal(), true,
+          Map.of("error", why, "stack", s.stack()));
     }
   }
 
@@ -772,9 +775,9 @@ public final class Worker implements AutoCloseable {
         emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
       }
       if (e instanceof ImageDeclinedException) {
-        supervisor.declined(run.id, run.seq, run.wait, delivery);
+        callbacks.declined(run.id, run.seq, delivery, lastError(run.id));
       } else {
-        supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
+        callbacks.undeliverable(run.id, run.seq, delivery, lastError(run.id));
       }
     }
   }
@@ -820,7 +823,7 @@ public final class Worker implements AutoCloseable {
         emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
         run.moveTo(State.WAITING_IN_MEMORY);
       }
-      supervisor.undeliverable(run.id, run.seq, run.wait, delivery);
+      callbacks.undeliverable(run.id, run.seq, delivery, lastError(run.id));
     }
   }
 

@@ -1,20 +1,20 @@
 package dev.torpor.launcher.server;
 
-import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.launcher.internal.Supervisor;
+import dev.torpor.WaitKind;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.launcher.internal.WorkflowSpec;
 import dev.torpor.scheduler.CrashPoint;
+import dev.torpor.scheduler.Wakeup;
 import dev.torpor.scheduler.WorkerCallbacks;
 import dev.torpor.scheduler.WorkerGateway;
-import dev.torpor.scheduler.Wakeup;
 import dev.torpor.storage.ImageStore;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,7 +27,7 @@ import java.util.function.Consumer;
  * A slot is one live workflow JVM: taken before a start or a restore, given back when the JVM
  * is frozen into an image, exits, or could not be restored.
  */
-public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<WorkflowEvent> {
+public final class ServerWorker implements WorkerGateway, WorkerCallbacks, Consumer<WorkflowEvent> {
   private final Semaphore slots;
   private final WorkerCallbacks plane;
   private final ImageJanitor janitor;
@@ -138,45 +138,66 @@ public final class ServerWorker implements WorkerGateway, Supervisor, Consumer<W
     }
   }
 
-  // ----- supervisor -----
+  // ----- the worker's callbacks: the plane's, with this server's slots, log shipping and janitor -----
 
   @Override
-  public Optional<Wakeup> dueNow(String workflowId, Suspend wait) {
-    return plane.dueNow(workflowId, worker.seqOf(workflowId), wait.kind(), wait.wakeAt(), wait.signal());
+  public Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt,
+      Optional<String> signal) {
+    return plane.dueNow(workflowId, seq, kind, wakeAt, signal);
   }
 
   @Override
-  public void waiting(String workflowId, long seq, Suspend wait, boolean inMemory, Map<String, Object> details) {
+  public boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal,
+      boolean inMemory, Map<String, Object> details) {
     if (!inMemory) {
       release();
       shipLog(workflowId);
     }
-    boolean recorded = plane.waiting(workflowId, seq, wait.kind(), wait.wakeAt(), wait.signal(), inMemory, details);
+    boolean recorded = plane.waiting(workflowId, seq, kind, wakeAt, signal, inMemory, details);
     CrashPoint.reach(CrashPoint.SUSPEND_RECORDED);
     if (!inMemory && recorded) {
       janitor.superseded(workflowId, seq); // only once the registry names the new image
     }
     // Not recorded: the registry still names image seq - 1, from which the worker that holds the
     // workflow now resumes it; the image made here is debris that the segment's next commit replaces.
+    return recorded;
   }
 
   @Override
-  public void undeliverable(String workflowId, long seq, Suspend wait, Wakeup delivery) {
+  public void undeliverable(String workflowId, long seq, Wakeup wakeup, String error) {
     if (!worker.waitsInMemory(workflowId)) {
       release(); // a failed restore's slot; a JVM waiting in memory keeps its own
     }
-    plane.undeliverable(workflowId, seq, delivery, worker.lastError(workflowId));
+    plane.undeliverable(workflowId, seq, wakeup, error);
   }
 
   @Override
-  public boolean mayCommit(String workflowId) {
+  public boolean owns(String workflowId) {
     return !fenced && plane.owns(workflowId);
   }
 
   @Override
-  public void declined(String workflowId, long seq, Suspend wait, Wakeup delivery) {
+  public void declined(String workflowId, long seq, Wakeup wakeup, String reason) {
     release();
-    plane.declined(workflowId, seq, delivery, worker.lastError(workflowId));
+    plane.declined(workflowId, seq, wakeup, reason);
+  }
+
+  /** The worker reports through {@link #accept}: this passes a record straight to the plane. */
+  @Override
+  public boolean event(String workflowId, String type, long seq, Map<String, Object> details) {
+    return plane.event(workflowId, type, seq, details);
+  }
+
+  /** The worker's output reaches the plane when a segment ends (see {@link #accept}): this passes it straight on. */
+  @Override
+  public void output(String workflowId, String segment, byte[] bytes) {
+    plane.output(workflowId, segment, bytes);
+  }
+
+  /** The worker reports through {@link #accept}: this passes an exit straight to the plane. */
+  @Override
+  public void exited(String workflowId, int exitCode, String logTail) {
+    plane.exited(workflowId, exitCode, logTail);
   }
 
   // ----- events -----

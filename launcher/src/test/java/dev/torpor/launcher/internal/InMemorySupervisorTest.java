@@ -35,6 +35,10 @@ class InMemorySupervisorTest {
     return new Suspend(WF, WaitKind.TIMER, Optional.of(at), Optional.empty(), "marker", "", Optional.empty());
   }
 
+  private Optional<Wakeup> dueNow(String workflowId, Suspend wait) {
+    return supervisor.dueNow(workflowId, 1, wait.kind(), wait.wakeAt(), wait.signal());
+  }
+
   private static byte[] utf8(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
   }
@@ -49,7 +53,7 @@ class InMemorySupervisorTest {
   void dueNowDeliversSignalAlreadyInMailbox() {
     supervisor.signal(WorkflowId.of(WF), SignalName.of("approve"), utf8("yes"));
 
-    Optional<Wakeup> due = supervisor.dueNow(WF, signalWait("approve", Optional.empty()));
+    Optional<Wakeup> due = dueNow(WF, signalWait("approve", Optional.empty()));
 
     assertThat(signalText(due)).isEqualTo("yes");
     assertThat(due.get().signal().get().name()).isEqualTo("approve");
@@ -61,9 +65,9 @@ class InMemorySupervisorTest {
     supervisor.signal(WorkflowId.of(WF), SignalName.of("approve"), utf8("b"));
     Suspend wait = signalWait("approve", Optional.empty());
 
-    assertThat(signalText(supervisor.dueNow(WF, wait))).isEqualTo("a");
-    assertThat(signalText(supervisor.dueNow(WF, wait))).isEqualTo("b");
-    assertThat(supervisor.dueNow(WF, wait)).isEmpty();
+    assertThat(signalText(dueNow(WF, wait))).isEqualTo("a");
+    assertThat(signalText(dueNow(WF, wait))).isEqualTo("b");
+    assertThat(dueNow(WF, wait)).isEmpty();
   }
 
   @Test
@@ -72,26 +76,26 @@ class InMemorySupervisorTest {
     supervisor.signal(WorkflowId.of("wf-2"), SignalName.of("approve"), utf8("x"));
     Suspend wait = signalWait("approve", Optional.empty());
 
-    assertThat(supervisor.dueNow(WF, wait)).isEmpty();
-    assertThat(signalText(supervisor.dueNow(WF, signalWait("other", Optional.empty())))).isEqualTo("o");
-    assertThat(signalText(supervisor.dueNow("wf-2", wait))).isEqualTo("x");
+    assertThat(dueNow(WF, wait)).isEmpty();
+    assertThat(signalText(dueNow(WF, signalWait("other", Optional.empty())))).isEqualTo("o");
+    assertThat(signalText(dueNow("wf-2", wait))).isEqualTo("x");
   }
 
   @Test
   void dueNowWakesTimerInThePast() {
-    Optional<Wakeup> due = supervisor.dueNow(WF, timerWait(Instant.now().minusSeconds(1)));
+    Optional<Wakeup> due = dueNow(WF, timerWait(Instant.now().minusSeconds(1)));
 
     assertThat(due).contains(Wakeup.of(WakeReason.TIMER));
   }
 
   @Test
   void dueNowIgnoresTimerInTheFuture() {
-    assertThat(supervisor.dueNow(WF, timerWait(Instant.now().plus(Duration.ofHours(1))))).isEmpty();
+    assertThat(dueNow(WF, timerWait(Instant.now().plus(Duration.ofHours(1))))).isEmpty();
   }
 
   @Test
   void dueNowTimesOutSignalWaitPastItsDeadline() {
-    Optional<Wakeup> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
+    Optional<Wakeup> due = dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
 
     assertThat(due).contains(Wakeup.of(WakeReason.TIMEOUT));
   }
@@ -100,14 +104,14 @@ class InMemorySupervisorTest {
   void dueNowPrefersWaitingSignalToPassedDeadline() {
     supervisor.signal(WorkflowId.of(WF), SignalName.of("approve"), utf8("late but here"));
 
-    Optional<Wakeup> due = supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
+    Optional<Wakeup> due = dueNow(WF, signalWait("approve", Optional.of(Instant.now().minusSeconds(1))));
 
     assertThat(signalText(due)).isEqualTo("late but here");
   }
 
   @Test
   void dueNowIsEmptyWhenNothingIsDue() {
-    assertThat(supervisor.dueNow(WF, signalWait("approve", Optional.empty()))).isEmpty();
-    assertThat(supervisor.dueNow(WF, signalWait("approve", Optional.of(Instant.now().plusSeconds(3600))))).isEmpty();
+    assertThat(dueNow(WF, signalWait("approve", Optional.empty()))).isEmpty();
+    assertThat(dueNow(WF, signalWait("approve", Optional.of(Instant.now().plusSeconds(3600))))).isEmpty();
   }
 }

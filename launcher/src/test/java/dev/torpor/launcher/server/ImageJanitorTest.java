@@ -172,8 +172,8 @@ class ImageJanitorTest {
     commit("kept", 2, 100); // a stale worker's image 2
     try (ImageJanitor j = janitor(Duration.ofDays(1), Instant.now())) {
       ServerWorker stale = new ServerWorker(1, plane, j);
-      stale.waiting("kept", 2, new dev.torpor.internal.protocol.Suspend("kept", dev.torpor.WaitKind.TIMER,
-          Optional.of(Instant.now().plusSeconds(60)), Optional.empty(), "", "", Optional.empty()), false, Map.of());
+      assertThat(stale.waiting("kept", 2, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(60)), Optional.empty(),
+          false, Map.of())).as("the registry refused the stale worker's wait").isFalse();
     } // closing the janitor waits for its deletions
     assertThat(store.seqs("kept")).as("image 1, which the registry names, is still there").contains(1L);
     assertThat(plane.status(WorkflowId.of("kept")).seq()).isEqualTo(1);
