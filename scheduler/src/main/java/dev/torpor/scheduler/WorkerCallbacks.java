@@ -71,7 +71,7 @@ public interface WorkerCallbacks {
    *     running segment (and, for a savepoint, when the workflow moved on meanwhile), in which
    *     case the caller must not retire the image before it
    */
-  boolean event(String workflowId, String type, long seq, Map<String, Object> details);
+  boolean event(String workflowId, SegmentEvent type, long seq, Map<String, Object> details);
 
   /** The workflow's JVM exited. */
   void exited(String workflowId, int exitCode, String logTail);

@@ -664,7 +664,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void eventsGoToTheHistory() {
     started("ev");
-    plane.event("ev", "CHECKPOINT_FAILED", 0, Map.of("error", "criu said no"));
+    plane.event("ev", SegmentEvent.CHECKPOINT_FAILED, 0, Map.of("error", "criu said no"));
 
     HistoryEvent last = plane.history(WorkflowId.of("ev")).get(plane.history(WorkflowId.of("ev")).size() - 1);
     assertThat(last.type()).isEqualTo("CHECKPOINT_FAILED");
@@ -675,8 +675,8 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void aSavepointMovesTheSeqSoARestartedPlaneResumesFromItAsACheckpoint() throws Exception {
     started("w8");
-    plane.event("w8", "CHECKPOINTED", 1, Map.of("rawBytes", 100, "packedBytes", 20));
-    plane.event("w8", "CHECKPOINTED", 1, Map.of()); // a duplicate changes nothing
+    plane.event("w8", SegmentEvent.CHECKPOINTED, 1, Map.of("rawBytes", 100, "packedBytes", 20));
+    plane.event("w8", SegmentEvent.CHECKPOINTED, 1, Map.of()); // a duplicate changes nothing
     assertThat(plane.status(WorkflowId.of("w8")).seq()).isEqualTo(1);
     assertThat(plane.status(WorkflowId.of("w8")).packedBytes()).isEqualTo(20L);
 
@@ -687,8 +687,8 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
   @Test
   void savepointsOnlyMoveTheSeqForwardAndFenceOlderWakes() {
     started("sp");
-    plane.event("sp", "CHECKPOINTED", 2, Map.of());
-    plane.event("sp", "CHECKPOINTED", 1, Map.of()); // late and out of order
+    plane.event("sp", SegmentEvent.CHECKPOINTED, 2, Map.of());
+    plane.event("sp", SegmentEvent.CHECKPOINTED, 1, Map.of()); // late and out of order
     assertThat(plane.status(WorkflowId.of("sp")).seq()).isEqualTo(2);
 
     plane.waiting("sp", 3, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
@@ -704,7 +704,7 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     plane.waiting("sw", 1, WaitKind.SIGNAL, Optional.of(Instant.now().plusMillis(400)), Optional.of("go"), false, Map.of());
     plane.signal(WorkflowId.of("sw"), SignalName.of("go"), utf8("a"));
     gateway.awaitCall("wake sw 1 SIGNAL a");
-    plane.event("sw", "CHECKPOINTED", 2, Map.of());
+    plane.event("sw", SegmentEvent.CHECKPOINTED, 2, Map.of());
     plane.signal(WorkflowId.of("sw"), SignalName.of("go"), utf8("b")); // for a later wait: must stay in the mailbox
     settle(); // past the old wait's deadline
 

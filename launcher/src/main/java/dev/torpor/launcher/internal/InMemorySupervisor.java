@@ -1,5 +1,6 @@
 package dev.torpor.launcher.internal;
 
+import dev.torpor.scheduler.SegmentEvent;
 import dev.torpor.scheduler.Wakeup;
 import dev.torpor.scheduler.WorkerCallbacks;
 import dev.torpor.Signal;
@@ -126,7 +127,7 @@ public final class InMemorySupervisor implements WorkerCallbacks, AutoCloseable 
 
   /** Nothing to record: the worker's events are the history of {@code torpor run}. */
   @Override
-  public boolean event(String workflowId, String type, long seq, Map<String, Object> details) {
+  public boolean event(String workflowId, SegmentEvent type, long seq, Map<String, Object> details) {
     return true;
   }
 

@@ -1,5 +1,6 @@
 package dev.torpor.launcher.server;
 
+import dev.torpor.scheduler.SegmentEvent;
 import dev.torpor.WaitKind;
 import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
@@ -184,7 +185,7 @@ public final class ServerWorker implements WorkerGateway, WorkerCallbacks, Consu
 
   /** The worker reports through {@link #accept}: this passes a record straight to the plane. */
   @Override
-  public boolean event(String workflowId, String type, long seq, Map<String, Object> details) {
+  public boolean event(String workflowId, SegmentEvent type, long seq, Map<String, Object> details) {
     return plane.event(workflowId, type, seq, details);
   }
 
@@ -205,17 +206,18 @@ public final class ServerWorker implements WorkerGateway, WorkerCallbacks, Consu
   @Override
   public void accept(WorkflowEvent e) {
     switch (e.type()) {
-      case STARTED -> plane.event(e.workflowId(), "PROCESS_STARTED", e.seq(), e.details());
+      case STARTED -> plane.event(e.workflowId(), SegmentEvent.PROCESS_STARTED, e.seq(), e.details());
       case CHECKPOINTED -> {
         // A crash from here on resumes from this image: what the segment printed before it is
         // shipped first, or it would be lost with the worker's spool (found by CrashPointsIT).
         shipSoFar(e.workflowId());
-        if (plane.event(e.workflowId(), e.type().name(), e.seq(), e.details())) {
+        if (plane.event(e.workflowId(), SegmentEvent.CHECKPOINTED, e.seq(), e.details())) {
           CrashPoint.reach(CrashPoint.SAVEPOINT_RECORDED);
           janitor.superseded(e.workflowId(), e.seq());
         }
       }
-      case CHECKPOINT_FAILED, RESUMED -> plane.event(e.workflowId(), e.type().name(), e.seq(), e.details());
+      case CHECKPOINT_FAILED -> plane.event(e.workflowId(), SegmentEvent.CHECKPOINT_FAILED, e.seq(), e.details());
+      case RESUMED -> plane.event(e.workflowId(), SegmentEvent.RESUMED, e.seq(), e.details());
       case EXITED -> {
         release();
         int code = ((Number) e.details().get("exitCode")).intValue();

@@ -1,5 +1,6 @@
 package dev.torpor.scheduler.internal;
 
+import dev.torpor.scheduler.SegmentEvent;
 import dev.torpor.SignalName;
 import dev.torpor.TorporException;
 import dev.torpor.WakeReason;
@@ -99,7 +100,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     this.clustered = clustered;
     this.nodeId = nodeId;
     this.db = new Database(config);
-    this.sql = new Sql(db.dataSource());
+    this.sql = new Sql(db.dataSource(), !db.isPostgres());
     this.timers = new Timers(db, nodeId, config.quartzThreads(), clustered, new Timers.Handler() {
       @Override
       public void dispatch(String workflowId) {
@@ -1024,14 +1025,14 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public boolean event(String workflowId, String type, long seq, Map<String, Object> details) {
+  public boolean event(String workflowId, SegmentEvent type, long seq, Map<String, Object> details) {
     return sql.tx(c -> {
       // Locked, so that a recovery or a cancel cannot slip between the owner check and the change.
       WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || !owned(w)) {
         return false; // from a segment whose lease another worker holds now: not history
       }
-      if ("CHECKPOINTED".equals(type)) {
+      if (type == SegmentEvent.CHECKPOINTED) {
         if (w.state != WorkflowState.RUNNING || w.seq >= seq) {
           return false; // cancelled, recovered or finished meanwhile: the savepoint is not the workflow's
         }
@@ -1040,7 +1041,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         Registry.apply(c, w, Registry.Change.to().seq(seq).lastWake(WakeReason.CHECKPOINT.name(), null).wait(null, null, null)
             .wakeFailures(0).image(null, longOrNull(details, "rawBytes"), longOrNull(details, "packedBytes")));
       }
-      History.record(c, workflowId, type, seq, details);
+      History.record(c, workflowId, type.name(), seq, details);
       return true;
     });
   }

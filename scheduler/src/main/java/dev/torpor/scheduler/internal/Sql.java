@@ -6,6 +6,10 @@ import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import javax.sql.DataSource;
 
 /**
@@ -22,10 +26,39 @@ final class Sql {
   /** How long a unit of work waits for a database that went away; clients' timeouts are set past it. */
   static final Duration OUTAGE_WINDOW = dev.torpor.scheduler.ControlPlane.DATABASE_OUTAGE_WINDOW;
 
+  /**
+   * Where the units of work of a shielded {@code Sql} run: threads that nobody interrupts. H2
+   * closes the whole database when a thread is interrupted while it waits for one of its own
+   * locks during a commit (found by {@code RegistryDefectsTest}: an API thread interrupted
+   * mid-submit left the embedded registry closed and the plane's close hanging).
+   */
+  private static final ExecutorService SHIELD = Executors.newCachedThreadPool(r -> {
+    Thread t = new ShieldThread(r);
+    t.setDaemon(true);
+    return t;
+  });
+
+  private static final class ShieldThread extends Thread {
+    ShieldThread(Runnable r) {
+      super(r, "torpor-db");
+    }
+  }
+
   private final DataSource ds;
+  private final boolean shielded;
 
   Sql(DataSource ds) {
+    this(ds, false);
+  }
+
+  /**
+   * @param shielded whether each unit of work runs on a thread nobody interrupts, its caller
+   *     waiting for it even when interrupted (and interrupted again after): for H2, which does not
+   *     survive an interrupt inside a commit. A thread-hop per transaction.
+   */
+  Sql(DataSource ds, boolean shielded) {
     this.ds = ds;
+    this.shielded = shielded;
   }
 
   <T> T tx(Work<T> work) {
@@ -38,6 +71,54 @@ final class Sql {
   }
 
   private <T> T tx(Work<T> work, Duration outageWindow) {
+    return shielded ? shielded(() -> run(work, outageWindow)) : run(work, outageWindow);
+  }
+
+  /**
+   * Runs {@code work} (which uses the embedded database) on a thread nobody interrupts, and waits
+   * for it even when the caller is interrupted (who is interrupted again after): Quartz's calls
+   * from the plane's threads need this as the plane's own transactions do.
+   */
+  static <T> T shielded(java.util.concurrent.Callable<T> work) {
+    if (Thread.currentThread() instanceof ShieldThread) {
+      return callUnchecked(work);
+    }
+    Future<T> done = SHIELD.submit(() -> callUnchecked(work));
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return done.get();
+        } catch (InterruptedException e) {
+          interrupted = true; // the work finishes regardless; the caller hears of the interrupt after
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof RuntimeException r) {
+            throw r;
+          }
+          if (e.getCause() instanceof Error err) {
+            throw err;
+          }
+          throw new TorporException("registry database error: " + e.getCause(), e.getCause());
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static <T> T callUnchecked(java.util.concurrent.Callable<T> work) {
+    try {
+      return work.call();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new TorporException("registry database error: " + e.getMessage(), e);
+    }
+  }
+
+  private <T> T run(Work<T> work, Duration outageWindow) {
     SQLException last = null;
     long deadline = System.nanoTime() + outageWindow.toNanos();
     long backoffMillis = 100;

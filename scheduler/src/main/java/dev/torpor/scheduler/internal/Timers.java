@@ -41,6 +41,8 @@ final class Timers implements AutoCloseable {
 
   private final Scheduler quartz;
   private volatile boolean started;
+  /** Whether Quartz's calls from the plane's threads run shielded from interrupts (an embedded H2; see {@link Sql#shielded}). */
+  private final boolean shield;
 
   /**
    * @param nodeId this process's name among the nodes: names the connection provider, and the
@@ -48,6 +50,7 @@ final class Timers implements AutoCloseable {
    */
   Timers(Database db, String nodeId, int threads, boolean clustered, Handler handler) {
     String dsName = "torpor-" + nodeId;
+    this.shield = !db.isPostgres();
     // Quartz keeps a scheduler's jobs under its name: a single server's must be the same at every
     // start (its jobs from before a restart fire after it), and differ between databases, since
     // Quartz shares a scheduler by name within one JVM.
@@ -154,39 +157,64 @@ final class Timers implements AutoCloseable {
   }
 
   void dispatch(String workflowId, Instant at) {
-    schedule(JobBuilder.newJob(DispatchJob.class), workflowId, "dispatch", 0, "START", at);
+    onStore(() -> schedule(JobBuilder.newJob(DispatchJob.class), workflowId, "dispatch", 0, "START", at));
   }
 
   void wake(String workflowId, long seq, String reason, Instant at) {
-    schedule(JobBuilder.newJob(WakeJob.class), workflowId, "wake", seq, reason, at);
+    onStore(() -> schedule(JobBuilder.newJob(WakeJob.class), workflowId, "wake", seq, reason, at));
+  }
+
+  /** Runs a call of Quartz's that uses its job store, shielded when the store is the embedded H2. */
+  private <T> T onStore(java.util.concurrent.Callable<T> call) {
+    return shield ? Sql.shielded(call) : callUnchecked(call);
+  }
+
+  private void onStore(Runnable call) {
+    onStore(() -> {
+      call.run();
+      return null;
+    });
+  }
+
+  private static <T> T callUnchecked(java.util.concurrent.Callable<T> call) {
+    try {
+      return call.call();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new TorporException(e.getMessage(), e);
+    }
   }
 
   /** Whether a workflow has a job waiting to fire (or firing). */
   boolean hasJobs(String workflowId) {
-    try {
-      return !quartz.getJobKeys(GroupMatcher.jobGroupEquals(group(workflowId))).isEmpty();
-    } catch (SchedulerException e) {
-      throw new TorporException("cannot list the timers of " + workflowId + ": " + e.getMessage(), e);
-    }
+    return !jobKeys(workflowId).isEmpty();
   }
 
   /** How many jobs a workflow has waiting to fire (or firing). */
   int jobCount(String workflowId) {
-    try {
-      return quartz.getJobKeys(GroupMatcher.jobGroupEquals(group(workflowId))).size();
-    } catch (SchedulerException e) {
-      throw new TorporException("cannot list the timers of " + workflowId + ": " + e.getMessage(), e);
-    }
+    return jobKeys(workflowId).size();
+  }
+
+  private Set<JobKey> jobKeys(String workflowId) {
+    return onStore(() -> {
+      try {
+        return quartz.getJobKeys(GroupMatcher.jobGroupEquals(group(workflowId)));
+      } catch (SchedulerException e) {
+        throw new TorporException("cannot list the timers of " + workflowId + ": " + e.getMessage(), e);
+      }
+    });
   }
 
   /** Removes every pending job of a workflow. */
   void cancelAll(String workflowId) {
-    try {
-      Set<JobKey> keys = quartz.getJobKeys(GroupMatcher.jobGroupEquals(group(workflowId)));
-      quartz.deleteJobs(new java.util.ArrayList<>(keys));
-    } catch (SchedulerException e) {
-      throw new TorporException("cannot remove the timers of " + workflowId + ": " + e.getMessage(), e);
-    }
+    onStore(() -> {
+      try {
+        return quartz.deleteJobs(new java.util.ArrayList<>(quartz.getJobKeys(GroupMatcher.jobGroupEquals(group(workflowId)))));
+      } catch (SchedulerException e) {
+        throw new TorporException("cannot remove the timers of " + workflowId + ": " + e.getMessage(), e);
+      }
+    });
   }
 
   private void schedule(JobBuilder job, String workflowId, String kind, long seq, String reason, Instant at) {

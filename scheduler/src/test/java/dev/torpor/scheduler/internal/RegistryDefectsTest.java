@@ -1,5 +1,7 @@
 package dev.torpor.scheduler.internal;
 
+import java.util.ArrayList;
+import dev.torpor.scheduler.SegmentEvent;
 import dev.torpor.SignalName;
 import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -131,7 +133,7 @@ class RegistryDefectsTest {
     // A stale worker's commit of image 2 (the workflow is frozen on image 1 and runs nowhere).
     assertThat(plane.waiting("w", 2, WaitKind.TIMER, Optional.of(Instant.now().plusSeconds(3600)), Optional.empty(), false,
         Map.of())).isFalse();
-    assertThat(plane.event("w", "CHECKPOINTED", 2, Map.of())).as("nor a stale savepoint").isFalse();
+    assertThat(plane.event("w", SegmentEvent.CHECKPOINTED, 2, Map.of())).as("nor a stale savepoint").isFalse();
     assertThat(plane.status(WorkflowId.of("w")).seq()).isEqualTo(1);
   }
 
@@ -154,7 +156,7 @@ class RegistryDefectsTest {
         lock.executeQuery().close();
       }
       CompletableFuture<Boolean> savepoint = CompletableFuture.supplyAsync(
-          () -> plane.event("raced", "CHECKPOINTED", 1, Map.of("rawBytes", 1)));
+          () -> plane.event("raced", SegmentEvent.CHECKPOINTED, 1, Map.of("rawBytes", 1)));
       // The savepoint reads and then waits for the row: H2 names the session it waits for.
       try (Connection watch = DriverManager.getConnection(url, "sa", "")) {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(20)).until(() -> {
@@ -182,7 +184,7 @@ class RegistryDefectsTest {
     plane.waiting("sp", 1, WaitKind.SIGNAL, Optional.empty(), Optional.of("go"), false, Map.of());
     plane.signal(WorkflowId.of("sp"), SignalName.of("go"), text("first"));
     await().atMost(Duration.ofSeconds(10)).until(() -> calls.contains("wake sp 1 SIGNAL first"));
-    assertThat(plane.event("sp", "CHECKPOINTED", 2, Map.of())).isTrue();
+    assertThat(plane.event("sp", SegmentEvent.CHECKPOINTED, 2, Map.of())).isTrue();
     plane.signal(WorkflowId.of("sp"), SignalName.of("go"), text("second")); // for a later wait
     assertThat(plane.status(WorkflowId.of("sp")).waitKind()).isNull();
 
@@ -270,19 +272,25 @@ class RegistryDefectsTest {
   @Test
   void anInterruptedThreadDoesNotCloseTheEmbeddedRegistry() throws Exception {
     open(4, Duration.ofSeconds(20));
-    Thread busy = new Thread(() -> {
-      for (int i = 0; i < 300; i++) {
-        try {
-          plane.submit(new SubmitRequest(WorkflowId.of("busy-" + i), app, "com.acme.Main", List.of(), List.of()));
-        } catch (RuntimeException e) {
-          // an interrupted call may fail; the registry must not
+    // Several threads at once, so that H2's commits contend for its locks (where an interrupt hurts most).
+    List<Thread> busy = new ArrayList<>();
+    for (int t = 0; t < 4; t++) {
+      int first = t * 100;
+      busy.add(new Thread(() -> {
+        for (int i = first; i < first + 100; i++) {
+          try {
+            plane.submit(new SubmitRequest(WorkflowId.of("busy-" + i), app, "com.acme.Main", List.of(), List.of()));
+            plane.signal(WorkflowId.of("busy-" + i), SignalName.of("go"), new byte[0]);
+          } catch (RuntimeException e) {
+            // an interrupted call may fail; the registry must not
+          }
         }
-      }
-    });
-    busy.start();
-    while (busy.isAlive()) {
-      busy.interrupt();
-      busy.join(2); // interrupted again every 2 ms until it is done
+      }));
+    }
+    busy.forEach(Thread::start);
+    while (busy.stream().anyMatch(Thread::isAlive)) {
+      busy.forEach(Thread::interrupt);
+      busy.get(0).join(1); // each interrupted again every millisecond until all are done
     }
     assertThat(plane.list(Optional.empty(), Optional.empty(), 1000)).as("the registry still answers").isNotEmpty();
     CompletableFuture<Void> closed = CompletableFuture.runAsync(plane::close);
