@@ -44,8 +44,17 @@ final class Sql {
     }
   }
 
+  /** On a shield thread, the name of the thread whose work it runs (for {@link StatementCounter}). */
+  private static final ThreadLocal<String> ON_BEHALF_OF = new ThreadLocal<>();
+
   private final DataSource ds;
   private final boolean shielded;
+
+  /** The name of the thread whose work the current thread runs: itself, or a shield thread's caller. */
+  static String workingFor() {
+    String caller = ON_BEHALF_OF.get();
+    return caller != null ? caller : Thread.currentThread().getName();
+  }
 
   Sql(DataSource ds) {
     this(ds, false);
@@ -83,7 +92,15 @@ final class Sql {
     if (Thread.currentThread() instanceof ShieldThread) {
       return callUnchecked(work);
     }
-    Future<T> done = SHIELD.submit(() -> callUnchecked(work));
+    String caller = workingFor();
+    Future<T> done = SHIELD.submit(() -> {
+      ON_BEHALF_OF.set(caller);
+      try {
+        return callUnchecked(work);
+      } finally {
+        ON_BEHALF_OF.remove();
+      }
+    });
     boolean interrupted = false;
     try {
       while (true) {

@@ -194,7 +194,7 @@ public final class StatementCounter {
       if (n == 0) {
         return;
       }
-      if (!wrote && committed && pollingThread(Thread.currentThread().getName())) {
+      if (!wrote && committed && pollingThread(Sql.workingFor())) {
         add(IDLE, n);
         add(IDLE_COMMITS, 1);
       } else {
