@@ -125,7 +125,8 @@ final class Sql {
     }
   }
 
-  private static <T> T callUnchecked(java.util.concurrent.Callable<T> work) {
+  /** Calls {@code work}, passing its unchecked exceptions on and wrapping the others. */
+  static <T> T callUnchecked(java.util.concurrent.Callable<T> work) {
     try {
       return work.call();
     } catch (RuntimeException e) {

@@ -166,7 +166,7 @@ final class Timers implements AutoCloseable {
 
   /** Runs a call of Quartz's that uses its job store, shielded when the store is the embedded H2. */
   private <T> T onStore(java.util.concurrent.Callable<T> call) {
-    return shield ? Sql.shielded(call) : callUnchecked(call);
+    return shield ? Sql.shielded(call) : Sql.callUnchecked(call);
   }
 
   private void onStore(Runnable call) {
@@ -174,16 +174,6 @@ final class Timers implements AutoCloseable {
       call.run();
       return null;
     });
-  }
-
-  private static <T> T callUnchecked(java.util.concurrent.Callable<T> call) {
-    try {
-      return call.call();
-    } catch (RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new TorporException(e.getMessage(), e);
-    }
   }
 
   /** Whether a workflow has a job waiting to fire (or firing). */
