@@ -110,6 +110,15 @@ public final class WorkerOptions {
   java.time.Duration storeRetry;
 
   @Option(
+      names = "--min-checkpoint-wait",
+      defaultValue = "${TORPOR_MIN_CHECKPOINT_WAIT:-0s}",
+      converter = DurationConverter.class,
+      description = "A wait due sooner than this (a timer, or a signal's deadline) is held in memory, not"
+          + " checkpointed: it keeps its JVM and slot, and if the worker dies meanwhile the workflow resumes from its"
+          + " last image (env TORPOR_MIN_CHECKPOINT_WAIT; default: ${DEFAULT-VALUE}, every wait checkpoints).")
+  java.time.Duration minCheckpointWait;
+
+  @Option(
       names = "--lib-dir",
       defaultValue = "${TORPOR_LIB_DIR}",
       description = "Where the agent's jars and the application jars fetched from the store are kept, at"
@@ -125,6 +134,7 @@ public final class WorkerOptions {
   /** The worker configuration these options describe; loads the image keys, if any. */
   Worker.Config workerConfig(OutputStream tee, PrintWriter err) throws IOException {
     return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry)
+        .withMinCheckpointWait(minCheckpointWait)
         .withKeys(keyring(err)).withLibDir(lib()).withUser(WorkflowUser.parse(workflowUser));
   }
 

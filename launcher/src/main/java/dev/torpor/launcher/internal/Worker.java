@@ -109,40 +109,52 @@ public final class Worker implements AutoCloseable {
    *     copy), and a stale JVM found in a workflow's run directory is killed before the workflow
    *     runs there
    * @param user the unprivileged identity workflow JVMs run as (see {@link Sandbox})
+   * @param minCheckpointWait a timer wait (or a signal wait's deadline) due sooner than this is held
+   *     in memory instead of checkpointed (zero: every wait checkpoints); if the worker dies meanwhile
+   *     the workflow resumes from its last image, as for any segment that was running
    */
   public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchBase,
-      Duration commitRetry, Optional<ImageKeyring> keys, Path libDir, boolean cluster, WorkflowUser user) {
+      Duration commitRetry, Optional<ImageKeyring> keys, Path libDir, boolean cluster, WorkflowUser user,
+      Duration minCheckpointWait) {
     /** The default of {@link #commitRetry}. */
     public static final Duration DEFAULT_COMMIT_RETRY = Duration.ofSeconds(60);
 
     public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
       this(dataDir, runBase, tee, syncTimeout, Scratch.defaultBase(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty(),
-          dataDir, false, WorkflowUser.DEFAULT);
+          dataDir, false, WorkflowUser.DEFAULT, Duration.ZERO);
     }
 
     /** This configuration with another commit retry window. */
     public Config withCommitRetry(Duration window) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user, minCheckpointWait);
     }
 
     /** This configuration with image encryption and manifest signing under {@code keyring} (if present). */
     public Config withKeys(Optional<ImageKeyring> keyring) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user, minCheckpointWait);
     }
 
     /** This configuration with jars under {@code lib}. */
     public Config withLibDir(Path lib) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user, minCheckpointWait);
     }
 
     /** This configuration for a worker of a cluster (see {@link #cluster}). */
     public Config inCluster() {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user, minCheckpointWait);
     }
 
     /** This configuration with workflow JVMs running as {@code u}. */
     public Config withUser(WorkflowUser u) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u, minCheckpointWait);
+    }
+
+    /** This configuration holding waits due within {@code min} in memory (see {@link #minCheckpointWait}). */
+    public Config withMinCheckpointWait(Duration min) {
+      if (min.isNegative()) {
+        throw new IllegalArgumentException("--min-checkpoint-wait must not be negative, got " + min);
+      }
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user, min);
     }
 
     public Config(Path dataDir, Path runBase) {
@@ -541,6 +553,10 @@ public final class Worker implements AutoCloseable {
         waitInMemory(run, s, s.dumpRefused().get());
         return;
       }
+      if (dueWithinMinimum(s)) {
+        holdShortWait(run, s);
+        return;
+      }
       long seq = run.seq + 1;
       boolean leaveRunning = s.kind() == WaitKind.CHECKPOINT;
       Path dumpDir = scratch.dumps().resolve(run.id).resolve(Long.toString(seq));
@@ -700,6 +716,28 @@ public final class Worker implements AutoCloseable {
         run.exit.completeExceptionally(e);
       }
     }
+  }
+
+  /** Whether a wait ends (its timer or deadline) sooner than {@code --min-checkpoint-wait}: then it is not worth a checkpoint. */
+  private boolean dueWithinMinimum(Suspend s) {
+    return s.kind() != WaitKind.CHECKPOINT && !config.minCheckpointWait().isZero() && s.wakeAt().isPresent()
+        && s.wakeAt().get().isBefore(Instant.now().plus(config.minCheckpointWait()));
+  }
+
+  /**
+   * Holds a short wait in memory by choice: recorded as a wait in memory (its reason in the
+   * details), with no checkpoint failure for the agent to warn of. As for any running segment, a
+   * crash of the worker meanwhile resumes the workflow from its last image.
+   */
+  private void holdShortWait(WorkflowRun run, Suspend s) {
+    String why = "due within --min-checkpoint-wait " + config.minCheckpointWait() + ": held in memory, not checkpointed";
+    synchronized (run) {
+      run.checkpointFailure = null;
+      run.moveTo(State.WAITING_IN_MEMORY);
+      emit(Type.WAITING_IN_MEMORY, run, Map.of("heldInMemory", why, "wait", s.kind().name()));
+    }
+    callbacks.waiting(run.id, run.seq, s.kind(), s.wakeAt(), s.signal(), true, Map.of("heldInMemory", why,
+        "stack", s.stack()));
   }
 
   private void waitInMemory(WorkflowRun run, Suspend s, String why) {

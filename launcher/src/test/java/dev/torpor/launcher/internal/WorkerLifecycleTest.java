@@ -65,9 +65,13 @@ class WorkerLifecycleTest {
     Files.setPosixFilePermissions(base, PosixFilePermissions.fromString("rwx--x--x"));
     engine = new FakeEngine();
     store = new RefusingStore(new LocalDirectoryImageStore(base.resolve("data/store")));
+    startWorker(Duration.ZERO);
+  }
+
+  private void startWorker(Duration minCheckpointWait) throws IOException {
     supervisor = new InMemorySupervisor();
-    worker = new Worker(new Worker.Config(base.resolve("data"), base.resolve("run")).withCommitRetry(Duration.ofSeconds(1)),
-        store, engine, supervisor, events::add);
+    worker = new Worker(new Worker.Config(base.resolve("data"), base.resolve("run")).withCommitRetry(Duration.ofSeconds(1))
+        .withMinCheckpointWait(minCheckpointWait), store, engine, supervisor, events::add);
     supervisor.attach(worker);
   }
 
@@ -144,6 +148,27 @@ class WorkerLifecycleTest {
     assertThat(awaitExit(id)).isZero();
     assertThat(log(id)).isEqualTo("sleeping 3 s\nstand-in woke: TIMER in memory\n");
     assertThat(store.seqs(id)).isEmpty();
+  }
+
+  @Test
+  void aWaitDueWithinTheMinimumIsHeldInMemoryWithoutACheckpointAndALongerOneIsCheckpointed() throws Exception {
+    worker.close();
+    supervisor.close();
+    startWorker(Duration.ofSeconds(2));
+    String quick = launch(Sleeper.class, "1");
+    assertThat(awaitExit(quick)).isZero();
+    assertThat(types(quick)).containsExactly(Type.STARTED, Type.WAITING_IN_MEMORY, Type.WAKING, Type.RESUMED,
+        Type.EXITED);
+    assertThat(awaitEvent(quick, Type.WAITING_IN_MEMORY).details().get("heldInMemory").toString())
+        .contains("--min-checkpoint-wait");
+    assertThat(log(quick)).as("no warning of a failed checkpoint: none failed").isEqualTo("sleeping 1 s\nwoke\n");
+    assertThat(engine.calls).as("nothing dumped").isEmpty();
+    assertThat(store.seqs(quick)).isEmpty();
+
+    String slow = launch(Sleeper.class, "3");
+    assertThat(awaitExit(slow)).isZero();
+    assertThat(engine.calls).containsExactly("dump kill", "restore from the store");
+    assertThat(store.seqs(slow)).containsExactly(1L);
   }
 
   @Test

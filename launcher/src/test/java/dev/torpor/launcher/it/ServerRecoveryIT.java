@@ -70,6 +70,34 @@ class ServerRecoveryIT {
     }
   }
 
+  /**
+   * Issue #13, short waits: a wait due within --min-checkpoint-wait is held in memory by choice,
+   * recorded as such (no checkpoint, no image); a kill -9 meanwhile loses nothing: the workflow
+   * runs again from its last image (here, from the start) and completes.
+   */
+  @Test
+  void aShortWaitIsHeldInMemoryAndAKill9MeanwhileLosesNothing() throws Exception {
+    try (ServerProcess server = new ServerProcess("--min-checkpoint-wait", "60s")) {
+      server.start();
+      Path jar = ServerProcess.workflowJar(server.data);
+      assertThat(server.cli("submit", "--jar", jar.toString(), "--main", Sleeper.class.getName(), "--id", "short",
+          "--", "5").exitCode()).isZero();
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+          .until(() -> server.get("/v1/workflows/short/history").body().contains("WAITING_IN_MEMORY"));
+      String history = server.get("/v1/workflows/short/history").body();
+      assertThat(history).contains("held in memory, not checkpointed").doesNotContain("\"SUSPENDED\"")
+          .doesNotContain("CHECKPOINT_FAILED");
+      assertThat(server.anyWorkflowProcess()).as("the JVM holds the wait").isTrue();
+
+      server.kill9();
+      server.start();
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+          .until(() -> state(server, "short").equals("COMPLETED"));
+      assertThat(server.cli("history", "short").out()).contains("RECOVERED");
+      assertThat(server.cli("logs", "short").out()).endsWith("sleeping 5 s\nwoke\n").doesNotContain("checkpoint");
+    }
+  }
+
   private static boolean allIn(ServerProcess server, List<String> ids, String state) throws Exception {
     for (String id : ids) {
       if (!state(server, id).equals(state)) {
