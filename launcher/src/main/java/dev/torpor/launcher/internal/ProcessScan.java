@@ -58,9 +58,13 @@ public final class ProcessScan {
     return killWhere(cwdMatches, pid -> true);
   }
 
-  private static List<Long> killWhere(Predicate<Path> cwdMatches, java.util.function.LongPredicate also) throws IOException {
-    List<Long> killed = new ArrayList<>();
-    List<ProcessHandle> dying = new ArrayList<>();
+  /** The processes (but this one) whose working directory is {@code dir}. */
+  public static List<Long> withCwd(Path dir) throws IOException {
+    return pidsWhere(dir::equals);
+  }
+
+  private static List<Long> pidsWhere(Predicate<Path> cwdMatches) throws IOException {
+    List<Long> found = new ArrayList<>();
     long self = ProcessHandle.current().pid();
     try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
       for (Path p : procs.toList()) {
@@ -68,21 +72,29 @@ public final class ProcessScan {
         if (!name.chars().allMatch(Character::isDigit) || Long.parseLong(name) == self) {
           continue;
         }
-        Path cwd;
         try {
-          cwd = Files.readSymbolicLink(p.resolve("cwd"));
+          if (cwdMatches.test(Files.readSymbolicLink(p.resolve("cwd")))) {
+            found.add(Long.parseLong(name));
+          }
         } catch (IOException | SecurityException e) {
-          continue; // gone meanwhile, or a kernel thread
+          // gone meanwhile, or a kernel thread
         }
-        long pid = Long.parseLong(name);
-        if (cwdMatches.test(cwd) && also.test(pid)) {
-          ProcessHandle.of(pid).ifPresent(h -> {
-            if (h.destroyForcibly()) {
-              killed.add(pid);
-              dying.add(h);
-            }
-          });
-        }
+      }
+    }
+    return found;
+  }
+
+  private static List<Long> killWhere(Predicate<Path> cwdMatches, java.util.function.LongPredicate also) throws IOException {
+    List<Long> killed = new ArrayList<>();
+    List<ProcessHandle> dying = new ArrayList<>();
+    for (long pid : pidsWhere(cwdMatches)) {
+      if (also.test(pid)) {
+        ProcessHandle.of(pid).ifPresent(h -> {
+          if (h.destroyForcibly()) {
+            killed.add(pid);
+            dying.add(h);
+          }
+        });
       }
     }
     for (ProcessHandle h : dying) {

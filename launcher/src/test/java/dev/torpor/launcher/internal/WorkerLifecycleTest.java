@@ -247,16 +247,7 @@ class WorkerLifecycleTest {
   }
 
   private boolean anyProcessIn(String id) throws IOException {
-    Path runDir = worker.runDir(id);
-    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-      return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).anyMatch(p -> {
-        try {
-          return Files.readSymbolicLink(p.resolve("cwd")).equals(runDir);
-        } catch (IOException | SecurityException e) {
-          return false; // gone meanwhile, or a kernel thread
-        }
-      });
-    }
+    return !ProcessScan.withCwd(worker.runDir(id)).isEmpty();
   }
 
   /**

@@ -123,16 +123,7 @@ final class WorkerHarness implements AutoCloseable {
 
   /** Whether any process on this machine runs in the workflow's run directory. */
   boolean anyProcessIn(String id) throws IOException {
-    Path runDir = worker.runDir(id);
-    try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-      return procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).anyMatch(p -> {
-        try {
-          return Files.readSymbolicLink(p.resolve("cwd")).equals(runDir);
-        } catch (IOException | SecurityException e) {
-          return false; // the process is gone, or a kernel thread
-        }
-      });
-    }
+    return !dev.torpor.launcher.internal.ProcessScan.withCwd(worker.runDir(id)).isEmpty();
   }
 
   Path imageData(String id, long seq) {
