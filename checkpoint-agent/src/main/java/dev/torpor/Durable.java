@@ -6,6 +6,9 @@ import dev.torpor.internal.SupervisedRuntime;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import org.crac.Resource;
@@ -55,13 +58,24 @@ import org.crac.Resource;
  * persisted, and one line on stderr says so. A signal can be supplied there with {@code
  * -Dtorpor.local.signal.NAME=payload}.
  *
- * <h2>Threads and interrupts</h2>
+ * <h2>Threads: many waits at once</h2>
  *
- * One thread suspends the JVM at a time; a second thread that calls a wait meanwhile blocks
- * until the first returns, and every other thread is frozen with the process. A wait is not cut
- * short by {@link Thread#interrupt()}: an interrupt that arrives during the wait is kept and
- * the thread's interrupt status is set when the wait returns. A cancelled workflow never
- * returns from its wait: its process (or image) is discarded.
+ * Any number of threads may wait at the same time, each on its own timer, signal names or
+ * savepoint. The JVM's waits are a set: one checkpoint holds them all, and the workflow is woken
+ * by whichever is satisfied first. After the restore every wait that the wake satisfies returns
+ * (several signals can arrive in one wake); the others stay blocked, and once the threads that
+ * returned are idle again (parked, sleeping, blocked in I/O, or finished) the JVM is checkpointed
+ * again with the waits that remain. Each signal is delivered exactly once, in order per name, to
+ * the wait that began first among those that accept its name.
+ *
+ * <p>Waits that begin together make one checkpoint: the JVM is checkpointed as soon as every
+ * other thread of the program is idle, or at the latest 20 ms (the settle window, {@code
+ * -Dtorpor.wait.settleMillis}) after the last wait began. A thread that is still computing then
+ * is frozen with the process and carries on after the restore, from where it was.
+ *
+ * <p>A wait is not cut short by {@link Thread#interrupt()}: an interrupt that arrives during the
+ * wait is kept and the thread's interrupt status is set when the wait returns. A cancelled
+ * workflow never returns from its waits: its process (or image) is discarded.
  */
 public final class Durable {
   private static volatile DurableRuntime runtime;
@@ -102,7 +116,7 @@ public final class Durable {
   public static Signal awaitSignal(String name) {
     checkSignalName(name);
     return runtime()
-        .awaitSignal(name, Optional.empty())
+        .awaitSignal(List.of(name), Optional.empty())
         .orElseThrow(() -> new TorporException("signal wait for '" + name + "' ended without a signal"));
   }
 
@@ -116,7 +130,39 @@ public final class Durable {
     if (timeout.isNegative()) {
       throw new IllegalArgumentException("timeout must not be negative: " + timeout);
     }
-    return runtime().awaitSignal(name, Optional.of(deadline(timeout)));
+    return runtime().awaitSignal(List.of(name), Optional.of(deadline(timeout)));
+  }
+
+  /**
+   * Suspends the workflow until a signal named any of {@code names} is delivered, and returns
+   * that one signal ({@link Signal#name()} says which); the others stay in the mailbox for later
+   * waits. A signal of one of these names sent before this call is returned at once: the oldest
+   * of them when there are several.
+   *
+   * @throws IllegalArgumentException if {@code names} is empty or holds an invalid name
+   */
+  public static Signal awaitAny(Collection<String> names) {
+    List<String> checked = checkSignalNames(names);
+    return runtime()
+        .awaitSignal(checked, Optional.empty())
+        .orElseThrow(() -> new TorporException("signal wait for " + checked + " ended without a signal"));
+  }
+
+  /**
+   * Suspends the workflow until a signal named any of {@code names} is delivered or {@code
+   * timeout} has passed on the wall clock. Returns the one signal that ended the wait, or empty
+   * when the deadline came first; a signal that arrives together with the deadline wins.
+   *
+   * @throws IllegalArgumentException if {@code names} is empty or holds an invalid name, or the
+   *     timeout is negative
+   */
+  public static Optional<Signal> awaitAny(Collection<String> names, Duration timeout) {
+    List<String> checked = checkSignalNames(names);
+    Objects.requireNonNull(timeout, "timeout");
+    if (timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+    }
+    return runtime().awaitSignal(checked, Optional.of(deadline(timeout)));
   }
 
   /** The longest wait Torpor accepts: deadlines travel as epoch milliseconds. */
@@ -162,6 +208,16 @@ public final class Durable {
 
   private static void checkSignalName(String name) {
     SignalName.of(Objects.requireNonNull(name, "name"));
+  }
+
+  private static List<String> checkSignalNames(Collection<String> names) {
+    Objects.requireNonNull(names, "names");
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("awaitAny needs at least one signal name");
+    }
+    List<String> distinct = List.copyOf(new LinkedHashSet<>(names));
+    distinct.forEach(Durable::checkSignalName);
+    return distinct;
   }
 
   private static DurableRuntime runtime() {

@@ -79,12 +79,14 @@ public final class SnapshotBenchmark {
 
   static final String USAGE = String.join("\n",
       "usage: java -jar torpor-bench.jar [cycles (default 25)] [repeats (default 1)] [markdown-out]"
-          + " [--s3 | --stores=LIST] [--no-throughput]",
+          + " [--s3 | --stores=LIST] [--no-throughput] [--pending-waits=N]",
       "  --s3            run on the local store, S3 and S3 with image encryption (= --stores=local,s3,s3+encrypted);",
       "                  S3 is S3Proxy, started on 127.0.0.1 from s3proxy/s3proxy.jar beside this jar",
       "                  (or -Dtorpor.s3proxy.jar=PATH)",
       "  --stores=LIST   the image stores, comma-separated: local, local+encrypted, s3, s3+encrypted (default: local)",
-      "  --no-throughput skip the upload and download throughput, measured whenever an S3 store is chosen");
+      "  --no-throughput skip the upload and download throughput, measured whenever an S3 store is chosen",
+      "  --pending-waits=N  N more threads of the workflow wait on signals that never come, so that every",
+      "                  checkpoint holds a wait set of N + 1 waits (default 0)");
 
   private static final String EMBEDDED_WORKFLOW_JAR = "/dev/torpor/bench/workflow/torpor-examples.jar";
   private static final Pattern CYCLE_LINE =
@@ -127,11 +129,12 @@ public final class SnapshotBenchmark {
    * @param args the arguments as given, for the report's command line
    */
   record Options(int cycles, int repeats, Path markdown, List<StoreVariant> stores, boolean throughput,
-      List<String> args) {
+      List<String> args, int pendingWaits) {
     static Options parse(String[] args) {
       List<String> positional = new ArrayList<>();
       List<StoreVariant> stores = null;
       boolean noThroughput = false;
+      int pending = 0;
       for (String a : args) {
         if (a.equals("--s3") || a.startsWith("--stores=")) {
           if (stores != null) {
@@ -140,6 +143,8 @@ public final class SnapshotBenchmark {
           stores = a.equals("--s3") ? StoreVariant.WITH_S3 : StoreVariant.parseList(a.substring("--stores=".length()));
         } else if (a.equals("--no-throughput")) {
           noThroughput = true;
+        } else if (a.startsWith("--pending-waits=")) {
+          pending = positive(a.substring("--pending-waits=".length()), "--pending-waits");
         } else if (a.startsWith("-")) {
           throw new IllegalArgumentException("unknown option '" + a + "'\n" + USAGE);
         } else {
@@ -157,7 +162,7 @@ public final class SnapshotBenchmark {
       List<StoreVariant> chosen = stores == null ? List.of(StoreVariant.LOCAL) : stores;
       boolean throughput = !noThroughput && chosen.stream().anyMatch(StoreVariant::s3);
       return new Options(cycles, repeats, positional.size() > 2 ? Path.of(positional.get(2)) : null, chosen,
-          throughput, List.of(args));
+          throughput, List.of(args), pending);
     }
 
     private static int positive(String s, String what) {
@@ -224,7 +229,7 @@ public final class SnapshotBenchmark {
   static List<Sample> runWorkflow(String mainClass, List<String> args, int waits, int repeats, List<String> problems)
       throws IOException, InterruptedException {
     SnapshotBenchmark b = new SnapshotBenchmark(
-        new Options(waits, repeats, null, List.of(StoreVariant.LOCAL), false, List.of()));
+        new Options(waits, repeats, null, List.of(StoreVariant.LOCAL), false, List.of(), 0));
     CriuEngine criu = CriuEngine.locate();
     Path data = Files.createTempDirectory(Path.of("/tmp"), "torpor-bench-");
     Path runBase = Files.createTempDirectory(Path.of("/tmp"), "tb");
@@ -332,7 +337,8 @@ public final class SnapshotBenchmark {
   private String title() {
     List<StoreVariant> stores = options.stores();
     if (stores.equals(List.of(StoreVariant.LOCAL))) {
-      return "Snapshot benchmark";
+      return options.pendingWaits() == 0 ? "Snapshot benchmark"
+          : "Snapshot benchmark, " + (options.pendingWaits() + 1) + " pending waits";
     }
     List<String> names = stores.stream().map(StoreVariant::label).toList();
     String list = names.size() == 1 ? names.get(0)
@@ -392,7 +398,8 @@ public final class SnapshotBenchmark {
    */
   private boolean runOnce(Lane lane, int r, Path workflowJar, boolean criuStats)
       throws IOException, InterruptedException {
-    return runOnce(lane, r, workflowJar, criuStats, Cycles.class.getName(), List.of(Integer.toString(options.cycles())));
+    return runOnce(lane, r, workflowJar, criuStats, Cycles.class.getName(),
+        List.of(Integer.toString(options.cycles()), Integer.toString(options.pendingWaits())));
   }
 
   private boolean runOnce(Lane lane, int r, Path workflowJar, boolean criuStats, String mainClass, List<String> args)
@@ -637,8 +644,10 @@ public final class SnapshotBenchmark {
     long inMemory = all.stream().filter(s -> !s.dumped()).count();
     StringBuilder out = new StringBuilder();
     out.append(String.format(Locale.ROOT,
-        "Cycles workflow (`Durable.waitFor(50 ms)` in a loop, %d-entry map on the heap): %d cycles × %d run(s).%n",
-        Cycles.MAP_ENTRIES, options.cycles(), options.repeats()));
+        "Cycles workflow (`Durable.waitFor(50 ms)` in a loop, %d-entry map on the heap%s): %d cycles × %d run(s).%n",
+        Cycles.MAP_ENTRIES, options.pendingWaits() == 0 ? ""
+            : "; " + options.pendingWaits() + " more threads wait on signals, so each checkpoint holds "
+                + (options.pendingWaits() + 1) + " waits", options.cycles(), options.repeats()));
     out.append(String.format(Locale.ROOT,
         "Warm-up: cycles 1–%d of each run are left out; %d samples measured%s.%n%n", WARM_UP, measured.size(),
         inMemory == 0 ? "" : "; " + inMemory + " wait(s) were served in memory (not dumped) and are left out too"));

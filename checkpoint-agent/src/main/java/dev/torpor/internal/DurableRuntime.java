@@ -2,6 +2,7 @@ package dev.torpor.internal;
 
 import dev.torpor.Signal;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import org.crac.Resource;
 
@@ -13,8 +14,11 @@ public interface DurableRuntime {
 
   void sleepUntil(Instant wakeAt);
 
-  /** Waits for a signal until the deadline (forever when empty); empty result on timeout. */
-  Optional<Signal> awaitSignal(String name, Optional<Instant> deadline);
+  /**
+   * Waits for the first signal named any of {@code names} until the deadline (forever when
+   * empty); empty result on timeout.
+   */
+  Optional<Signal> awaitSignal(List<String> names, Optional<Instant> deadline);
 
   void checkpoint();
 

@@ -40,16 +40,20 @@ public final class LocalRuntime implements DurableRuntime {
   }
 
   @Override
-  public synchronized Optional<Signal> awaitSignal(String name, Optional<Instant> deadline) {
-    String key = "torpor.local.signal." + name;
-    String payload = System.getProperty(key);
-    if (payload != null) {
-      System.clearProperty(key);
-      return Optional.of(new Signal(name, payload.getBytes(StandardCharsets.UTF_8), Instant.now()));
+  public Optional<Signal> awaitSignal(List<String> names, Optional<Instant> deadline) {
+    synchronized (this) {
+      for (String name : names) {
+        String key = "torpor.local.signal." + name;
+        String payload = System.getProperty(key);
+        if (payload != null) {
+          System.clearProperty(key);
+          return Optional.of(new Signal(name, payload.getBytes(StandardCharsets.UTF_8), Instant.now()));
+        }
+      }
     }
     if (deadline.isEmpty()) {
-      System.err.println(
-          "torpor: local mode: waiting forever for signal '" + name + "'; pass -D" + key + "=payload to supply it");
+      System.err.println("torpor: local mode: waiting forever for signal '" + String.join("' or '", names)
+          + "'; pass -Dtorpor.local.signal." + names.get(0) + "=payload to supply it");
     }
     runHooks();
     Uninterruptibles.sleepUntil(deadline.orElse(Instant.MAX));

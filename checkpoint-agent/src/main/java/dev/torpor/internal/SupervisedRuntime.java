@@ -3,12 +3,15 @@ package dev.torpor.internal;
 import dev.torpor.CheckpointException;
 import dev.torpor.Signal;
 import dev.torpor.TorporException;
+import dev.torpor.WaitKind;
+import dev.torpor.WakeReason;
+import dev.torpor.internal.WaitSet.Round;
+import dev.torpor.internal.WaitSet.Waiter;
+import dev.torpor.internal.protocol.Frame;
 import dev.torpor.internal.protocol.FrameCodec;
 import dev.torpor.internal.protocol.Resumed;
 import dev.torpor.internal.protocol.Suspend;
-import dev.torpor.WaitKind;
 import dev.torpor.internal.protocol.Wake;
-import dev.torpor.WakeReason;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -19,17 +22,28 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.crac.Resource;
 
 /**
- * The runtime of a JVM started by a worker. A wait runs the resources' {@code
- * beforeCheckpoint} hooks, marks the output stream, sends SUSPEND over a fresh connection to
- * the worker's control socket, closes it and blocks until a WAKE arrives on the wake socket.
- * Between the two, the worker dumps the process and the process is gone; the WAKE arrives in
- * the restored process. Waits are serialised: one thread suspends the JVM at a time.
+ * The runtime of a JVM started by a worker. Every {@code Durable} wait joins the JVM's wait set
+ * and blocks; one coordinator thread decides when the set is checkpointed. It runs the
+ * resources' {@code beforeCheckpoint} hooks, marks the output stream, sends one SUSPEND with the
+ * whole set to the worker's control socket and blocks until a WAKE arrives on the wake socket.
+ * Between the two the worker dumps the process, and the WAKE arrives in the restored process;
+ * the coordinator then ends every wait the wake satisfies and leaves the others in the set.
+ *
+ * <p>When: a new wait is checkpointed at once when every other thread of the application is
+ * blocked in a wait of its own; otherwise once no other thread has run for {@link #QUIET_NANOS}
+ * (they are idle: parked, sleeping, blocked in I/O), or at the latest {@link #settleNanos} after
+ * the last wait began (threads still computing are then frozen with the process). Waits left
+ * over after a wake are checkpointed again once the threads the wake released, and every other
+ * thread, are idle, or when a new wait begins.
  */
 public final class SupervisedRuntime implements DurableRuntime {
   /** Environment variables the worker sets. */
@@ -38,14 +52,31 @@ public final class SupervisedRuntime implements DurableRuntime {
   public static final String ENV_RUN_DIR = "TORPOR_RUN_DIR";
   public static final String CONTROL_SOCKET = "ctl.sock";
   public static final String WAKE_SOCKET = "wake.sock";
+  /** The system property that sets the settle window in milliseconds. */
+  public static final String SETTLE_PROPERTY = "torpor.wait.settleMillis";
+  /** The settle window's default, in milliseconds (see the README on concurrent waits for how it was chosen). */
+  public static final long DEFAULT_SETTLE_MILLIS = 20;
 
   private static final int CONNECT_ATTEMPTS = 50;
+  /** How long the other threads must stay idle before a checkpoint that does not wait out the settle window. */
+  private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+  private static final long MAX_POLL_MILLIS = 50;
 
   private final String workflowId;
   private final Path runDir;
   private final ResourceRegistry resources = new ResourceRegistry();
-  private final ReentrantLock lock = new ReentrantLock();
   private final FileOutputStream rawStdout = new FileOutputStream(FileDescriptor.out);
+  private final long settleNanos;
+  /** Guards everything below. */
+  private final Object mon = new Object();
+  private final WaitSet waits = new WaitSet();
+  /** Whether a wait began that no SUSPEND carried yet, and when the first of them began. */
+  private boolean fresh;
+  private long firstFresh;
+  private long lastBegun;
+  /** Waits ended whose threads have not yet returned from {@code Durable}. */
+  private int returning;
+  private Thread coordinator;
   private WakeListener listener;
   private String workerAddress;
   private long markers;
@@ -54,6 +85,25 @@ public final class SupervisedRuntime implements DurableRuntime {
     this.workflowId = workflowId;
     this.runDir = runDir;
     this.workerAddress = runDir.resolve(CONTROL_SOCKET).toString();
+    this.settleNanos = TimeUnit.MILLISECONDS.toNanos(settleMillis());
+  }
+
+  private static long settleMillis() {
+    String v = System.getProperty(SETTLE_PROPERTY);
+    if (v == null) {
+      return DEFAULT_SETTLE_MILLIS;
+    }
+    try {
+      long ms = Long.parseLong(v.trim());
+      if (ms >= 0 && ms <= 60_000) {
+        return ms;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    System.err.println("torpor: -D" + SETTLE_PROPERTY + "=" + v + " is not a number of milliseconds from 0 to 60000;"
+        + " using " + DEFAULT_SETTLE_MILLIS);
+    return DEFAULT_SETTLE_MILLIS;
   }
 
   @Override
@@ -68,27 +118,29 @@ public final class SupervisedRuntime implements DurableRuntime {
 
   @Override
   public void sleepUntil(Instant wakeAt) {
-    suspend(WaitKind.TIMER, Optional.of(wakeAt), Optional.empty());
+    await(WaitKind.TIMER, List.of(), Optional.of(wakeAt));
   }
 
   @Override
-  public Optional<Signal> awaitSignal(String name, Optional<Instant> deadline) {
-    Wake w = suspend(WaitKind.SIGNAL, deadline, Optional.of(name));
-    if (w.reason() != WakeReason.SIGNAL) {
-      return Optional.empty();
-    }
-    return Optional.of(
-        new Signal(
-            w.signalName().orElse(name),
-            w.signalPayload().orElse(new byte[0]),
-            w.signalReceivedAt().orElse(Instant.now())));
+  public Optional<Signal> awaitSignal(List<String> names, Optional<Instant> deadline) {
+    Waiter w = await(WaitKind.SIGNAL, names, deadline);
+    return w.outcome.signal();
   }
 
   @Override
   public void checkpoint() {
-    Wake w = suspend(WaitKind.CHECKPOINT, Optional.empty(), Optional.empty());
-    if (w.checkpointFailure().isPresent()) {
-      throw new CheckpointException(workflowId, "checkpoint failed: " + w.checkpointFailure().get());
+    Waiter w = await(WaitKind.CHECKPOINT, List.of(), Optional.empty());
+    Round r = w.round;
+    if (r.checkpointFailure().isPresent()) {
+      CheckpointException e = new CheckpointException(workflowId, "checkpoint failed: " + r.checkpointFailure().get());
+      r.afterFailures().forEach(e::addSuppressed);
+      throw e;
+    }
+    if (!r.refusals().isEmpty()) {
+      CheckpointException e = new CheckpointException(workflowId, "resources refused the checkpoint");
+      r.refusals().forEach(e::addSuppressed);
+      r.afterFailures().forEach(e::addSuppressed);
+      throw e;
     }
   }
 
@@ -97,42 +149,192 @@ public final class SupervisedRuntime implements DurableRuntime {
     resources.register(resource);
   }
 
-  private Wake suspend(WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal) {
-    lock.lock();
+  /** Joins the wait set and blocks, uninterruptibly, until the wait ends. */
+  private Waiter await(WaitKind kind, List<String> names, Optional<Instant> wakeAt) {
+    String stack = stackOfCaller();
+    boolean interrupted = false;
+    Waiter w;
+    synchronized (mon) {
+      w = waits.add(kind, names, wakeAt, stack);
+      if (w.outcome != null) {
+        return w; // a signal delivered earlier that no wait took
+      }
+      lastBegun = System.nanoTime();
+      if (!fresh) {
+        firstFresh = lastBegun;
+      }
+      fresh = true;
+      startCoordinator();
+      mon.notifyAll();
+      while (w.outcome == null && w.round.error() == null) {
+        try {
+          mon.wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      returning--;
+      mon.notifyAll();
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    if (w.round.error() != null) {
+      throw w.round.error();
+    }
+    return w;
+  }
+
+  private void startCoordinator() {
+    if (coordinator == null) {
+      coordinator = new Thread(this::coordinate, "torpor-waits");
+      coordinator.setDaemon(true);
+      coordinator.start();
+    }
+  }
+
+  private void coordinate() {
+    while (true) {
+      List<Waiter> batch = awaitCheckpointable();
+      long gathered;
+      synchronized (mon) {
+        gathered = firstFresh == 0 ? 0 : (System.nanoTime() - firstFresh) / 1_000;
+        firstFresh = 0;
+      }
+      round(batch, gathered);
+    }
+  }
+
+  /** Blocks until the wait set should be checkpointed (see the class comment); returns it. */
+  private List<Waiter> awaitCheckpointable() {
+    long quietSince = -1;
+    long poll = 1;
+    synchronized (mon) {
+      while (true) {
+        if (waits.isEmpty() || returning > 0) {
+          quietSince = -1;
+          waitQuietly(0);
+          continue;
+        }
+        List<Waiter> batch = waits.snapshot();
+        long now = System.nanoTime();
+        Activity a = othersActivity(batch);
+        boolean settled = fresh && now - lastBegun >= settleNanos;
+        if (a == Activity.NONE || settled) {
+          fresh = false;
+          return batch;
+        }
+        if (a == Activity.BUSY) {
+          quietSince = -1;
+          poll = Math.min(poll * 2, MAX_POLL_MILLIS);
+        } else {
+          quietSince = quietSince < 0 ? now : quietSince;
+          poll = 1;
+          if (now - quietSince >= QUIET_NANOS && now - lastBegun >= QUIET_NANOS) {
+            fresh = false;
+            return batch;
+          }
+        }
+        long wait = poll;
+        if (fresh) {
+          wait = Math.min(wait, Math.max(1, TimeUnit.NANOSECONDS.toMillis(settleNanos - (now - lastBegun))));
+        }
+        waitQuietly(wait);
+      }
+    }
+  }
+
+  private void waitQuietly(long millis) {
     try {
-      List<Throwable> refusals = resources.beforeCheckpoint();
-      WakeListener l = listener();
+      mon.wait(millis);
+    } catch (InterruptedException e) {
+      // nobody interrupts the coordinator but the JVM's end
+    }
+  }
+
+  /** What the application's threads that do not wait are doing. */
+  private enum Activity { NONE, IDLE, BUSY }
+
+  /**
+   * Whether any application thread other than the waiting ones exists, and whether one runs
+   * Java code. A thread is idle when it is parked, sleeping, blocked on a monitor, or runnable in
+   * a native method (blocked in I/O). The JDK's own threads (the system thread group and its
+   * innocuous threads) and Torpor's do not count.
+   */
+  private Activity othersActivity(List<Waiter> batch) {
+    Set<Thread> waiting = new HashSet<>();
+    for (Waiter w : batch) {
+      waiting.add(w.thread);
+    }
+    Activity seen = Activity.NONE;
+    for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+      Thread t = e.getKey();
+      if (waiting.contains(t) || t == coordinator || t.getName().startsWith("torpor-") || !isApplication(t)) {
+        continue;
+      }
+      StackTraceElement[] stack = e.getValue();
+      if (t.getState() == Thread.State.RUNNABLE && stack.length > 0 && !stack[0].isNativeMethod()) {
+        return Activity.BUSY;
+      }
+      seen = Activity.IDLE;
+    }
+    return seen;
+  }
+
+  private static boolean isApplication(Thread t) {
+    ThreadGroup g = t.getThreadGroup();
+    return g != null && g.getParent() != null && !"InnocuousThreadGroup".equals(g.getName()) && t.isAlive();
+  }
+
+  /** One checkpoint of the wait set {@code batch}, and the wake that ends it. */
+  private void round(List<Waiter> batch, long gatherMicros) {
+    List<Throwable> refusals = resources.beforeCheckpoint();
+    WakeListener l;
+    Wake wake;
+    try {
+      l = listener();
       l.clear();
       String marker = "\u001eTORPOR-SYNC-" + (++markers) + "-" + System.nanoTime() + "\u001e";
       Optional<String> refused =
           refusals.isEmpty() ? Optional.empty() : Optional.of("a resource refused: " + refusals.get(0));
       syncOutput(marker);
-      send(new Suspend(workflowId, kind, wakeAt, signal, marker, stackOfCaller(), refused).toFrame());
-      // The worker may dump the process from here on; the next line may run in a restored JVM.
-      Wake wake = l.take();
-      long t0 = System.nanoTime();
-      List<Throwable> afterFailures = resources.afterRestore();
-      long hooks = System.nanoTime() - t0;
-      workerAddress = wake.workerAddress();
-      trySend(new Resumed(workflowId, wake.seq(), hooks).toFrame());
-      if (!refusals.isEmpty() && kind == WaitKind.CHECKPOINT) {
-        CheckpointException e = new CheckpointException(workflowId, "resources refused the checkpoint");
-        refusals.forEach(e::addSuppressed);
-        afterFailures.forEach(e::addSuppressed);
-        throw e;
+      send(new Suspend(workflowId, batch.stream().map(w -> w.wait).toList(), marker, refused, gatherMicros).toFrame());
+    } catch (RuntimeException e) {
+      resources.afterRestore();
+      synchronized (mon) {
+        Round failed = new Round(refusals, List.of(), Optional.empty(), e);
+        List<Waiter> ended = waits.fail(batch);
+        ended.forEach(w -> w.round = failed);
+        returning += ended.size();
+        mon.notifyAll();
       }
+      return;
+    }
+    // The worker may dump the process from here on; the next line may run in a restored JVM.
+    wake = l.take();
+    long t0 = System.nanoTime();
+    List<Throwable> afterFailures = resources.afterRestore();
+    long hooks = System.nanoTime() - t0;
+    workerAddress = wake.workerAddress();
+    trySend(new Resumed(workflowId, wake.seq(), hooks).toFrame());
+    boolean onlySavepoints = batch.stream().allMatch(w -> w.wait.kind() == WaitKind.CHECKPOINT);
+    if (!onlySavepoints) {
       for (Throwable t : refusals) {
         System.err.println("torpor: a resource refused the checkpoint; the wait was kept in memory: " + t);
       }
-      for (Throwable t : afterFailures) {
-        System.err.println("torpor: a resource failed in afterRestore: " + t);
-      }
-      wake.checkpointFailure()
-          .filter(f -> kind != WaitKind.CHECKPOINT)
-          .ifPresent(f -> System.err.println("torpor: checkpoint failed, the wait was kept in memory: " + f));
-      return wake;
-    } finally {
-      lock.unlock();
+      wake.checkpointFailure().ifPresent(f -> System.err.println("torpor: checkpoint failed, the wait was kept in memory: " + f));
+    }
+    for (Throwable t : afterFailures) {
+      System.err.println("torpor: a resource failed in afterRestore: " + t);
+    }
+    Round round = new Round(refusals, afterFailures, wake.checkpointFailure(), null);
+    Instant now = Instant.now();
+    Instant asOf = wake.asOf().isAfter(now) ? wake.asOf() : now;
+    synchronized (mon) {
+      List<Waiter> ended = waits.settle(batch, wake.reason(), wake.signals(), asOf);
+      ended.forEach(w -> w.round = round);
+      returning += ended.size();
+      mon.notifyAll();
     }
   }
 
@@ -158,7 +360,7 @@ public final class SupervisedRuntime implements DurableRuntime {
     }
   }
 
-  private void send(dev.torpor.internal.protocol.Frame frame) {
+  private void send(Frame frame) {
     IOException last = null;
     for (int attempt = 0; attempt < CONNECT_ATTEMPTS; attempt++) {
       try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -174,7 +376,7 @@ public final class SupervisedRuntime implements DurableRuntime {
         "workflow " + workflowId + " cannot reach its worker at " + workerAddress + ": " + last.getMessage(), last);
   }
 
-  private void trySend(dev.torpor.internal.protocol.Frame frame) {
+  private void trySend(Frame frame) {
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(workerAddress));
       FrameCodec.write(Channels.newOutputStream(ch), frame);

@@ -64,7 +64,7 @@ class LocalRuntimeTest {
     long t0 = System.nanoTime();
     Instant deadline = Instant.now().plusMillis(200);
 
-    Optional<Signal> signal = runtime.awaitSignal(signalName, Optional.of(deadline));
+    Optional<Signal> signal = runtime.awaitSignal(List.of(signalName), Optional.of(deadline));
 
     long elapsed = System.nanoTime() - t0;
     assertThat(signal).isEmpty();
@@ -79,7 +79,7 @@ class LocalRuntimeTest {
     Instant before = Instant.now();
     long t0 = System.nanoTime();
 
-    Optional<Signal> first = runtime.awaitSignal(signalName, Optional.of(Instant.now().plusSeconds(30)));
+    Optional<Signal> first = runtime.awaitSignal(List.of(signalName), Optional.of(Instant.now().plusSeconds(30)));
 
     assertThat(System.nanoTime() - t0).as("a supplied signal is returned at once").isLessThan(1_000 * MS);
     assertThat(first).isPresent();
@@ -92,7 +92,7 @@ class LocalRuntimeTest {
 
     long t1 = System.nanoTime();
     Instant deadline = Instant.now().plusMillis(100);
-    Optional<Signal> second = runtime.awaitSignal(signalName, Optional.of(deadline));
+    Optional<Signal> second = runtime.awaitSignal(List.of(signalName), Optional.of(deadline));
 
     assertThat(second).as("the signal is delivered once").isEmpty();
     assertThat(System.nanoTime() - t1).isGreaterThanOrEqualTo(100 * MS);
@@ -103,7 +103,7 @@ class LocalRuntimeTest {
   void awaitSignalDeliversEmptyPayload() {
     System.setProperty("torpor.local.signal." + signalName, "");
 
-    Optional<Signal> signal = runtime.awaitSignal(signalName, Optional.of(Instant.now().plusSeconds(30)));
+    Optional<Signal> signal = runtime.awaitSignal(List.of(signalName), Optional.of(Instant.now().plusSeconds(30)));
 
     assertThat(signal).hasValueSatisfying(s -> assertThat(s.payload()).isEmpty());
   }
@@ -113,7 +113,7 @@ class LocalRuntimeTest {
     System.setProperty("torpor.local.signal." + signalName, "for someone else");
 
     Optional<Signal> signal =
-        runtime.awaitSignal(signalName + "-other", Optional.of(Instant.now().plusMillis(50)));
+        runtime.awaitSignal(List.of(signalName + "-other"), Optional.of(Instant.now().plusMillis(50)));
 
     assertThat(signal).isEmpty();
     assertThat(System.getProperty("torpor.local.signal." + signalName)).isEqualTo("for someone else");
@@ -143,7 +143,7 @@ class LocalRuntimeTest {
   void awaitSignalTimeoutRunsHooksInOrder() {
     registerAbc();
 
-    runtime.awaitSignal(signalName, Optional.of(Instant.now().plusMillis(20)));
+    runtime.awaitSignal(List.of(signalName), Optional.of(Instant.now().plusMillis(20)));
 
     assertThat(log)
         .containsExactly("before c", "before b", "before a", "after a", "after b", "after c");

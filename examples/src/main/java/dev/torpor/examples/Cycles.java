@@ -15,6 +15,9 @@ import java.util.Map;
  * iteration with the wall-clock instants, in epoch microseconds, of the wait call and of the
  * first statement after it (CLOCK_REALTIME is not namespaced, so the worker can compare them
  * with its own events). Exits 0 if the state is intact at the end, 1 if not.
+ *
+ * <p>With a second argument {@code P}, P more threads wait on signals that never come while the
+ * loop runs, so that every checkpoint holds P + 1 waits (the benchmark's {@code --pending-waits}).
  */
 public final class Cycles {
   /** Entries in the map: enough for a non-trivial heap, few enough to build in milliseconds. */
@@ -26,6 +29,13 @@ public final class Cycles {
     int n = args.length > 0 ? Integer.parseInt(args[0]) : 25;
     if (n < 1) {
       throw new IllegalArgumentException("the number of cycles must be at least 1: " + n);
+    }
+    int pending = args.length > 1 ? Integer.parseInt(args[1]) : 0;
+    for (int i = 0; i < pending; i++) {
+      int k = i;
+      Thread t = new Thread(() -> Durable.awaitSignal("never-" + k), "pending-" + i);
+      t.setDaemon(true);
+      t.start();
     }
     List<Integer> done = new ArrayList<>();
     Map<String, Long> table = new HashMap<>();

@@ -1,7 +1,9 @@
 package dev.torpor.scheduler;
 
+import dev.torpor.PendingWait;
 import dev.torpor.WaitKind;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -15,10 +17,16 @@ import java.util.Optional;
  */
 public interface WorkerCallbacks {
   /**
-   * The workflow is about to wait: a delivery due now (a signal already in the mailbox, a timer
-   * already past) is claimed and returned, and the worker then skips the checkpoint.
+   * The workflow is about to wait on the set {@code waits}: what is due now (signals already in
+   * the mailbox for any of its waits, a timer already past) is claimed and returned, and the
+   * worker then skips the checkpoint.
    */
-  Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal);
+  Optional<Wakeup> dueNow(String workflowId, long seq, List<PendingWait> waits);
+
+  /** {@link #dueNow(String, long, List)} for a single wait. */
+  default Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal) {
+    return dueNow(workflowId, seq, PendingWait.single(kind, wakeAt, signal, ""));
+  }
 
   /**
    * Whether this worker still holds the lease of the workflow's running segment, asked before an
@@ -30,15 +38,23 @@ public interface WorkerCallbacks {
   }
 
   /**
-   * The workflow waits, frozen as image {@code seq} (or in memory, when {@code inMemory}).
-   * Arms its timer and re-checks the mailbox, so a signal that raced the dump wakes it at once.
+   * The workflow waits on the set {@code waits}, frozen as image {@code seq} (or in memory, when
+   * {@code inMemory}). Arms the earliest timer and re-checks the mailbox for every wait's names,
+   * so a signal that raced the dump wakes it at once.
    *
    * @return whether the registry took it: false when this worker no longer holds the workflow's
    *     running segment (it was cancelled, or its lease went to another worker, which resumes it
    *     from an earlier image). The caller then must not touch any image that registry names.
    */
-  boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal,
-      boolean inMemory, Map<String, Object> details);
+  boolean waiting(String workflowId, long seq, List<PendingWait> waits, boolean inMemory, Map<String, Object> details);
+
+  /** {@link #waiting(String, long, List, boolean, Map)} for a single wait, whose stack is {@code details}' "stack". */
+  default boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal,
+      boolean inMemory, Map<String, Object> details) {
+    Object stack = details.get("stack");
+    return waiting(workflowId, seq, PendingWait.single(kind, wakeAt, signal, stack == null ? "" : stack.toString()),
+        inMemory, details);
+  }
 
   /** A wake could not be delivered; the workflow still waits on image {@code seq}. */
   void undeliverable(String workflowId, long seq, Wakeup wakeup, String error);

@@ -1,5 +1,6 @@
 package dev.torpor.scheduler;
 
+import dev.torpor.PendingWait;
 import java.time.Instant;
 import java.util.List;
 
@@ -17,7 +18,7 @@ import java.util.List;
  * @param waitSignal the awaited signal's name
  * @param wakeAt the next wake time (timer, or a signal wait's deadline)
  * @param inMemory true when suspended without an image (its checkpoint failed)
- * @param stack the waiting thread's stack, captured at the checkpoint
+ * @param stack the waiting threads' stacks, captured at the checkpoint, one after the other
  * @param imageBytes the newest image's raw size
  * @param packedBytes the newest image's packed size
  * @param pendingSignals signals received and not yet delivered
@@ -25,6 +26,8 @@ import java.util.List;
  * @param error why it failed, or was cancelled
  * @param createdAt when it was submitted
  * @param updatedAt when its state last changed
+ * @param waits every pending wait while suspended (one per waiting thread, with its stack); empty
+ *     otherwise
  */
 public record WorkflowView(
     String id,
@@ -44,4 +47,29 @@ public record WorkflowView(
     Integer exitCode,
     String error,
     Instant createdAt,
-    Instant updatedAt) {}
+    Instant updatedAt,
+    List<WorkflowView.Wait> waits) {
+  public WorkflowView {
+    waits = waits == null ? List.of() : List.copyOf(waits);
+  }
+
+  /**
+   * One pending wait, as {@code torpor status} and the HTTP API show it.
+   *
+   * @param id its number in the workflow's JVM (waits are served in this order)
+   * @param kind {@code TIMER}, {@code SIGNAL} or {@code CHECKPOINT}
+   * @param signals the signal names it accepts (empty for a timer)
+   * @param wakeAt its timer or deadline; null for none
+   * @param stack the stack of the thread waiting on it
+   */
+  public record Wait(long id, String kind, List<String> signals, Instant wakeAt, String stack) {
+    public Wait {
+      signals = signals == null ? List.of() : List.copyOf(signals);
+    }
+
+    /** The view of a pending wait. */
+    public static Wait of(PendingWait w) {
+      return new Wait(w.id(), w.kind().name(), w.signals(), w.wakeAt().orElse(null), w.stack());
+    }
+  }
+}

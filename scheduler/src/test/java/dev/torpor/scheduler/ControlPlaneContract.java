@@ -1,5 +1,6 @@
 package dev.torpor.scheduler;
 
+import dev.torpor.PendingWait;
 import dev.torpor.SignalName;
 import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -329,6 +330,68 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
     assertThat(gateway.calls("wake", "q")).containsExactly("wake q 1 SIGNAL one", "wake q 2 SIGNAL two",
         "wake q 3 SIGNAL three");
     assertThat(plane.status(WorkflowId.of("q")).pendingSignals()).isZero();
+  }
+
+  private static PendingWait onSignals(long id, String... names) {
+    return new PendingWait(id, WaitKind.SIGNAL, List.of(names), Optional.empty(), "\"t" + id + "\"\n\tat Main.run");
+  }
+
+  private static PendingWait onTimer(long id, Duration in) {
+    return new PendingWait(id, WaitKind.TIMER, List.of(), Optional.of(Instant.now().plus(in)), "\"t" + id + "\"");
+  }
+
+  @Test
+  void aWaitSetIsListedWholeAndWokenByASignalAnyOfItsWaitsAccepts() throws Exception {
+    started("set");
+    plane.waiting("set", 1, List.of(onSignals(1, "a"), onSignals(2, "b", "c"), onTimer(3, Duration.ofHours(1))), false,
+        Map.of());
+    WorkflowView v = plane.status(WorkflowId.of("set"));
+    assertThat(v.waits()).extracting(WorkflowView.Wait::id, WorkflowView.Wait::kind, WorkflowView.Wait::signals)
+        .containsExactly(Tuple.tuple(1L, "SIGNAL", List.of("a")), Tuple.tuple(2L, "SIGNAL", List.of("b", "c")),
+            Tuple.tuple(3L, "TIMER", List.of()));
+    assertThat(v.waits().get(1).stack()).isEqualTo("\"t2\"\n\tat Main.run");
+    assertThat(v.waitKind()).isEqualTo("SIGNAL");
+    assertThat(v.wakeAt()).isEqualTo(v.waits().get(2).wakeAt());
+
+    plane.signal(WorkflowId.of("set"), SignalName.of("nobody"), utf8("kept"));
+    settle();
+    assertThat(gateway.calls("wake", "set")).as("a name no wait accepts wakes nothing").isEmpty();
+    plane.signal(WorkflowId.of("set"), SignalName.of("c"), utf8("see"));
+    gateway.awaitCall("wake set 1 SIGNAL see");
+    assertThat(plane.status(WorkflowId.of("set")).pendingSignals()).isEqualTo(1);
+    assertThat(plane.status(WorkflowId.of("set")).waits()).as("listed only while suspended").isEmpty();
+  }
+
+  @Test
+  void oneWakeClaimsForEachWaitInOrderTheOldestSignalItAcceptsAndAcrossARestartDeliversThemAgain() throws Exception {
+    started("many");
+    for (String s : List.of("a:1", "b:2", "a:3", "a:4")) {
+      plane.signal(WorkflowId.of("many"), SignalName.of(s.split(":")[0]), utf8(s));
+    }
+    // Three waits: two on "a", one on either "b" or "a"; one "a" is left for later.
+    plane.waiting("many", 1, List.of(onSignals(1, "a"), onSignals(2, "b", "a"), onSignals(3, "a")), false, Map.of());
+    gateway.awaitCall("wake many 1 SIGNAL a:1,b:2,a:3");
+    assertThat(plane.status(WorkflowId.of("many")).pendingSignals()).isEqualTo(1);
+    // The JVM runs on and waits in memory when its worker's server dies: the restart wakes image 1
+    // with what its wake gave it, every signal of it.
+    plane.waiting("many", 1, List.of(onSignals(3, "zzz")), true, Map.of());
+
+    restart();
+
+    gateway.awaitCall("wake many 1 SIGNAL a:1,b:2,a:3");
+    assertThat(plane.status(WorkflowId.of("many")).pendingSignals()).isEqualTo(1);
+    Optional<Wakeup> rest = plane.dueNow("many", 1, List.of(onSignals(4, "a")));
+    assertThat(rest.orElseThrow().signals()).extracting(dev.torpor.Signal::text).containsExactly("a:4");
+  }
+
+  @Test
+  void anOperatorWakesASetThatHoldsATimerAndDueNowSeesAnyDueWait() {
+    started("op");
+    Optional<Wakeup> due = plane.dueNow("op", 0, List.of(onSignals(1, "x"), onTimer(2, Duration.ofMillis(-5))));
+    assertThat(due.orElseThrow().reason()).isEqualTo(WakeReason.TIMER);
+    plane.waiting("op", 1, List.of(onSignals(1, "x"), onTimer(2, Duration.ofHours(1))), false, Map.of());
+    plane.wake(WorkflowId.of("op"));
+    gateway.awaitCall("wake op 1 OPERATOR");
   }
 
   @Test

@@ -59,7 +59,8 @@ public final class RecordingGateway implements WorkerGateway {
   @Override
   public void wake(String id, long seq, String sha, Path jar, Wakeup w) {
     wakeups.put(id, w);
-    calls.add("wake " + id + " " + seq + " " + w.reason() + w.signal().map(s -> " " + s.text()).orElse(""));
+    calls.add("wake " + id + " " + seq + " " + w.reason()
+        + (w.signals().isEmpty() ? "" : " " + String.join(",", w.signals().stream().map(s -> s.text()).toList())));
   }
 
   @Override

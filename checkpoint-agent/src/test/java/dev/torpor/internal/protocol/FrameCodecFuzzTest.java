@@ -196,9 +196,12 @@ class FrameCodecFuzzTest {
         && a.restored() == b.restored()
         && a.checkpointFailure().equals(b.checkpointFailure())
         && a.workerAddress().equals(b.workerAddress())
-        && a.signalName().equals(b.signalName())
-        && a.signalPayload().map(ByteBuffer::wrap).equals(b.signalPayload().map(ByteBuffer::wrap))
-        && a.signalReceivedAt().equals(b.signalReceivedAt());
+        && a.asOf().equals(b.asOf())
+        && a.signals().size() == b.signals().size()
+        && java.util.stream.IntStream.range(0, a.signals().size()).allMatch(i ->
+            a.signals().get(i).name().equals(b.signals().get(i).name())
+                && ByteBuffer.wrap(a.signals().get(i).payload()).equals(ByteBuffer.wrap(b.signals().get(i).payload()))
+                && a.signals().get(i).receivedAt().equals(b.signals().get(i).receivedAt()));
   }
 
   /** Counts outcomes, so that each test can assert that the fuzzing reached the paths it targets. */
@@ -474,9 +477,9 @@ class FrameCodecFuzzTest {
                 r.nextBoolean(),
                 r.nextInt(4) == 0 ? Optional.of("criu failed: " + word(r)) : Optional.empty(),
                 "/run/torpor/" + word(r) + "/ctl.sock",
-                signal ? Optional.of(word(r)) : Optional.empty(),
-                signal ? Optional.of(payload) : Optional.empty(),
-                signal ? Optional.of(Instant.ofEpochMilli(r.nextLong() >> 20)) : Optional.empty())
+                signal ? java.util.List.of(new dev.torpor.Signal(word(r), payload, Instant.ofEpochMilli(r.nextLong() >> 20)))
+                    : java.util.List.of(),
+                Instant.ofEpochMilli(r.nextLong() >> 20))
             .toFrame();
       }
       default:

@@ -1,6 +1,7 @@
 package dev.torpor.internal.protocol;
 
 import dev.torpor.WakeReason;
+import dev.torpor.Signal;
 import dev.torpor.WaitKind;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
@@ -89,9 +91,8 @@ class FrameCodecTest {
             true,
             Optional.empty(),
             "/run/torpor/wf-1/ctl.sock",
-            Optional.of("approve"),
-            Optional.of(payload),
-            Optional.of(WAKE_AT));
+            List.of(new Signal("approve", payload, WAKE_AT)),
+            WAKE_AT);
 
     assertWakeEquals(Wake.from(FrameCodec.decode(FrameCodec.encode(w.toFrame()))), w);
   }
@@ -105,9 +106,8 @@ class FrameCodecTest {
             false,
             Optional.of("criu dump failed: exit 1"),
             "/run/torpor/wf-1/ctl.sock",
-            Optional.empty(),
-            Optional.empty(),
-            Optional.empty());
+            List.of(),
+            WAKE_AT);
 
     Frame decoded = FrameCodec.decode(FrameCodec.encode(w.toFrame()));
 
@@ -124,13 +124,12 @@ class FrameCodecTest {
             true,
             Optional.empty(),
             "w",
-            Optional.of("ping"),
-            Optional.of(new byte[0]),
-            Optional.of(WAKE_AT));
+            List.of(new Signal("ping", new byte[0], WAKE_AT)),
+            WAKE_AT);
 
     Wake back = Wake.from(FrameCodec.decode(FrameCodec.encode(w.toFrame())));
 
-    assertThat(back.signalPayload()).hasValueSatisfying(p -> assertThat(p).isEmpty());
+    assertThat(back.signals()).singleElement().satisfies(sg -> assertThat(sg.payload()).isEmpty());
   }
 
   @Test
@@ -144,9 +143,8 @@ class FrameCodecTest {
             true,
             Optional.empty(),
             "/run/torpor/wf-1/ctl.sock",
-            Optional.of("upload"),
-            Optional.of(payload),
-            Optional.of(WAKE_AT));
+            List.of(new Signal("upload", payload, WAKE_AT)),
+            WAKE_AT);
 
     byte[] wire = FrameCodec.encode(w.toFrame());
 
@@ -530,7 +528,7 @@ class FrameCodecTest {
         Arguments.of(MessageType.SUSPEND, "wakeAt", "1.5"),
         Arguments.of(MessageType.WAKE, "seq", "7x"),
         Arguments.of(MessageType.WAKE, "seq", ""),
-        Arguments.of(MessageType.WAKE, "receivedAt", "0x10"),
+        Arguments.of(MessageType.WAKE, "asOf", "0x10"),
         Arguments.of(MessageType.RESUMED, "seq", " 1"),
         Arguments.of(MessageType.RESUMED, "afterRestoreNanos", "99999999999999999999"));
   }
@@ -577,7 +575,7 @@ class FrameCodecTest {
 
     assertThatThrownBy(() -> Suspend.from(frame))
         .isInstanceOf(ProtocolException.class)
-        .hasMessageContaining("SUSPEND for a signal names no signal");
+        .hasMessageContaining("for a signal names no signal");
   }
 
   @Test
@@ -588,7 +586,7 @@ class FrameCodecTest {
 
     assertThatThrownBy(() -> Suspend.from(frame))
         .isInstanceOf(ProtocolException.class)
-        .hasMessageContaining("SUSPEND for a timer has no wakeAt");
+        .hasMessageContaining("for a timer has no wakeAt");
   }
 
   @Test
@@ -599,7 +597,7 @@ class FrameCodecTest {
 
     assertThatThrownBy(() -> Wake.from(frame))
         .isInstanceOf(ProtocolException.class)
-        .hasMessageContaining("WAKE for a signal carries no signal name");
+        .hasMessageContaining("WAKE for a signal carries no signal");
   }
 
   @Test
@@ -638,7 +636,7 @@ class FrameCodecTest {
         f.put("seq", "3");
         f.put("restored", "1");
         f.put("worker", "/run/ctl.sock");
-        f.put("receivedAt", "1700000000123");
+        f.put("asOf", "1700000000123");
         break;
       case RESUMED:
         f.put("workflow", "wf-1");
@@ -669,11 +667,14 @@ class FrameCodecTest {
     assertThat(actual.restored()).isEqualTo(expected.restored());
     assertThat(actual.checkpointFailure()).isEqualTo(expected.checkpointFailure());
     assertThat(actual.workerAddress()).isEqualTo(expected.workerAddress());
-    assertThat(actual.signalName()).isEqualTo(expected.signalName());
-    assertThat(actual.signalReceivedAt()).isEqualTo(expected.signalReceivedAt());
-    // ByteBuffer.equals compares content, and its toString stays short for a 1 MiB payload.
-    assertThat(actual.signalPayload().map(ByteBuffer::wrap))
-        .as("signal payload")
-        .isEqualTo(expected.signalPayload().map(ByteBuffer::wrap));
+    assertThat(actual.asOf()).isEqualTo(expected.asOf());
+    assertThat(actual.signals()).hasSameSizeAs(expected.signals());
+    for (int i = 0; i < expected.signals().size(); i++) {
+      assertThat(actual.signals().get(i).name()).isEqualTo(expected.signals().get(i).name());
+      assertThat(actual.signals().get(i).receivedAt()).isEqualTo(expected.signals().get(i).receivedAt());
+      // ByteBuffer.equals compares content, and its toString stays short for a 1 MiB payload.
+      assertThat(ByteBuffer.wrap(actual.signals().get(i).payload())).as("signal payload")
+          .isEqualTo(ByteBuffer.wrap(expected.signals().get(i).payload()));
+    }
   }
 }

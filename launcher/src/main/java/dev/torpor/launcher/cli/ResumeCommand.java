@@ -63,7 +63,7 @@ public final class ResumeCommand implements Callable<Integer> {
         supervisor.signal(workflow, s.name(), s.payload());
       }
       spec.commandLine().getErr().println("torpor: resuming " + id + " from seq " + seq + "; log: " + w.logFile(id));
-      supervisor.waiting(id, seq, wait.kind(), wait.wakeAt(), wait.signal(), false, java.util.Map.of());
+      supervisor.waiting(id, seq, wait.waits(), false, java.util.Map.of());
       if (now) {
         supervisor.wakeNow(workflow);
       }

@@ -43,13 +43,31 @@ final class ViewText {
     if (v.waitKind() == null) {
       return "";
     }
+    if (v.waits().size() > 1) {
+      long timers = v.waits().stream().filter(w -> w.kind().equals("TIMER")).count();
+      long signals = v.waits().stream().filter(w -> w.kind().equals("SIGNAL")).count();
+      String first = v.wakeAt() == null ? "" : ", first due " + v.wakeAt();
+      return v.waits().size() + " waits (" + signals + " on signals, " + timers + " on timers" + first + ")"
+          + (v.inMemory() ? " (in memory: its checkpoint failed)" : "");
+    }
     String until = v.wakeAt() == null ? "" : " until " + v.wakeAt();
     String what = "TIMER".equalsIgnoreCase(v.waitKind()) ? "timer" + until
         : "signal '" + v.waitSignal() + "'" + (v.wakeAt() == null ? " (no deadline)" : until);
     return what + (v.inMemory() ? " (in memory: its checkpoint failed)" : "");
   }
 
-  /** "key: value" lines of everything that applies, then the waiting thread's stack. */
+  /** One wait of the set, in words. */
+  static String describe(WorkflowView.Wait w) {
+    String until = w.wakeAt() == null ? "" : " until " + w.wakeAt();
+    return switch (w.kind()) {
+      case "TIMER" -> "timer" + until;
+      case "SIGNAL" -> (w.signals().size() == 1 ? "signal '" + w.signals().get(0) + "'"
+          : "any of signals '" + String.join("', '", w.signals()) + "'") + (w.wakeAt() == null ? " (no deadline)" : until);
+      default -> "savepoint";
+    };
+  }
+
+  /** "key: value" lines of everything that applies, then each pending wait with its thread's stack. */
   static String status(WorkflowView v) {
     return status(v, null);
   }
@@ -77,7 +95,12 @@ final class ViewText {
     line(sb, "error", v.error());
     line(sb, "created", v.createdAt());
     line(sb, "updated", v.updatedAt());
-    if (v.stack() != null && !v.stack().isBlank()) {
+    if (!v.waits().isEmpty()) {
+      for (WorkflowView.Wait w : v.waits()) {
+        sb.append("wait ").append(w.id()).append(": ").append(describe(w)).append('\n');
+        w.stack().lines().forEach(l -> sb.append("    ").append(l.strip()).append('\n'));
+      }
+    } else if (v.stack() != null && !v.stack().isBlank()) {
       sb.append("stack of the waiting thread:\n");
       v.stack().lines().forEach(l -> sb.append("  ").append(l.strip()).append('\n'));
     }

@@ -1,18 +1,21 @@
 package dev.torpor.launcher.internal;
 
-import dev.torpor.scheduler.SegmentEvent;
-import dev.torpor.scheduler.Wakeup;
-import dev.torpor.scheduler.WorkerCallbacks;
+import dev.torpor.PendingWait;
 import dev.torpor.Signal;
 import dev.torpor.SignalName;
 import dev.torpor.WaitKind;
 import dev.torpor.WakeReason;
 import dev.torpor.WorkflowId;
+import dev.torpor.scheduler.SegmentEvent;
+import dev.torpor.scheduler.Wakeup;
+import dev.torpor.scheduler.WorkerCallbacks;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -23,7 +26,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Timers and a signal mailbox in memory, for a single worker ({@code torpor run} and tests):
  * nothing here survives the process, unlike the control plane's scheduler. Signals sent
- * before the workflow waits are kept and delivered in order per name, each once.
+ * before the workflow waits are kept and delivered in order per name, each once; a wake
+ * delivers, for each wait of the set in order, the oldest kept signal it accepts (as the
+ * control plane does).
  */
 public final class InMemorySupervisor implements WorkerCallbacks, AutoCloseable {
   private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -31,15 +36,15 @@ public final class InMemorySupervisor implements WorkerCallbacks, AutoCloseable 
     t.setDaemon(true);
     return t;
   });
-  private final Map<String, Map<String, Deque<Signal>>> mailbox = new HashMap<>();
+  /** Per workflow, its kept signals in the order they arrived. */
+  private final Map<String, Deque<Signal>> mailbox = new HashMap<>();
   private final Map<String, Waiting> waiting = new HashMap<>();
-  /** The last wait of each workflow, which a failed delivery leaves it in. */
-  private final Map<String, Wait> waits = new HashMap<>();
+  /** The last wait set of each workflow, which a failed delivery leaves it in. */
+  private final Map<String, List<PendingWait>> waits = new HashMap<>();
   private Worker worker;
+  private static final long WAKE_PAYLOAD_BUDGET = 1 << 20;
 
-  private record Wait(WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal) {}
-
-  private record Waiting(long seq, Wait request, ScheduledFuture<?> timer) {}
+  private record Waiting(long seq, List<PendingWait> waits, ScheduledFuture<?> timer) {}
 
   /** Connects the worker to wake; call once before the first workflow starts. */
   public synchronized void attach(Worker worker) {
@@ -49,13 +54,10 @@ public final class InMemorySupervisor implements WorkerCallbacks, AutoCloseable 
   /** Sends a signal: delivered now if the workflow waits for it, else kept for its next wait. */
   public synchronized void signal(WorkflowId id, SignalName signal, byte[] payload) {
     String workflowId = id.value();
-    String name = signal.value();
-    mailbox.computeIfAbsent(workflowId, k -> new HashMap<>())
-        .computeIfAbsent(name, k -> new ArrayDeque<>())
-        .addLast(new Signal(name, payload, Instant.now()));
+    mailbox.computeIfAbsent(workflowId, k -> new ArrayDeque<>()).addLast(new Signal(signal.value(), payload, Instant.now()));
     Waiting w = waiting.get(workflowId);
-    if (w != null && w.request().kind() == WaitKind.SIGNAL && w.request().signal().orElse("").equals(name)) {
-      fire(workflowId, w, Wakeup.signal(poll(workflowId, name)));
+    if (w != null && PendingWait.anyAccepts(w.waits(), signal.value())) {
+      fire(workflowId, w, new Wakeup(WakeReason.SIGNAL, claim(workflowId, w.waits())));
     }
   }
 
@@ -63,65 +65,59 @@ public final class InMemorySupervisor implements WorkerCallbacks, AutoCloseable 
   public synchronized boolean wakeNow(WorkflowId id) {
     String workflowId = id.value();
     Waiting w = waiting.get(workflowId);
-    if (w == null || w.request().kind() != WaitKind.TIMER) {
+    if (w == null || w.waits().stream().noneMatch(x -> x.kind() == WaitKind.TIMER)) {
       return false;
     }
-    fire(workflowId, w, Wakeup.of(WakeReason.OPERATOR));
+    fire(workflowId, w, new Wakeup(WakeReason.OPERATOR, claim(workflowId, w.waits())));
     return true;
   }
 
   @Override
-  public synchronized Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt,
-      Optional<String> signal) {
-    return dueNow(workflowId, new Wait(kind, wakeAt, signal));
-  }
-
-  private Optional<Wakeup> dueNow(String workflowId, Wait wait) {
-    if (wait.kind() == WaitKind.SIGNAL) {
-      Signal s = poll(workflowId, wait.signal().orElseThrow());
-      if (s != null) {
-        return Optional.of(Wakeup.signal(s));
-      }
+  public synchronized Optional<Wakeup> dueNow(String workflowId, long seq, List<PendingWait> set) {
+    List<Signal> claimed = claim(workflowId, set);
+    if (!claimed.isEmpty()) {
+      return Optional.of(new Wakeup(WakeReason.SIGNAL, claimed));
     }
-    if (wait.wakeAt().isPresent() && !wait.wakeAt().get().isAfter(Instant.now())) {
-      return Optional.of(Wakeup.of(wait.kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER));
-    }
-    return Optional.empty();
+    Instant now = Instant.now();
+    return set.stream().filter(w -> w.dueAt(now)).findFirst()
+        .map(w -> Wakeup.of(w.kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER));
   }
 
   /** Takes every wait: there is no registry to refuse it. */
   @Override
-  public synchronized boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt,
-      Optional<String> signal, boolean inMemory, Map<String, Object> details) {
-    Wait wait = new Wait(kind, wakeAt, signal);
-    waits.put(workflowId, wait);
-    Optional<Wakeup> due = dueNow(workflowId, wait); // a signal may have raced the dump
+  public synchronized boolean waiting(String workflowId, long seq, List<PendingWait> set, boolean inMemory,
+      Map<String, Object> details) {
+    waits.put(workflowId, set);
+    Optional<Wakeup> due = dueNow(workflowId, seq, set); // a signal may have raced the dump
     if (due.isPresent()) {
       worker.wake(workflowId, seq, due.get());
       return true;
     }
     ScheduledFuture<?> timer = null;
-    if (wait.wakeAt().isPresent()) {
-      long delay = Math.max(0, Duration.between(Instant.now(), wait.wakeAt().get()).toMillis());
-      WakeReason reason = wait.kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER;
-      timer = timers.schedule(() -> timerFired(workflowId, seq, reason), delay, TimeUnit.MILLISECONDS);
+    Optional<Instant> at = PendingWait.earliest(set);
+    if (at.isPresent()) {
+      long delay = Math.max(0, Duration.between(Instant.now(), at.get()).toMillis());
+      timer = timers.schedule(() -> timerFired(workflowId, seq), delay, TimeUnit.MILLISECONDS);
     }
-    waiting.put(workflowId, new Waiting(seq, wait, timer));
+    waiting.put(workflowId, new Waiting(seq, set, timer));
     return true;
   }
 
   /**
-   * Takes a failed delivery back: a signal returns to the front of the mailbox, and the
+   * Takes a failed delivery back: its signals return to the front of the mailbox, and the
    * workflow waits again, without a timer, until {@link #retry} (no retry loop against an
    * image that cannot be restored).
    */
   @Override
   public synchronized void undeliverable(String workflowId, long seq, Wakeup delivery, String error) {
-    delivery.signal().ifPresent(s -> mailbox.computeIfAbsent(workflowId, k -> new HashMap<>())
-        .computeIfAbsent(s.name(), k -> new ArrayDeque<>()).addFirst(s));
-    Wait wait = waits.get(workflowId);
-    if (wait != null) {
-      waiting.put(workflowId, new Waiting(seq, wait, null));
+    Deque<Signal> q = mailbox.computeIfAbsent(workflowId, k -> new ArrayDeque<>());
+    List<Signal> back = new ArrayList<>(delivery.signals());
+    for (int i = back.size() - 1; i >= 0; i--) {
+      q.addFirst(back.get(i));
+    }
+    List<PendingWait> set = waits.get(workflowId);
+    if (set != null) {
+      waiting.put(workflowId, new Waiting(seq, set, null));
     }
   }
 
@@ -143,15 +139,16 @@ public final class InMemorySupervisor implements WorkerCallbacks, AutoCloseable 
     if (w == null) {
       return false;
     }
-    Optional<Wakeup> due = dueNow(workflowId, w.request());
+    Optional<Wakeup> due = dueNow(workflowId, w.seq(), w.waits());
     due.ifPresent(d -> fire(workflowId, w, d));
     return due.isPresent();
   }
 
-  private synchronized void timerFired(String workflowId, long seq, WakeReason reason) {
+  private synchronized void timerFired(String workflowId, long seq) {
     Waiting w = waiting.get(workflowId);
     if (w != null && w.seq() == seq) {
-      fire(workflowId, w, Wakeup.of(reason));
+      List<Signal> claimed = claim(workflowId, w.waits());
+      fire(workflowId, w, claimed.isEmpty() ? Wakeup.of(WakeReason.TIMER) : new Wakeup(WakeReason.SIGNAL, claimed));
     }
   }
 
@@ -165,9 +162,38 @@ public final class InMemorySupervisor implements WorkerCallbacks, AutoCloseable 
     }
   }
 
-  private Signal poll(String workflowId, String name) {
-    Deque<Signal> q = mailbox.getOrDefault(workflowId, Map.of()).get(name);
-    return q == null ? null : q.pollFirst();
+  /**
+   * For each signal wait of {@code set} in order, the oldest kept signal it accepts, taken from the
+   * mailbox; returned in the order they arrived (the order the JVM hands them out in).
+   */
+  private List<Signal> claim(String workflowId, List<PendingWait> set) {
+    Deque<Signal> q = mailbox.get(workflowId);
+    if (q == null) {
+      return List.of();
+    }
+    List<Signal> kept = new ArrayList<>(q);
+    boolean[] taken = new boolean[kept.size()];
+    long bytes = 0;
+    int count = 0;
+    for (PendingWait w : set) {
+      for (int i = 0; w.kind() == WaitKind.SIGNAL && i < kept.size(); i++) {
+        if (!taken[i] && w.accepts(kept.get(i).name())) {
+          // Several signals in one wake only within the budget the control plane keeps too (one frame).
+          if (count == 0 || bytes + kept.get(i).payload().length <= WAKE_PAYLOAD_BUDGET) {
+            taken[i] = true;
+            bytes += kept.get(i).payload().length;
+            count++;
+          }
+          break;
+        }
+      }
+    }
+    List<Signal> out = new ArrayList<>();
+    q.clear();
+    for (int i = 0; i < kept.size(); i++) {
+      (taken[i] ? out : q).add(kept.get(i));
+    }
+    return out;
   }
 
   @Override

@@ -537,8 +537,8 @@ public final class Worker implements AutoCloseable {
             + config.syncTimeout() + "; dumping anyway (output in flight may appear twice)");
       }
       timings.put("sync", millisSince(t0));
-      if (s.kind() != WaitKind.CHECKPOINT && s.dumpRefused().isEmpty()) {
-        Optional<Wakeup> due = callbacks.dueNow(run.id, seqOf(run.id), s.kind(), s.wakeAt(), s.signal());
+      if (!s.savepoint() && s.dumpRefused().isEmpty()) {
+        Optional<Wakeup> due = callbacks.dueNow(run.id, seqOf(run.id), s.waits());
         if (due.isPresent()) {
           CrashPoint.reach(CrashPoint.DUE_NOW_CLAIMED);
           synchronized (run) {
@@ -558,7 +558,7 @@ public final class Worker implements AutoCloseable {
         return;
       }
       long seq = run.seq + 1;
-      boolean leaveRunning = s.kind() == WaitKind.CHECKPOINT;
+      boolean leaveRunning = s.savepoint();
       Path dumpDir = scratch.dumps().resolve(run.id).resolve(Long.toString(seq));
       ImagePacker.deleteTree(dumpDir);
       long root;
@@ -634,6 +634,10 @@ public final class Worker implements AutoCloseable {
       details.put("wait", s.kind().name());
       s.wakeAt().ifPresent(w -> details.put("wakeAt", w.toString()));
       s.signal().ifPresent(n -> details.put("signal", n));
+      details.put("waits", s.waits().size());
+      if (s.gatherMicros() > 0) {
+        details.put("gatherMillis", s.gatherMicros() / 1000.0);
+      }
       details.put("rawBytes", manifest.rawBytes());
       details.put("packedBytes", manifest.packedBytes());
       details.put("suspendMillis", total);
@@ -655,7 +659,7 @@ public final class Worker implements AutoCloseable {
         run.wakeStartedNanos = System.nanoTime();
         deliverInMemory(run, Wakeup.of(WakeReason.CHECKPOINT));
       } else {
-        callbacks.waiting(run.id, seq, s.kind(), s.wakeAt(), s.signal(), false, details);
+        callbacks.waiting(run.id, seq, s.waits(), false, details);
       }
     } catch (IOException | RuntimeException e) {
       System.err.println("torpor worker: workflow " + run.id + ": suspend failed: " + e);
@@ -720,7 +724,7 @@ public final class Worker implements AutoCloseable {
 
   /** Whether a wait ends (its timer or deadline) sooner than {@code --min-checkpoint-wait}: then it is not worth a checkpoint. */
   private boolean dueWithinMinimum(Suspend s) {
-    return s.kind() != WaitKind.CHECKPOINT && !config.minCheckpointWait().isZero() && s.wakeAt().isPresent()
+    return !s.savepoint() && !config.minCheckpointWait().isZero() && s.wakeAt().isPresent()
         && s.wakeAt().get().isBefore(Instant.now().plus(config.minCheckpointWait()));
   }
 
@@ -736,14 +740,13 @@ public final class Worker implements AutoCloseable {
       run.moveTo(State.WAITING_IN_MEMORY);
       emit(Type.WAITING_IN_MEMORY, run, Map.of("heldInMemory", why, "wait", s.kind().name()));
     }
-    callbacks.waiting(run.id, run.seq, s.kind(), s.wakeAt(), s.signal(), true, Map.of("heldInMemory", why,
-        "stack", s.stack()));
+    callbacks.waiting(run.id, run.seq, s.waits(), true, Map.of("heldInMemory", why, "stack", s.stack()));
   }
 
   private void waitInMemory(WorkflowRun run, Suspend s, String why) {
     synchronized (run) {
       run.checkpointFailure = why;
-      if (s.kind() == WaitKind.CHECKPOINT) {
+      if (s.savepoint()) {
         run.moveTo(State.WAKING);
         run.wakeStartedNanos = System.nanoTime();
       } else {
@@ -751,11 +754,10 @@ public final class Worker implements AutoCloseable {
       }
       emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "wait", s.kind().name()));
     }
-    if (s.kind() == WaitKind.CHECKPOINT) {
+    if (s.savepoint()) {
       deliverInMemory(run, Wakeup.of(WakeReason.CHECKPOINT));
     } else {
-      callbacks.waiting(run.id, run.seq, s.kind(), s.wakeAt(), s.signal(), true,
-          Map.of("error", why, "stack", s.stack()));
+      callbacks.waiting(run.id, run.seq, s.waits(), true, Map.of("error", why, "stack", s.stack()));
     }
   }
 
@@ -869,8 +871,7 @@ public final class Worker implements AutoCloseable {
     Wake wake;
     synchronized (run) {
       wake = new Wake(d.reason(), run.seq, restored, Optional.ofNullable(run.checkpointFailure),
-          run.control.socket().toString(), d.signal().map(Signal::name), d.signal().map(Signal::payload),
-          d.signal().map(Signal::receivedAt));
+          run.control.socket().toString(), d.signals(), Instant.now());
       run.moveTo(State.RUNNING);
       run.checkpointFailure = null;
     }

@@ -6,6 +6,7 @@ import dev.torpor.launcher.internal.Worker;
 import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.launcher.internal.WorkflowSpec;
 import dev.torpor.scheduler.CrashPoint;
+import dev.torpor.PendingWait;
 import dev.torpor.scheduler.Wakeup;
 import dev.torpor.scheduler.WorkerCallbacks;
 import dev.torpor.scheduler.WorkerGateway;
@@ -142,19 +143,18 @@ public final class ServerWorker implements WorkerGateway, WorkerCallbacks, Consu
   // ----- the worker's callbacks: the plane's, with this server's slots, log shipping and janitor -----
 
   @Override
-  public Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt,
-      Optional<String> signal) {
-    return plane.dueNow(workflowId, seq, kind, wakeAt, signal);
+  public Optional<Wakeup> dueNow(String workflowId, long seq, List<PendingWait> waits) {
+    return plane.dueNow(workflowId, seq, waits);
   }
 
   @Override
-  public boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal,
-      boolean inMemory, Map<String, Object> details) {
+  public boolean waiting(String workflowId, long seq, List<PendingWait> waits, boolean inMemory,
+      Map<String, Object> details) {
     if (!inMemory) {
       release();
       shipLog(workflowId);
     }
-    boolean recorded = plane.waiting(workflowId, seq, kind, wakeAt, signal, inMemory, details);
+    boolean recorded = plane.waiting(workflowId, seq, waits, inMemory, details);
     CrashPoint.reach(CrashPoint.SUSPEND_RECORDED);
     if (!inMemory && recorded) {
       janitor.superseded(workflowId, seq); // only once the registry names the new image

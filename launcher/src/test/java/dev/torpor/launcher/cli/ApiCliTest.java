@@ -495,9 +495,10 @@ class ApiCliTest {
         .contains("next wake:       2030-01-01T00:00:00Z\n")
         .contains("image:           12.3 MB raw, 4.6 MB packed\n")
         .contains("pending signals: 1\n")
-        .contains("stack of the waiting thread:\n  at dev.torpor.Durable.waitFor(Durable.java:42)\n");
+        .contains("wait 1: signal 'approve' until 2030-01-01T00:00:00Z\n    at dev.torpor.Durable.waitFor(Durable.java:42)\n");
     assertThat(json.exitCode()).as(json.toString()).isZero();
     assertThat(json.json().path("wakeAt").asText()).isEqualTo("2030-01-01T00:00:00Z");
+    assertThat(json.json().path("waits").get(0).path("signals").get(0).asText()).isEqualTo("approve");
     assertThat(json.json().path("waitSignal").asText()).isEqualTo("approve");
   }
 

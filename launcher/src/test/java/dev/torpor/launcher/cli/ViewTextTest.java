@@ -21,14 +21,14 @@ class ViewTextTest {
     return new WorkflowView(id, WorkflowState.SUSPENDED, 3, "com.acme.Main", List.of("a", "b"), "ab12cd",
         waitKind, waitSignal, wakeAt, false,
         "at dev.torpor.Durable.waitFor(Durable.java:42)\nat com.acme.Main.main(Main.java:7)",
-        12_345_678L, 4_567_890L, 1, null, null, CREATED, CREATED.plusSeconds(5));
+        12_345_678L, 4_567_890L, 1, null, null, CREATED, CREATED.plusSeconds(5), List.of());
   }
 
   /** A running workflow without any image yet, created {@code minutes} after {@link #CREATED}. */
   private static WorkflowView running(String id, int minutes) {
     Instant t = CREATED.plusSeconds(60L * minutes);
     return new WorkflowView(id, WorkflowState.RUNNING, 0, "com.acme.Main", List.of(), "ab12cd",
-        null, null, null, false, null, null, null, 0, null, null, t, t);
+        null, null, null, false, null, null, null, 0, null, null, t, t, List.of());
   }
 
   @Test
@@ -79,7 +79,7 @@ class ViewTextTest {
   void statusOfAFailedWorkflowShowsExitCodeAndError() {
     WorkflowView r = running("wf-1", 0);
     WorkflowView failed = new WorkflowView(r.id(), WorkflowState.FAILED, 2, r.mainClass(), r.args(), r.appSha256(), null, null,
-        null, false, null, null, null, 0, 3, "exited with code 3", r.createdAt(), r.updatedAt());
+        null, false, null, null, null, 0, 3, "exited with code 3", r.createdAt(), r.updatedAt(), List.of());
 
     String text = ViewText.status(failed);
 

@@ -34,7 +34,7 @@ public final class StandInRestore {
       }
     }
     System.out.println("stand-in woke: " + wake.reason() + (wake.restored() ? " restored" : " in memory")
-        + wake.signalName().map(n -> " " + n + "=" + new String(wake.signalPayload().orElse(new byte[0]),
+        + wake.signals().stream().findFirst().map(s -> " " + s.name() + "=" + new String(s.payload(),
             StandardCharsets.UTF_8)).orElse(""));
     System.out.flush();
     try (SocketChannel ctl = SocketChannel.open(UnixDomainSocketAddress.of(wake.workerAddress()))) {

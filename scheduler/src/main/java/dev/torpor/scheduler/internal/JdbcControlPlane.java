@@ -4,6 +4,8 @@ import dev.torpor.scheduler.SegmentEvent;
 import dev.torpor.SignalName;
 import dev.torpor.TorporException;
 import dev.torpor.WakeReason;
+import dev.torpor.PendingWait;
+import dev.torpor.Signal;
 import dev.torpor.WaitKind;
 import dev.torpor.WorkflowId;
 import dev.torpor.scheduler.ConflictException;
@@ -66,7 +68,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   /** How long past due a dispatch or wake may be, with no Quartz job for it, before the sweep re-arms it. */
   private static final Duration SWEEP_GRACE = Duration.ofSeconds(20);
   private static final String COLUMNS = "id, state, seq, main_class, args, app_sha256, wait_kind, wait_signal, wake_at,"
-      + " in_memory, stack, image_bytes, packed_bytes, exit_code, error, created_at, updated_at";
+      + " in_memory, stack, image_bytes, packed_bytes, exit_code, error, created_at, updated_at, waits";
 
   private final ControlPlaneConfig config;
   private final Database db;
@@ -348,7 +350,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         details.put("idempotencyKey", key);
       }
       History.record(c, workflowId, "SIGNAL_RECEIVED", w.seq, details);
-      boolean awaited = w.state == WorkflowState.SUSPENDED && "SIGNAL".equals(w.waitKind) && name.equals(w.waitSignal);
+      boolean awaited = w.state == WorkflowState.SUSPENDED && PendingWait.anyAccepts(w.waits, name);
       return new StoredSignal(new SignalReceipt(n, Instant.ofEpochMilli(receivedAt), false),
           awaited ? Optional.of(w.seq) : Optional.empty());
     });
@@ -489,7 +491,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     String workflowId = id.value();
     long seq = sql.tx(c -> {
       WorkflowRow w = Registry.lock(c, workflowId);
-      if (w.state != WorkflowState.SUSPENDED || !"TIMER".equals(w.waitKind)) {
+      if (w.state != WorkflowState.SUSPENDED || w.waits.stream().noneMatch(x -> x.kind() == WaitKind.TIMER)) {
         String what = w.state == WorkflowState.SUSPENDED ? "waits for signal '" + w.waitSignal + "': send it instead" : "is " + w.state;
         throw new ConflictException("workflow " + workflowId + " is not waiting on a timer: it " + what);
       }
@@ -750,19 +752,22 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         d = Mailbox.recoveredWakeup(c, w);
         Registry.apply(c, w, Registry.Change.to().owner(me));
       } else {
-        Optional<Mailbox.Claimed> pending = "SIGNAL".equals(w.waitKind) ? Mailbox.claim(c, workflowId, w.waitSignal, seq) : Optional.empty();
-        if (pending.isPresent()) {
-          d = new Wakeup(WakeReason.SIGNAL, Optional.of(pending.get().signal()));
+        List<Mailbox.Claimed> claimed = Mailbox.claimFor(c, workflowId, w.waits, seq);
+        if (!claimed.isEmpty()) {
+          d = new Wakeup(WakeReason.SIGNAL, Mailbox.signals(claimed));
         } else if (WakeReason.SIGNAL.name().equals(reason)) {
           return Admit.STALE; // a duplicate: the signal was taken by an earlier wake
         } else {
           d = Wakeup.of(WakeReason.valueOf(reason));
         }
         Registry.apply(c, w, Registry.Change.to().state(WorkflowState.RUNNING).owner(me)
-            .lastWake(d.reason().name(), pending.map(Mailbox.Claimed::n).orElse(null)));
+            .lastWake(d.reason().name(), Mailbox.rows(claimed)));
       }
       Map<String, Object> h = new LinkedHashMap<>();
       h.put("reason", d.reason().name());
+      if (!d.signals().isEmpty()) {
+        h.put("signals", d.signals().stream().map(Signal::name).toList());
+      }
       h.put("inMemory", w.inMemory);
       if (clustered) {
         h.put("worker", me);
@@ -795,23 +800,24 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   // ----- worker callbacks -----
 
   @Override
-  public Optional<Wakeup> dueNow(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal) {
+  public Optional<Wakeup> dueNow(String workflowId, long seq, List<PendingWait> waits) {
     return sql.tx(c -> {
       WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.RUNNING || !owned(w)) {
         return Optional.<Wakeup>empty();
       }
-      if (kind == WaitKind.SIGNAL) {
-        Optional<Mailbox.Claimed> s = Mailbox.claim(c, workflowId, signal.orElseThrow(), seq);
-        if (s.isPresent()) {
-          // Due before the dump began: the JVM carries on without freezing, and the history says so.
-          History.record(c, workflowId, "WAKING", seq, Map.of("reason", WakeReason.SIGNAL.name(), "signal", signal.get(),
-              "inMemory", true, "dueOnArrival", true));
-          return Optional.of(new Wakeup(WakeReason.SIGNAL, Optional.of(s.get().signal())));
-        }
+      List<Mailbox.Claimed> claimed = Mailbox.claimFor(c, workflowId, waits, seq);
+      if (!claimed.isEmpty()) {
+        // Due before the dump began: the JVM carries on without freezing, and the history says so.
+        // A later crash of this segment gives these signals back to the mailbox (Recovery).
+        History.record(c, workflowId, "WAKING", seq, Map.of("reason", WakeReason.SIGNAL.name(),
+            "signals", Mailbox.signals(claimed).stream().map(Signal::name).toList(), "inMemory", true, "dueOnArrival", true));
+        return Optional.of(new Wakeup(WakeReason.SIGNAL, Mailbox.signals(claimed)));
       }
-      if (wakeAt.isPresent() && !wakeAt.get().isAfter(Instant.now())) {
-        WakeReason reason = kind == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER;
+      Instant now = Instant.now();
+      Optional<PendingWait> due = waits.stream().filter(x -> x.dueAt(now)).findFirst();
+      if (due.isPresent()) {
+        WakeReason reason = due.get().kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER;
         History.record(c, workflowId, "WAKING", seq, Map.of("reason", reason.name(), "inMemory", true, "dueOnArrival", true));
         return Optional.of(Wakeup.of(reason));
       }
@@ -820,8 +826,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
   }
 
   @Override
-  public boolean waiting(String workflowId, long seq, WaitKind kind, Optional<Instant> wakeAt, Optional<String> signal,
-      boolean inMemory, Map<String, Object> details) {
+  public boolean waiting(String workflowId, long seq, List<PendingWait> waits, boolean inMemory, Map<String, Object> details) {
     Optional<Optional<String>> applied = sql.tx(c -> {
       WorkflowRow w = Registry.lockIfExists(c, workflowId);
       if (w == null || w.state != WorkflowState.RUNNING || !owned(w)) {
@@ -829,14 +834,14 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         return Optional.<Optional<String>>empty(); // cancelled meanwhile, or its lease went to another worker: nothing to arm
       }
       Registry.apply(c, w, Registry.Change.to().state(WorkflowState.SUSPENDED).seq(seq)
-          .wait(kind.name(), signal.orElse(null), wakeAt.orElse(null)).inMemory(inMemory).wakeFailures(0)
+          .waits(waits).inMemory(inMemory).wakeFailures(0)
           .owner(inMemory ? w.owner : null) // a frozen workflow belongs to no worker
-          .image((String) details.get("stack"), longOrNull(details, "rawBytes"), longOrNull(details, "packedBytes")));
+          .image(stacks(waits, details), longOrNull(details, "rawBytes"), longOrNull(details, "packedBytes")));
       Map<String, Object> h = new LinkedHashMap<>(details);
       h.remove("stack");
       h.put("inMemory", inMemory);
       History.record(c, workflowId, inMemory ? "WAITING_IN_MEMORY" : "SUSPENDED", seq, h);
-      if (kind == WaitKind.SIGNAL && Mailbox.hasPending(c, workflowId, signal.orElseThrow())) {
+      if (Mailbox.hasPending(c, workflowId, waits)) {
         return Optional.of(Optional.of(WakeReason.SIGNAL.name()));
       }
       return Optional.of(Optional.<String>empty());
@@ -849,11 +854,24 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     afterCommit("arming the wake of " + workflowId, () -> {
       if (wakeNow.isPresent()) {
         timers.wake(workflowId, seq, wakeNow.get(), Instant.now());
-      } else if (wakeAt.isPresent()) {
-        timers.wake(workflowId, seq, kind == WaitKind.SIGNAL ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(), wakeAt.get());
+      } else {
+        armEarliest(workflowId, seq, waits);
       }
     });
     return true;
+  }
+
+  /** Arms the wake for the earliest timer or deadline of a wait set, if any has one. */
+  private void armEarliest(String workflowId, long seq, List<PendingWait> waits) {
+    waits.stream().filter(x -> x.wakeAt().isPresent()).min(java.util.Comparator.comparing(x -> x.wakeAt().get()))
+        .ifPresent(x -> timers.wake(workflowId, seq,
+            x.kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(), x.wakeAt().get()));
+  }
+
+  /** The stacks of a wait set's threads, one after the other (what a single wait reported in its details before). */
+  private static String stacks(List<PendingWait> waits, Map<String, Object> details) {
+    String joined = String.join("\n", waits.stream().map(PendingWait::stack).filter(x -> !x.isEmpty()).toList());
+    return joined.isEmpty() ? (String) details.get("stack") : joined;
   }
 
   /**
@@ -1038,7 +1056,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         }
         // A savepoint: from now on a crash resumes from this image, which wakes as a checkpoint.
         // The wait that ended before it is over: a later wake must not take a signal in its name.
-        Registry.apply(c, w, Registry.Change.to().seq(seq).lastWake(WakeReason.CHECKPOINT.name(), null).wait(null, null, null)
+        Registry.apply(c, w, Registry.Change.to().seq(seq).lastWake(WakeReason.CHECKPOINT.name(), List.of()).waits(List.of())
             .wakeFailures(0).image(null, longOrNull(details, "rawBytes"), longOrNull(details, "packedBytes")));
       }
       History.record(c, workflowId, type.name(), seq, details);
@@ -1120,7 +1138,8 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         rs.getString(6), waiting ? rs.getString(7) : null, waiting ? rs.getString(8) : null,
         waiting && wakeAt != null ? Instant.ofEpochMilli(wakeAt) : null, waiting && rs.getBoolean(10),
         waiting ? rs.getString(11) : null, rs.getObject(12, Long.class), rs.getObject(13, Long.class),
-        pendingSignals, exit, rs.getString(15), Instant.ofEpochMilli(rs.getLong(16)), Instant.ofEpochMilli(rs.getLong(17)));
+        pendingSignals, exit, rs.getString(15), Instant.ofEpochMilli(rs.getLong(16)), Instant.ofEpochMilli(rs.getLong(17)),
+        waiting && rs.getString(18) != null ? Json.waits(rs.getString(18)).stream().map(WorkflowView.Wait::of).toList() : List.of());
   }
 
   /** A numeric detail of a worker event as a long, or null if absent. */

@@ -32,7 +32,8 @@ final class Migrations {
   static final List<String> SCRIPTS = List.of(
       "V1__baseline.sql",
       "V2__signal_idempotency_key.sql",
-      "V3__log_segments.sql");
+      "V3__log_segments.sql",
+      "V4__wait_sets.sql");
 
   private static final String DIR = "/dev/torpor/scheduler/db/";
   private static final Pattern NAME = Pattern.compile("V(\\d+)__([a-z0-9_]+)\\.sql");

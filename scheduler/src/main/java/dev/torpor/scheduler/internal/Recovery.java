@@ -75,10 +75,11 @@ final class Recovery {
     if (w.waitKind == null) {
       // A savepoint's image whose wake failed: it wakes as the checkpoint it is, at once.
       timers.wake(w.id, w.seq, WakeReason.CHECKPOINT.name(), Instant.now());
-    } else if ("SIGNAL".equals(w.waitKind) && sql.tx(c -> Mailbox.hasPending(c, w.id, w.waitSignal))) {
+    } else if (sql.tx(c -> Mailbox.hasPending(c, w.id, w.waits))) {
       timers.wake(w.id, w.seq, WakeReason.SIGNAL.name(), Instant.now());
     } else if (w.wakeAt != null) {
-      // Idempotent re-arm: a duplicate of a trigger Quartz kept is fenced by seq.
+      // Idempotent re-arm: a duplicate of a trigger Quartz kept is fenced by seq. Whichever wait
+      // is due, the JVM ends every wait due by then.
       timers.wake(w.id, w.seq, "SIGNAL".equals(w.waitKind) ? WakeReason.TIMEOUT.name() : WakeReason.TIMER.name(),
           Instant.ofEpochMilli(w.wakeAt));
     }
@@ -243,13 +244,20 @@ final class Recovery {
           || !java.util.Objects.equals(now.owner, w.owner)) {
         return false;
       }
+      // Signals the lost segment took (claimed for image seq or later) go back to the mailbox.
       try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_signal SET delivered_seq = NULL"
-          + " WHERE workflow_id = ? AND delivered_seq >= ? AND (? IS NULL OR n <> ?)")) {
+          + " WHERE workflow_id = ? AND delivered_seq >= ?")) {
         ps.setString(1, w.id);
         ps.setLong(2, w.seq);
-        ps.setObject(3, w.lastWakeSignal, java.sql.Types.BIGINT);
-        ps.setObject(4, w.lastWakeSignal, java.sql.Types.BIGINT);
         ps.executeUpdate();
+      }
+      // What the last wake delivered is delivered again with the recovered wake (Mailbox.recoveredWakeup).
+      for (long n : w.lastWakeSignals) {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE torpor_signal SET delivered_seq = ? WHERE n = ?")) {
+          ps.setLong(1, w.seq);
+          ps.setLong(2, n);
+          ps.executeUpdate();
+        }
       }
       Registry.apply(c, now, Registry.Change.to().state(restart ? WorkflowState.PENDING : WorkflowState.RUNNING).inMemory(false)
           .owner(null));

@@ -1,5 +1,7 @@
 package dev.torpor.scheduler.internal;
 
+import dev.torpor.PendingWait;
+import dev.torpor.WaitKind;
 import dev.torpor.scheduler.NotFoundException;
 import dev.torpor.scheduler.WorkflowState;
 import java.sql.Connection;
@@ -9,7 +11,9 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The workflow table: a row read under its lock, and the one compare-and-set through which every
@@ -22,7 +26,7 @@ final class Registry {
 
   private static final String COLUMNS = "id, state, seq, app_sha256, main_class, args, java_options,"
       + " wait_kind, wait_signal, wake_at, in_memory, last_wake_reason, last_wake_signal, wake_failures, owner, unrestorable,"
-      + " env";
+      + " env, waits, last_wake_signals";
 
   /** The workflow's row, locked for the rest of the transaction, or null if there is none. */
   static WorkflowRow lockIfExists(Connection c, String id) throws SQLException {
@@ -45,14 +49,28 @@ final class Registry {
         r.wakeAt = rs.getObject(10, Long.class);
         r.inMemory = rs.getBoolean(11);
         r.lastWakeReason = rs.getString(12);
-        r.lastWakeSignal = rs.getObject(13, Long.class);
+        Long lastWakeSignal = rs.getObject(13, Long.class);
         r.wakeFailures = rs.getInt(14);
         r.owner = rs.getString(15);
         r.unrestorable = rs.getBoolean(16);
         r.env = Json.stringMap(rs.getString(17));
+        String waits = rs.getString(18);
+        r.waits = waits != null ? Json.waits(waits) : legacyWait(r);
+        String lastSignals = rs.getString(19);
+        r.lastWakeSignals = lastSignals != null ? Json.longs(lastSignals)
+            : lastWakeSignal == null ? List.of() : List.of(lastWakeSignal);
         return r;
       }
     }
+  }
+
+  /** The wait of a row written before wait sets: its one wait, from the summary columns. */
+  private static List<PendingWait> legacyWait(WorkflowRow r) {
+    if (r.waitKind == null) {
+      return List.of();
+    }
+    return PendingWait.single(WaitKind.valueOf(r.waitKind), Optional.ofNullable(r.wakeAt).map(Instant::ofEpochMilli),
+        Optional.ofNullable(r.waitSignal), "");
   }
 
   /** The workflow's row, locked; a {@link NotFoundException} if there is none. */
@@ -120,7 +138,8 @@ final class Registry {
         Map.entry("in_memory", Types.BOOLEAN), Map.entry("unrestorable", Types.BOOLEAN),
         Map.entry("last_wake_reason", Types.VARCHAR), Map.entry("last_wake_signal", Types.BIGINT),
         Map.entry("wake_failures", Types.INTEGER), Map.entry("error", Types.VARCHAR), Map.entry("exit_code", Types.INTEGER),
-        Map.entry("stack", Types.VARCHAR), Map.entry("image_bytes", Types.BIGINT), Map.entry("packed_bytes", Types.BIGINT));
+        Map.entry("stack", Types.VARCHAR), Map.entry("image_bytes", Types.BIGINT), Map.entry("packed_bytes", Types.BIGINT),
+        Map.entry("waits", Types.VARCHAR), Map.entry("last_wake_signals", Types.VARCHAR));
 
     private final Map<String, Object> values = new LinkedHashMap<>();
 
@@ -148,9 +167,18 @@ final class Registry {
       return set("owner", owner);
     }
 
-    /** What the workflow waits for; {@code kind} null: nothing (a savepoint ended the wait). */
-    Change wait(String kind, String signal, Instant wakeAt) {
-      return set("wait_kind", kind).set("wait_signal", signal).set("wake_at", wakeAt == null ? null : wakeAt.toEpochMilli());
+    /**
+     * What the workflow waits for: the set, and its summary (the kind it is listed under, the
+     * first signal name, the earliest deadline); empty: nothing (a savepoint ended the waits).
+     */
+    Change waits(List<PendingWait> waits) {
+      if (waits.isEmpty()) {
+        return set("wait_kind", null).set("wait_signal", null).set("wake_at", null).set("waits", null);
+      }
+      return set("wait_kind", PendingWait.summary(waits).name())
+          .set("wait_signal", waits.stream().flatMap(w -> w.signals().stream()).findFirst().orElse(null))
+          .set("wake_at", PendingWait.earliest(waits).map(Instant::toEpochMilli).orElse(null))
+          .set("waits", Json.writeWaits(waits));
     }
 
     Change inMemory(boolean inMemory) {
@@ -161,9 +189,10 @@ final class Registry {
       return set("unrestorable", unrestorable);
     }
 
-    /** Why the running segment was woken, and the mailbox row of the signal it was given, if any. */
-    Change lastWake(String reason, Long signalRow) {
-      return set("last_wake_reason", reason).set("last_wake_signal", signalRow);
+    /** Why the running segment was woken, and the mailbox rows of the signals it was given. */
+    Change lastWake(String reason, List<Long> signalRows) {
+      return set("last_wake_reason", reason).set("last_wake_signal", signalRows.isEmpty() ? null : signalRows.get(0))
+          .set("last_wake_signals", Json.write(signalRows));
     }
 
     Change wakeFailures(int n) {
@@ -204,7 +233,8 @@ final class Registry {
           case "in_memory" -> r.inMemory = (Boolean) v;
           case "unrestorable" -> r.unrestorable = (Boolean) v;
           case "last_wake_reason" -> r.lastWakeReason = (String) v;
-          case "last_wake_signal" -> r.lastWakeSignal = (Long) v;
+          case "last_wake_signals" -> r.lastWakeSignals = Json.longs((String) v);
+          case "waits" -> r.waits = v == null ? List.of() : Json.waits((String) v);
           case "wake_failures" -> r.wakeFailures = (Integer) v;
           default -> { } // not part of the row as read
         }

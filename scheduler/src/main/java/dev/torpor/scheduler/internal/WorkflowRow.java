@@ -1,5 +1,6 @@
 package dev.torpor.scheduler.internal;
 
+import dev.torpor.PendingWait;
 import dev.torpor.scheduler.WorkflowState;
 import java.util.List;
 import java.util.Map;
@@ -19,8 +20,11 @@ final class WorkflowRow {
   String waitSignal;
   Long wakeAt;
   boolean inMemory;
+  /** The wait set while it waits (empty when nothing), by wait id. */
+  List<PendingWait> waits = List.of();
   String lastWakeReason;
-  Long lastWakeSignal;
+  /** The mailbox rows the last wake delivered. */
+  List<Long> lastWakeSignals = List.of();
   int wakeFailures;
   /** The worker whose lease covers the running segment or the wait in its memory; null for none. */
   String owner;
