@@ -60,7 +60,13 @@ public final class SupervisedRuntime implements DurableRuntime {
   private static final int CONNECT_ATTEMPTS = 50;
   /** How long the other threads must stay idle before a checkpoint that does not wait out the settle window. */
   private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
-  private static final long MAX_POLL_MILLIS = 50;
+  private static final long MAX_POLL_MILLIS = 20;
+  /**
+   * How long a thread must sit in the same native method before it counts as blocked in I/O
+   * rather than running: a thread the scheduler preempted inside a native call (a clock read, a
+   * write) looks the same for a moment, and must not be taken for idle.
+   */
+  private static final long NATIVE_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final String workflowId;
   private final Path runDir;
@@ -78,6 +84,12 @@ public final class SupervisedRuntime implements DurableRuntime {
   private int returning;
   private Thread coordinator;
   private WakeListener listener;
+  /** The idle threads the last look saw (coordinator thread only). */
+  private String others = "";
+  /** Per thread, the native frame it was last seen runnable in, and since when (coordinator thread only). */
+  private final Map<Thread, NativeSighting> inNative = new java.util.WeakHashMap<>();
+
+  private record NativeSighting(StackTraceElement frame, int depth, long since) {}
   private String workerAddress;
   private long markers;
 
@@ -193,6 +205,9 @@ public final class SupervisedRuntime implements DurableRuntime {
     }
   }
 
+  /** Why the last batch was let go: every other thread waits, they are idle, or the settle window passed. */
+  private String trigger = "";
+
   private void coordinate() {
     while (true) {
       List<Waiter> batch = awaitCheckpointable();
@@ -201,7 +216,7 @@ public final class SupervisedRuntime implements DurableRuntime {
         gathered = firstFresh == 0 ? 0 : (System.nanoTime() - firstFresh) / 1_000;
         firstFresh = 0;
       }
-      round(batch, gathered);
+      round(batch, gathered, trigger);
     }
   }
 
@@ -221,6 +236,7 @@ public final class SupervisedRuntime implements DurableRuntime {
         Activity a = othersActivity(batch);
         boolean settled = fresh && now - lastBegun >= settleNanos;
         if (a == Activity.NONE || settled) {
+          trigger = a == Activity.NONE ? "every other thread waits" : "settle window passed; others: " + others;
           fresh = false;
           return batch;
         }
@@ -231,6 +247,7 @@ public final class SupervisedRuntime implements DurableRuntime {
           quietSince = quietSince < 0 ? now : quietSince;
           poll = 1;
           if (now - quietSince >= QUIET_NANOS && now - lastBegun >= QUIET_NANOS) {
+            trigger = "the other threads are idle: " + others;
             fresh = false;
             return batch;
           }
@@ -256,10 +273,11 @@ public final class SupervisedRuntime implements DurableRuntime {
   private enum Activity { NONE, IDLE, BUSY }
 
   /**
-   * Whether any application thread other than the waiting ones exists, and whether one runs
-   * Java code. A thread is idle when it is parked, sleeping, blocked on a monitor, or runnable in
-   * a native method (blocked in I/O). The JDK's own threads (the system thread group and its
-   * innocuous threads) and Torpor's do not count.
+   * Whether any application thread other than the waiting ones exists, and whether one runs.
+   * A thread is idle when it is parked, sleeping, or blocked on a monitor, or when it has sat in
+   * the same native method for {@link #NATIVE_IDLE_NANOS} (blocked in I/O); any other runnable
+   * thread is busy. The JDK's own threads (the system thread group and its innocuous threads) and
+   * Torpor's do not count.
    */
   private Activity othersActivity(List<Waiter> batch) {
     Set<Thread> waiting = new HashSet<>();
@@ -267,18 +285,41 @@ public final class SupervisedRuntime implements DurableRuntime {
       waiting.add(w.thread);
     }
     Activity seen = Activity.NONE;
+    StringBuilder sb = new StringBuilder();
+    others = "";
     for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
       Thread t = e.getKey();
       if (waiting.contains(t) || t == coordinator || t.getName().startsWith("torpor-") || !isApplication(t)) {
         continue;
       }
       StackTraceElement[] stack = e.getValue();
-      if (t.getState() == Thread.State.RUNNABLE && stack.length > 0 && !stack[0].isNativeMethod()) {
+      Thread.State state = t.getState();
+      if (state == Thread.State.RUNNABLE && stack.length > 0 && !blockedInNative(t, stack)) {
         return Activity.BUSY;
       }
       seen = Activity.IDLE;
+      if (sb.length() < 400) {
+        sb.append(sb.length() == 0 ? "" : "; ").append('"').append(t.getName()).append("\" ").append(state)
+            .append(stack.length == 0 ? "" : " at " + stack[0]);
+      }
     }
+    others = sb.toString();
     return seen;
+  }
+
+  /** Whether {@code t}, runnable, has been in the same native frame for {@link #NATIVE_IDLE_NANOS}. */
+  private boolean blockedInNative(Thread t, StackTraceElement[] stack) {
+    if (!stack[0].isNativeMethod()) {
+      inNative.remove(t);
+      return false;
+    }
+    long now = System.nanoTime();
+    NativeSighting seen = inNative.get(t);
+    if (seen == null || !seen.frame().equals(stack[0]) || seen.depth() != stack.length) {
+      inNative.put(t, new NativeSighting(stack[0], stack.length, now));
+      return false;
+    }
+    return now - seen.since() >= NATIVE_IDLE_NANOS;
   }
 
   private static boolean isApplication(Thread t) {
@@ -287,7 +328,7 @@ public final class SupervisedRuntime implements DurableRuntime {
   }
 
   /** One checkpoint of the wait set {@code batch}, and the wake that ends it. */
-  private void round(List<Waiter> batch, long gatherMicros) {
+  private void round(List<Waiter> batch, long gatherMicros, String trigger) {
     List<Throwable> refusals = resources.beforeCheckpoint();
     WakeListener l;
     Wake wake;
@@ -298,7 +339,7 @@ public final class SupervisedRuntime implements DurableRuntime {
       Optional<String> refused =
           refusals.isEmpty() ? Optional.empty() : Optional.of("a resource refused: " + refusals.get(0));
       syncOutput(marker);
-      send(new Suspend(workflowId, batch.stream().map(w -> w.wait).toList(), marker, refused, gatherMicros).toFrame());
+      send(new Suspend(workflowId, batch.stream().map(w -> w.wait).toList(), marker, refused, gatherMicros, trigger).toFrame());
     } catch (RuntimeException e) {
       resources.afterRestore();
       synchronized (mon) {

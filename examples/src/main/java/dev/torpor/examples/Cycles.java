@@ -18,6 +18,7 @@ import java.util.Map;
  *
  * <p>With a second argument {@code P}, P more threads wait on signals that never come while the
  * loop runs, so that every checkpoint holds P + 1 waits (the benchmark's {@code --pending-waits}).
+ * A third argument sets the wait in milliseconds (default 50).
  */
 public final class Cycles {
   /** Entries in the map: enough for a non-trivial heap, few enough to build in milliseconds. */
@@ -31,6 +32,7 @@ public final class Cycles {
       throw new IllegalArgumentException("the number of cycles must be at least 1: " + n);
     }
     int pending = args.length > 1 ? Integer.parseInt(args[1]) : 0;
+    Duration wait = Duration.ofMillis(args.length > 2 ? Long.parseLong(args[2]) : 50);
     for (int i = 0; i < pending; i++) {
       int k = i;
       Thread t = new Thread(() -> Durable.awaitSignal("never-" + k), "pending-" + i);
@@ -45,7 +47,7 @@ public final class Cycles {
     long checksum = checksum(table);
     for (int i = 0; i < n; i++) {
       long calledAt = micros(Instant.now());
-      Durable.waitFor(Duration.ofMillis(50));
+      Durable.waitFor(wait);
       long resumedAt = micros(Instant.now()); // the first statement after the wait
       done.add(i);
       System.out.println("cycle " + (i + 1) + "/" + n + ": waitCalledAtMicros=" + calledAt

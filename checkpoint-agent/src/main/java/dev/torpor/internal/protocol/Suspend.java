@@ -20,9 +20,10 @@ import java.util.Optional;
  *     waits in memory, and record this reason
  * @param gatherMicros how long the agent gathered the set: from the first of its waits that no
  *     earlier SUSPEND carried until this one was sent (0 when unknown)
+ * @param trigger why the agent checkpointed the set then, for the history (empty when unknown)
  */
 public record Suspend(String workflowId, List<PendingWait> waits, String marker, Optional<String> dumpRefused,
-    long gatherMicros) {
+    long gatherMicros, String trigger) {
   /** The most waits one SUSPEND may carry. */
   public static final int MAX_WAITS = 10_000;
 
@@ -34,7 +35,7 @@ public record Suspend(String workflowId, List<PendingWait> waits, String marker,
   }
 
   public Suspend(String workflowId, List<PendingWait> waits, String marker, Optional<String> dumpRefused) {
-    this(workflowId, waits, marker, dumpRefused, 0);
+    this(workflowId, waits, marker, dumpRefused, 0, "");
   }
 
   /** A suspend with a single wait (id 1). */
@@ -70,7 +71,8 @@ public record Suspend(String workflowId, List<PendingWait> waits, String marker,
 
   public Frame toFrame() {
     Frame.Fields f = new Frame.Fields().put("workflow", workflowId).put("marker", marker)
-        .put("dumpRefused", dumpRefused.orElse(null)).put("waits", waits.size()).put("gatherMicros", gatherMicros);
+        .put("dumpRefused", dumpRefused.orElse(null)).put("waits", waits.size()).put("gatherMicros", gatherMicros)
+        .put("trigger", trigger.isEmpty() ? null : trigger);
     for (int i = 0; i < waits.size(); i++) {
       PendingWait w = waits.get(i);
       String p = "wait." + i + ".";
@@ -112,7 +114,8 @@ public record Suspend(String workflowId, List<PendingWait> waits, String marker,
         throw new ProtocolException("SUSPEND " + p + ": " + e.getMessage());
       }
     }
-    return new Suspend(workflow, waits, marker, refused, Math.max(0, f.number("gatherMicros").orElse(0L)));
+    return new Suspend(workflow, waits, marker, refused, Math.max(0, f.number("gatherMicros").orElse(0L)),
+        f.text("trigger").orElse(""));
   }
 
   static void expect(Frame f, MessageType type) {

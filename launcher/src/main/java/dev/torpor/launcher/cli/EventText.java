@@ -16,7 +16,8 @@ final class EventText {
           ? "; sandbox built in " + d.get("sandboxMillis") + " ms" : "") + ")";
       case SUSPENDED -> id + " suspended at seq " + e.seq() + " waiting for " + waitText(d)
           + String.format(Locale.ROOT, "; image %.1f MB raw, %.1f MB packed; %.0f ms", mb(d.get("rawBytes")),
-              mb(d.get("packedBytes")), d.get("suspendMillis")) + " " + d.get("timings") + "; no process is left running";
+              mb(d.get("packedBytes")), d.get("suspendMillis")) + " " + d.get("timings") + "; no process is left running"
+          + (d.containsKey("trigger") ? " (checkpointed as " + d.get("trigger") + ")" : "");
       case CHECKPOINTED -> id + " checkpointed at seq " + e.seq()
           + String.format(Locale.ROOT, " (%.1f MB packed, %.0f ms); still running", mb(d.get("packedBytes")), d.get("suspendMillis"));
       case CHECKPOINT_FAILED -> id + " could not be checkpointed, kept in memory: " + d.get("error");
@@ -29,6 +30,9 @@ final class EventText {
   }
 
   private static String waitText(Map<String, Object> d) {
+    if (d.get("waits") instanceof Number n && n.intValue() > 1) {
+      return n + " waits" + (d.containsKey("wakeAt") ? " (the first due " + d.get("wakeAt") + ")" : "");
+    }
     if ("TIMER".equals(d.get("wait"))) {
       return "a timer until " + d.get("wakeAt");
     }

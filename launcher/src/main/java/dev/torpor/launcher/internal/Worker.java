@@ -638,6 +638,9 @@ public final class Worker implements AutoCloseable {
       if (s.gatherMicros() > 0) {
         details.put("gatherMillis", s.gatherMicros() / 1000.0);
       }
+      if (!s.trigger().isEmpty()) {
+        details.put("trigger", s.trigger());
+      }
       details.put("rawBytes", manifest.rawBytes());
       details.put("packedBytes", manifest.packedBytes());
       details.put("suspendMillis", total);
