@@ -12,7 +12,13 @@ public final class Core {
   public static final String COMPAT_PROPERTY = "org.crac.Core.Compat";
 
   /** This package's name: the value of {@link #COMPAT_PROPERTY} a worker sets. */
-  public static final String COMPAT_PACKAGE = Core.class.getPackageName();
+  public static final String COMPAT_PACKAGE = "dev.torpor.internal.crac";
+
+  /**
+   * The java option a worker puts on every workflow JVM's command line, before the workflow's
+   * own options (so that a workflow's own {@code -Dorg.crac.Core.Compat} wins).
+   */
+  public static final String SYSTEM_PROPERTY_OPTION = "-D" + COMPAT_PROPERTY + "=" + COMPAT_PACKAGE;
 
   private static volatile boolean lookedUp;
 

@@ -18,6 +18,12 @@ import org.junit.jupiter.api.Test;
  */
 class OrgCracCompatTest {
   @Test
+  void theOptionAWorkerSetsNamesThisPackage() {
+    assertThat(Core.COMPAT_PACKAGE).isEqualTo(Core.class.getPackageName());
+    assertThat(Core.SYSTEM_PROPERTY_OPTION).isEqualTo("-Dorg.crac.Core.Compat=dev.torpor.internal.crac");
+  }
+
+  @Test
   void theGlobalContextRunsInCracOrderWithTorporsOwnResourcesAtTheirPlace() throws Exception {
     assertThat(run(true, "order"))
         .containsExactly("global true", "before C", "before T", "before B", "before A", "failures []",
