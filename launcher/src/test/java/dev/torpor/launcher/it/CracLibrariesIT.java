@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.torpor.launcher.it.ServerProcess.Result;
+import dev.torpor.launcher.it.workflows.OrgCracSavepoint;
 import dev.torpor.scheduler.PostgresProcess;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -108,6 +109,24 @@ class CracLibrariesIT {
         .contains("An I/O error occurred while sending to the backend");
     assertThat(log.indexOf(closed)).as("named before the error").isLessThan(log.indexOf("An I/O error occurred"));
     assertThat(server.cli("history", "plain-jdbc").out()).contains("SUSPENDED").contains("RESUMED");
+  }
+
+  @Test
+  void orgCracCheckpointRestoreIsASavepointWithCracsExceptions() throws Exception {
+    Path workflows = ServerProcess.workflowJar(server.data);
+    Result submit = server.cli("submit", "--jar", workflows.toString(), "--main", OrgCracSavepoint.class.getName(),
+        "--id", "org-crac-savepoint");
+    assertThat(submit.exitCode()).as(submit.err()).isZero();
+
+    String state = awaitEnd("org-crac-savepoint");
+
+    String log = server.cli("logs", "org-crac-savepoint").out();
+    assertThat(state).as(log).isEqualTo("COMPLETED");
+    assertThat(log.lines()).as(log).containsExactly(
+        "before B", "before A", "after A", "after B", "saved",
+        "before B", "before A", "after A", "after B", "CheckpointException, suppressed: B refuses");
+    String history = server.cli("history", "org-crac-savepoint").out();
+    assertThat(history).as(history).contains("CHECKPOINTED").contains("CHECKPOINT_FAILED");
   }
 
   private static int backend(String log, int visit) {
