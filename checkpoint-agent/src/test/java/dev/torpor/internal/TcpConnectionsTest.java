@@ -31,18 +31,36 @@ class TcpConnectionsTest {
 
   @Test
   void parseKeepsTheEstablishedConnectionsOfTheGivenSockets() {
-    List<Connection> found = TcpConnections.parse(TCP, Set.of(1001L, 1002L, 1003L), ByteOrder.LITTLE_ENDIAN);
+    List<Connection> found = TcpConnections.parse(TCP, inodes(1001L, 1002L, 1003L), ByteOrder.LITTLE_ENDIAN);
 
     assertThat(found).containsExactly(new Connection("127.0.0.1:54694", "127.0.0.1:5432"));
   }
 
   @Test
   void parseReadsIpv6AndShowsIpv4MappedAddressesAsIpv4() {
-    List<Connection> found = TcpConnections.parse(TCP6, Set.of(1004L, 1005L), ByteOrder.LITTLE_ENDIAN);
+    List<Connection> found = TcpConnections.parse(TCP6, inodes(1004L, 1005L), ByteOrder.LITTLE_ENDIAN);
 
     assertThat(found).containsExactly(
         new Connection("127.0.0.1:50000", "127.0.0.1:5432"),
         new Connection("[0:0:0:0:0:0:0:1]:50001", "[0:0:0:0:0:0:0:1]:80"));
+  }
+
+  @Test
+  void parseRemovesEverySocketTheTableListsSoTheNextTableIsReadOnlyForTheRest() {
+    Set<Long> wanted = inodes(1001L, 1002L, 1003L, 1004L, 77L);
+
+    TcpConnections.parse(TCP, wanted, ByteOrder.LITTLE_ENDIAN);
+
+    assertThat(wanted).containsExactlyInAnyOrder(1004L, 77L);
+  }
+
+  @Test
+  void unixInodesReadsTheInodeColumnOfTheUnixTable() {
+    String unix = "Num       RefCount Protocol Flags    Type St Inode Path\n"
+        + "0000000000000000: 00000002 00000000 00010000 0001 01 31337 /run/wake.sock\n"
+        + "0000000000000000: 00000003 00000000 00000000 0001 03 4242\n";
+
+    assertThat(TcpConnections.unixInodes(unix)).containsExactlyInAnyOrder(31337L, 4242L);
   }
 
   @Test
@@ -53,7 +71,7 @@ class TcpConnectionsTest {
 
   @Test
   void parseSkipsTheHeaderAndMalformedLines() {
-    assertThat(TcpConnections.parse("garbage\n\n   7: x y 01\n", Set.of(1L), ByteOrder.LITTLE_ENDIAN)).isEmpty();
+    assertThat(TcpConnections.parse("garbage\n\n   7: x y 01\n", inodes(1L), ByteOrder.LITTLE_ENDIAN)).isEmpty();
   }
 
   @Test
@@ -107,6 +125,10 @@ class TcpConnectionsTest {
       }
       assertThat(TcpConnections.established()).doesNotContain(mine);
     }
+  }
+
+  private static Set<Long> inodes(Long... inodes) {
+    return new java.util.HashSet<>(List.of(inodes));
   }
 
   private static Set<Connection> ordered(Connection... cs) {
