@@ -32,9 +32,12 @@ import org.crac.Resource;
  *   <li><b>Closed:</b> established TCP connections are closed at the checkpoint (the peer sees
  *       a reset; HTTP clients with keep-alive reconnect on their next request). Close what you
  *       can in a {@link Resource}'s {@code beforeCheckpoint} and reopen it in {@code
- *       afterRestore}: register it with {@link #register(Resource)}. Hooks run before every
+ *       afterRestore}: register it with {@link #register(Resource)}, or with {@code
+ *       org.crac.Core.getGlobalContext()}, which in a workflow JVM is Torpor's (so libraries
+ *       that integrate with {@code org.crac} need nothing more). Hooks run before every
  *       checkpoint in reverse registration order and after every restore in registration order,
- *       as CRaC orders them.
+ *       as CRaC orders them. After a restore, one line on stderr names the TCP connections the
+ *       checkpoint closed, if any.
  *   <li><b>Re-run:</b> if a worker or the JVM dies, the workflow resumes from its last image,
  *       so the code since the last wait or {@link #checkpoint()} runs again: segments are
  *       at-least-once. Call {@link #checkpoint()} right after a side effect that must not be

@@ -242,8 +242,10 @@ public final class Worker implements AutoCloseable {
       List<Path> classPath = sandbox.library().publish(given);
       run.plan = sandbox.plan(runDir, spec.javaHome(), classPath);
       Path root = sandbox.roots().prepare(run.plan, run.rootToken);
+      // org.crac delegates to the agent (libraries' Resources run at every checkpoint). The
+      // workflow's own java options come after, so its -Dorg.crac.Core.Compat would win.
       List<String> command = new ArrayList<>(List.of(spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData",
-          "-Djava.io.tmpdir=" + runDir.resolve("tmp")));
+          "-Djava.io.tmpdir=" + runDir.resolve("tmp"), dev.torpor.internal.crac.Core.SYSTEM_PROPERTY_OPTION));
       command.addAll(spec.javaOptions());
       command.addAll(List.of("-cp", classPath.stream().map(Path::toString)
           .collect(Collectors.joining(File.pathSeparator)), spec.mainClass()));
