@@ -274,8 +274,8 @@ public final class SupervisedRuntime implements DurableRuntime {
 
   /**
    * Whether any application thread other than the waiting ones exists, and whether one runs.
-   * A thread is idle when it is parked, sleeping, or blocked on a monitor, or when it has sat in
-   * the same native method for {@link #NATIVE_IDLE_NANOS} (blocked in I/O); any other runnable
+   * A thread is idle when it is parked, sleeping, or blocked on a monitor (but not on the wait set's own,
+   * which a thread beginning a wait is blocked on), or when it has sat in the same native method for {@link #NATIVE_IDLE_NANOS} (blocked in I/O); any other runnable
    * thread is busy. The JDK's own threads (the system thread group and its innocuous threads) and
    * Torpor's do not count.
    */
@@ -296,6 +296,9 @@ public final class SupervisedRuntime implements DurableRuntime {
       Thread.State state = t.getState();
       if (state == Thread.State.RUNNABLE && stack.length > 0 && !blockedInNative(t, stack)) {
         return Activity.BUSY;
+      }
+      if (state == Thread.State.BLOCKED && stack.length > 0 && stack[0].getClassName().equals(SupervisedRuntime.class.getName())) {
+        return Activity.BUSY; // entering a wait (or leaving one) behind this thread's hold of the monitor
       }
       seen = Activity.IDLE;
       if (sb.length() < 400) {
