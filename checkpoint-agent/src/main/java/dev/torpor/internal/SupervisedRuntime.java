@@ -287,13 +287,14 @@ public final class SupervisedRuntime implements DurableRuntime {
     Activity seen = Activity.NONE;
     StringBuilder sb = new StringBuilder();
     others = "";
-    for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
-      Thread t = e.getKey();
+    for (Thread t : liveThreads()) {
       if (waiting.contains(t) || t == coordinator || t.getName().startsWith("torpor-") || !isApplication(t)) {
         continue;
       }
-      StackTraceElement[] stack = e.getValue();
       Thread.State state = t.getState();
+      // A stack is walked only where the state does not settle it: it costs the thread a handshake.
+      StackTraceElement[] stack = state == Thread.State.RUNNABLE || state == Thread.State.BLOCKED
+          ? t.getStackTrace() : new StackTraceElement[0];
       if (state == Thread.State.RUNNABLE && stack.length > 0 && !blockedInNative(t, stack)) {
         return Activity.BUSY;
       }
@@ -323,6 +324,20 @@ public final class SupervisedRuntime implements DurableRuntime {
       return false;
     }
     return now - seen.since() >= NATIVE_IDLE_NANOS;
+  }
+
+  /** Every live thread of the JVM (listing them needs no stack walk, unlike {@code Thread.getAllStackTraces}). */
+  private static Thread[] liveThreads() {
+    ThreadGroup root = Thread.currentThread().getThreadGroup();
+    while (root.getParent() != null) {
+      root = root.getParent();
+    }
+    Thread[] all = new Thread[root.activeCount() + 16];
+    int n;
+    while ((n = root.enumerate(all, true)) == all.length) {
+      all = new Thread[all.length * 2];
+    }
+    return java.util.Arrays.copyOf(all, n);
   }
 
   private static boolean isApplication(Thread t) {
