@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -61,12 +60,6 @@ public final class SupervisedRuntime implements DurableRuntime {
   /** How long the other threads must stay idle before a checkpoint that does not wait out the settle window. */
   private static final long QUIET_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
   private static final long MAX_POLL_MILLIS = 20;
-  /**
-   * How long a thread must sit in the same native method before it counts as blocked in I/O
-   * rather than running: a thread the scheduler preempted inside a native call (a clock read, a
-   * write) looks the same for a moment, and must not be taken for idle.
-   */
-  private static final long NATIVE_IDLE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final String workflowId;
   private final Path runDir;
@@ -84,12 +77,10 @@ public final class SupervisedRuntime implements DurableRuntime {
   private int returning;
   private Thread coordinator;
   private WakeListener listener;
+  /** What the other threads are doing (coordinator thread only). */
+  private final ThreadActivity activity = new ThreadActivity(SupervisedRuntime.class.getName());
   /** The idle threads the last look saw (coordinator thread only). */
   private String others = "";
-  /** Per thread, the native frame it was last seen runnable in, and since when (coordinator thread only). */
-  private final Map<Thread, NativeSighting> inNative = new java.util.WeakHashMap<>();
-
-  private record NativeSighting(StackTraceElement frame, int depth, long since) {}
   private String workerAddress;
   private long markers;
 
@@ -143,6 +134,8 @@ public final class SupervisedRuntime implements DurableRuntime {
   public void checkpoint() {
     Waiter w = await(WaitKind.CHECKPOINT, List.of(), Optional.empty());
     Round r = w.round;
+    // The hooks ran on the coordinator's thread: org.crac's checkpointRestore, on this one, sorts them.
+    dev.torpor.internal.crac.GlobalContext.report(r.refusals(), r.afterFailures());
     if (r.checkpointFailure().isPresent()) {
       CheckpointException e = new CheckpointException(workflowId, "checkpoint failed: " + r.checkpointFailure().get());
       r.afterFailures().forEach(e::addSuppressed);
@@ -273,11 +266,9 @@ public final class SupervisedRuntime implements DurableRuntime {
   private enum Activity { NONE, IDLE, BUSY }
 
   /**
-   * Whether any application thread other than the waiting ones exists, and whether one runs.
-   * A thread is idle when it is parked, sleeping, or blocked on a monitor (but not on the wait set's own,
-   * which a thread beginning a wait is blocked on), or when it has sat in the same native method for {@link #NATIVE_IDLE_NANOS} (blocked in I/O); any other runnable
-   * thread is busy. The JDK's own threads (the system thread group and its innocuous threads) and
-   * Torpor's do not count.
+   * Whether any application thread other than the waiting ones exists, and whether one runs (see
+   * {@link ThreadActivity}). The JDK's own threads (the system thread group and its innocuous
+   * threads) and Torpor's do not count.
    */
   private Activity othersActivity(List<Waiter> batch) {
     Set<Thread> waiting = new HashSet<>();
@@ -292,14 +283,9 @@ public final class SupervisedRuntime implements DurableRuntime {
         continue;
       }
       Thread.State state = t.getState();
-      // A stack is walked only where the state does not settle it: it costs the thread a handshake.
-      StackTraceElement[] stack = state == Thread.State.RUNNABLE || state == Thread.State.BLOCKED
-          ? t.getStackTrace() : new StackTraceElement[0];
-      if (state == Thread.State.RUNNABLE && stack.length > 0 && !blockedInNative(t, stack)) {
+      StackTraceElement[] stack = ThreadActivity.needsStack(state) ? t.getStackTrace() : new StackTraceElement[0];
+      if (activity.busy(t, state, stack, System.nanoTime())) {
         return Activity.BUSY;
-      }
-      if (state == Thread.State.BLOCKED && stack.length > 0 && stack[0].getClassName().equals(SupervisedRuntime.class.getName())) {
-        return Activity.BUSY; // entering a wait (or leaving one) behind this thread's hold of the monitor
       }
       seen = Activity.IDLE;
       if (sb.length() < 400) {
@@ -309,21 +295,6 @@ public final class SupervisedRuntime implements DurableRuntime {
     }
     others = sb.toString();
     return seen;
-  }
-
-  /** Whether {@code t}, runnable, has been in the same native frame for {@link #NATIVE_IDLE_NANOS}. */
-  private boolean blockedInNative(Thread t, StackTraceElement[] stack) {
-    if (!stack[0].isNativeMethod()) {
-      inNative.remove(t);
-      return false;
-    }
-    long now = System.nanoTime();
-    NativeSighting seen = inNative.get(t);
-    if (seen == null || !seen.frame().equals(stack[0]) || seen.depth() != stack.length) {
-      inNative.put(t, new NativeSighting(stack[0], stack.length, now));
-      return false;
-    }
-    return now - seen.since() >= NATIVE_IDLE_NANOS;
   }
 
   /** Every live thread of the JVM (listing them needs no stack walk, unlike {@code Thread.getAllStackTraces}). */

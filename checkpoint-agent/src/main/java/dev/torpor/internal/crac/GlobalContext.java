@@ -133,6 +133,18 @@ public final class GlobalContext extends Context<Resource> {
     CAPTURE.remove();
   }
 
+  /**
+   * Hands the calling thread's capture the failures of hooks that ran on another thread: under a
+   * worker, the agent's coordinator runs them around the checkpoint a savepoint waits for.
+   */
+  public static void report(List<Throwable> before, List<Throwable> after) {
+    Failures capture = CAPTURE.get();
+    if (capture != null) {
+      capture.before().addAll(before);
+      capture.after().addAll(after);
+    }
+  }
+
   private static void collect(Throwable e, List<Throwable> failures) {
     if (e instanceof InterruptedException) {
       Thread.currentThread().interrupt(); // as CRaC does: keep the interrupt for the caller

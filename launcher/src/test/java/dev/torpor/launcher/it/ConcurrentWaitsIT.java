@@ -155,6 +155,23 @@ class ConcurrentWaitsIT {
     assertThat(log(id)).endsWith("all 5 done\n");
   }
 
+  @Test
+  void aThreadLoopingOnShortWaitsBesideNineteenPendingOnesIsNeverFrozenWithoutItsNextWait() throws Exception {
+    // Each time main is released it runs briefly and waits again. Were the agent to take it for idle
+    // in between (preempted in a native call, or blocked entering the wait set's monitor), it would
+    // freeze the 19 signal waits alone and nothing would ever wake the workflow.
+    String id = "loop-beside-pending";
+    submit(id, dev.torpor.launcher.it.workflows.LoopBesidePendingWaits.class, "15", "19");
+    awaitState(id, "COMPLETED");
+    assertThat(log(id)).contains("loop 15/15\n");
+    JsonNode h = JSON.readTree(server.get("/v1/workflows/" + id + "/history").body());
+    for (JsonNode e : h) {
+      if (e.get("type").asText().equals("SUSPENDED")) {
+        assertThat(e.path("details").path("waits").asInt()).as("main's timer and the 19 others: %s", e).isEqualTo(20);
+      }
+    }
+  }
+
   // ----- helpers -----
 
   private static void submit(String id, Class<?> main, String... args) throws Exception {
