@@ -350,6 +350,11 @@ public abstract class ControlPlaneContract<P extends ControlPlane & WorkerCallba
         .containsExactly(Tuple.tuple(1L, "SIGNAL", List.of("a")), Tuple.tuple(2L, "SIGNAL", List.of("b", "c")),
             Tuple.tuple(3L, "TIMER", List.of()));
     assertThat(v.waits().get(1).stack()).isEqualTo("\"t2\"\n\tat Main.run");
+    WorkflowView listed = plane.list(Optional.of(WorkflowState.SUSPENDED), Optional.empty(), 10).get(0);
+    assertThat(listed.waits()).as("a list names each wait, without its stack").extracting(WorkflowView.Wait::signals)
+        .containsExactly(List.of("a"), List.of("b", "c"), List.of());
+    assertThat(listed.waits()).extracting(WorkflowView.Wait::stack).containsOnly("");
+    assertThat(listed.stack()).isNull();
     assertThat(v.waitKind()).isEqualTo("SIGNAL");
     assertThat(v.wakeAt()).isEqualTo(v.waits().get(2).wakeAt());
 

@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   GET  /v1/health                            200 {"status":"ok"}
  *   POST /v1/apps                    jar bytes 200 {"sha256":"..."}             (over 512 MiB: 413)
  *   POST /v1/workflows               JSON      201 {"id","created":true} | 200 {"id","created":false}
- *   GET  /v1/workflows?state=&amp;waitingOn=timer|signal&amp;limit=   200 [WorkflowView...]
+ *   GET  /v1/workflows?state=&amp;waitingOn=timer|signal&amp;limit=   200 [WorkflowView...] (waits without stacks)
  *   GET  /v1/workflows/{id}                    200 WorkflowView
  *   GET  /v1/workflows/{id}/history            200 [HistoryEvent...]
  *   GET  /v1/workflows/{id}/logs?offset=&amp;max=  200 bytes; X-Torpor-Next-Offset, X-Torpor-Finished

@@ -414,7 +414,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         List<WorkflowView> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            out.add(view(rs, 0));
+            out.add(withoutStacks(view(rs, 0)));
           }
         }
         return out;
@@ -1140,6 +1140,17 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
         waiting ? rs.getString(11) : null, rs.getObject(12, Long.class), rs.getObject(13, Long.class),
         pendingSignals, exit, rs.getString(15), Instant.ofEpochMilli(rs.getLong(16)), Instant.ofEpochMilli(rs.getLong(17)),
         waiting && rs.getString(18) != null ? Json.waits(rs.getString(18)).stream().map(WorkflowView.Wait::of).toList() : List.of());
+  }
+
+  /**
+   * A list's view of a workflow: its waits without their threads' stacks, which only {@code status}
+   * shows (a page of workflows each waiting on many threads would otherwise carry every stack).
+   */
+  private static WorkflowView withoutStacks(WorkflowView v) {
+    return new WorkflowView(v.id(), v.state(), v.seq(), v.mainClass(), v.args(), v.appSha256(), v.waitKind(),
+        v.waitSignal(), v.wakeAt(), v.inMemory(), null, v.imageBytes(), v.packedBytes(), v.pendingSignals(), v.exitCode(),
+        v.error(), v.createdAt(), v.updatedAt(),
+        v.waits().stream().map(w -> new WorkflowView.Wait(w.id(), w.kind(), w.signals(), w.wakeAt(), "")).toList());
   }
 
   /** A numeric detail of a worker event as a long, or null if absent. */
