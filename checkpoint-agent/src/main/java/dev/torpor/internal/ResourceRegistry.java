@@ -36,22 +36,12 @@ public final class ResourceRegistry {
       new Resource() {
         @Override
         public void beforeCheckpoint(Context<? extends Resource> context) throws CheckpointException {
-          List<Throwable> failures = runOwnBeforeCheckpoint();
-          if (!failures.isEmpty()) {
-            CheckpointException e = new CheckpointException();
-            failures.forEach(e::addSuppressed);
-            throw e;
-          }
+          GlobalContext.throwIfAny(runOwnBeforeCheckpoint(), CheckpointException::new);
         }
 
         @Override
         public void afterRestore(Context<? extends Resource> context) throws RestoreException {
-          List<Throwable> failures = runOwnAfterRestore();
-          if (!failures.isEmpty()) {
-            RestoreException e = new RestoreException();
-            failures.forEach(e::addSuppressed);
-            throw e;
-          }
+          GlobalContext.throwIfAny(runOwnAfterRestore(), RestoreException::new);
         }
 
         @Override

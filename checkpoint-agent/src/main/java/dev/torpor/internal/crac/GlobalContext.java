@@ -99,19 +99,22 @@ public final class GlobalContext extends Context<Resource> {
 
   @Override
   public void beforeCheckpoint(Context<? extends Resource> context) throws CheckpointException {
-    List<Throwable> failures = runBeforeCheckpoint();
-    if (!failures.isEmpty()) {
-      CheckpointException e = new CheckpointException();
-      failures.forEach(e::addSuppressed);
-      throw e;
-    }
+    throwIfAny(runBeforeCheckpoint(), CheckpointException::new);
   }
 
   @Override
   public void afterRestore(Context<? extends Resource> context) throws RestoreException {
-    List<Throwable> failures = runAfterRestore();
+    throwIfAny(runAfterRestore(), RestoreException::new);
+  }
+
+  /**
+   * CRaC's way to report the failures of a round of hooks: one exception of the round's kind
+   * ({@code CheckpointException} or {@code RestoreException}, of this package or of org.crac's),
+   * each failure suppressed in it; nothing when there were none.
+   */
+  public static <E extends Exception> void throwIfAny(List<Throwable> failures, java.util.function.Supplier<E> kind) throws E {
     if (!failures.isEmpty()) {
-      RestoreException e = new RestoreException();
+      E e = kind.get();
       failures.forEach(e::addSuppressed);
       throw e;
     }
