@@ -45,6 +45,30 @@ public final class ProcessScan {
     return killWhere(cwd -> cwd.startsWith(b) && !cwd.equals(b), pid -> parentOf(pid) == 1);
   }
 
+  /**
+   * Kills the processes of the workflow user (real uid {@code uids}) that no worker holds: handed
+   * to init. A restore killed half-way leaves its tree with the namespace root's uid and whatever
+   * working directory CRIU had got to, so its working directory does not find it; it may hold the
+   * workflow's wake socket, where the next restore's wake would then wait forever. A live
+   * workflow's processes always have a parent the worker started (the launcher or the restore waiter).
+   */
+  public static List<Long> killOrphansOf(int... uids) throws IOException {
+    return killWhere(cwd -> true, pid -> parentOf(pid) == 1 && java.util.Arrays.stream(uids).anyMatch(u -> u == uidOf(pid)));
+  }
+
+  private static int uidOf(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+        if (line.startsWith("Uid:")) {
+          return Integer.parseInt(line.substring(4).strip().split("\\s+")[0]);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // gone meanwhile
+    }
+    return -1;
+  }
+
   private static long parentOf(long pid) {
     try {
       String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));

@@ -185,7 +185,8 @@ public final class Worker implements AutoCloseable {
     if (config.cluster()) {
       // Dumps, restores and unshipped output a crashed incarnation left: their segments were
       // lost with it and run again from the store, printing again.
-      List<Long> orphans = ProcessScan.killOrphansUnder(config.runBase());
+      List<Long> orphans = new ArrayList<>(ProcessScan.killOrphansUnder(config.runBase()));
+      orphans.addAll(ProcessScan.killOrphansOf(config.user().uid(), config.user().namespaceRootUid()));
       if (!orphans.isEmpty()) {
         System.err.println("torpor worker: killed workflow JVM(s) " + orphans + " that no worker holds (left by a restore"
             + " that died half-way); their workflows resume from the store");
@@ -223,6 +224,14 @@ public final class Worker implements AutoCloseable {
           + " (paths must stay under " + MAX_SOCKET_PATH + " bytes): choose a shorter --run-dir");
     }
     return dir;
+  }
+
+  /**
+   * Copies class path entries into the workflow library, as a start does, so that an image another
+   * worker made, which binds the copies at their content-addressed paths, restores here.
+   */
+  public void publish(List<Path> classPath) throws IOException {
+    sandbox.library().publish(classPath);
   }
 
   /** Starts a new workflow JVM. */

@@ -57,7 +57,8 @@ public final class Server implements AutoCloseable {
       int maxRunning, Retention retention, Consumer<WorkflowEvent> print, PrintWriter err) throws IOException {
     // A single server owns its whole run base: what runs under it was left by its previous
     // incarnation (kill -9 does not take the workflow JVMs with it), and resumes from its image.
-    List<Long> orphans = ProcessScan.killUnder(config.runBase());
+    List<Long> orphans = new java.util.ArrayList<>(ProcessScan.killUnder(config.runBase()));
+    orphans.addAll(ProcessScan.killOrphansOf(config.user().uid(), config.user().namespaceRootUid()));
     if (!orphans.isEmpty()) {
       err.println("torpor server: killed " + orphans.size() + " workflow JVM(s) left by a previous server: " + orphans
           + "; their workflows resume from their last image");

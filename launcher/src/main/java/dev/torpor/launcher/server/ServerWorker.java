@@ -115,6 +115,9 @@ public final class ServerWorker implements WorkerGateway, WorkerCallbacks, Consu
   @Override
   public void wake(String workflowId, long seq, String appSha256, Path appJar, Wakeup wakeup) throws IOException {
     materialise(appSha256, appJar); // a restored JVM reopens its class path at the same paths
+    // An image another worker made binds the library's copy of the jar: the same content-addressed
+    // path on every worker, made here if this worker never started the workflow.
+    worker.publish(List.of(appJar));
     worker.adopt(workflowId, seq);
     beginSegment(workflowId, seq);
     if (!worker.wake(workflowId, seq, wakeup)) {

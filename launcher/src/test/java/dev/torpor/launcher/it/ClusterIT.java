@@ -363,6 +363,29 @@ class ClusterIT {
     assertThat(steps.get("start")).as("the first segment ran again after the kills mid-dump and mid-upload")
         .isGreaterThanOrEqualTo(3);
     assertThat(logs("heavy")).isEqualTo("start heavy\ndone heavy\n");
+    // A restore killed half-way leaves a tree with no parent, which the restarted worker kills;
+    // had it lived on, it would hold the wake socket the next restore's wake goes to.
+    assertThat(orphanedWorkflowProcesses()).as("workflow processes handed to init").isEmpty();
+  }
+
+  /** Processes of the workflow user (2000000) or its namespace root (2000001) whose parent is init. */
+  private static List<String> orphanedWorkflowProcesses() throws IOException {
+    List<String> found = new ArrayList<>();
+    try (var procs = java.nio.file.Files.list(java.nio.file.Path.of("/proc"))) {
+      for (java.nio.file.Path p : procs.filter(q -> q.getFileName().toString().matches("[0-9]+")).toList()) {
+        try {
+          String status = java.nio.file.Files.readString(p.resolve("status"));
+          String uid = status.replaceAll("(?s).*\nUid:\\s+(\\d+).*", "$1");
+          String ppid = status.replaceAll("(?s).*\nPPid:\\s+(\\d+).*", "$1");
+          if (ppid.equals("1") && (uid.equals("2000000") || uid.equals("2000001"))) {
+            found.add(p.getFileName() + " uid " + uid);
+          }
+        } catch (IOException e) {
+          // gone meanwhile
+        }
+      }
+    }
+    return found;
   }
 
   /** The worker the last {@link #killWhen} or {@link #restarted} left, for the next condition. */
