@@ -51,6 +51,31 @@ public final class Sandbox {
     checkReachable(this.runBase);
     this.library = new WorkflowLibrary(PrivateDirs.ensure(this.runBase.resolve("lib"), 0755, -1));
     this.roots = new SandboxRoots(PrivateDirs.ensure(this.runBase.resolve("roots"), 0711, -1));
+    mountPlainProc();
+  }
+
+  /**
+   * Where this machine's {@code /proc} has mounts over parts of it (a container engine masks
+   * {@code /proc/kcore}, {@code /proc/keys}, ... that way), mounts a plain {@code /proc} at
+   * {@code /run/torpor-host/proc}, once per boot. The kernel mounts a new {@code /proc} in a namespace owned by a less
+   * privileged user namespace (each workflow's, at its launch and at CRIU's restore) only when one
+   * that hides nothing is mounted already; the workflow itself never sees this one.
+   */
+  private void mountPlainProc() throws IOException {
+    List<Path> points = SandboxPlan.hostMountPoints();
+    Path plain = SandboxPlan.HOST_COPIES.resolve("proc");
+    if (!SandboxPlan.hasMountsUnder(Path.of("/proc"), points) || points.contains(plain)) {
+      return;
+    }
+    PrivateDirs.ensure(plain.getParent(), 0711, -1);
+    Files.createDirectories(plain);
+    PrivateDirs.setMode(plain, 0700, -1);
+    CriuEngine.ProcessResult r = CriuEngine.ProcessResult.run(
+        List.of("mount", "-t", "proc", "-o", "nosuid,nodev,noexec", "proc", plain.toString()), 30);
+    if (r.exitCode() != 0) {
+      throw new TorporException("cannot mount a plain /proc at " + plain + " (this machine's /proc has mounts over"
+          + " parts of it, and workflows need a /proc of their own): " + r.output().strip());
+    }
   }
 
   public WorkflowUser user() {
@@ -150,7 +175,40 @@ public final class Sandbox {
       }
       binds.add(new SandboxPlan.Bind(entry, entry));
     }
-    return new SandboxPlan(runDir.toAbsolutePath().normalize(), javaHome, binds);
+    return withHostCopies(new SandboxPlan(runDir.toAbsolutePath().normalize(), javaHome, binds));
+  }
+
+  /**
+   * Binds, once per boot of this machine or container, the plain copies of host mounts that have
+   * mounts under them ({@link SandboxPlan#hostCopy}): a container's {@code /etc}, say. Read-only,
+   * without the mounts under them, under {@code /run/torpor-host}.
+   */
+  private synchronized SandboxPlan withHostCopies(SandboxPlan plan) {
+    Path copies = SandboxPlan.HOST_COPIES;
+    List<Path> points = null;
+    for (SandboxPlan.Mount m : plan.mounts()) {
+      if (!m.source().startsWith(copies)) {
+        continue;
+      }
+      points = points == null ? SandboxPlan.hostMountPoints() : points;
+      if (points.contains(m.source())) {
+        continue;
+      }
+      try {
+        PrivateDirs.ensure(copies, 0711, -1);
+        Files.createDirectories(m.source());
+        CriuEngine.ProcessResult r = CriuEngine.ProcessResult.run(List.of("sh", "-c",
+            "mount --bind \"$0\" \"$1\" && mount -o remount,bind,ro,nosuid,nodev \"$1\"",
+            m.inside().toString(), m.source().toString()), 30);
+        if (r.exitCode() != 0) {
+          throw new TorporException("cannot bind " + m.inside() + " at " + m.source() + " (it has mounts under it,"
+              + " which a workflow's root cannot bind): " + r.output().strip());
+        }
+      } catch (IOException e) {
+        throw new TorporException("cannot bind " + m.inside() + " at " + m.source() + ": " + e.getMessage(), e);
+      }
+    }
+    return plan;
   }
 
   /** The plan of an image, from its manifest: sources only under this worker's library. */
@@ -163,7 +221,7 @@ public final class Sandbox {
             + b.inside() + " needs");
       }
     }
-    return plan;
+    return withHostCopies(plan);
   }
 
   /**

@@ -52,6 +52,11 @@ record SandboxPlan(Path runDir, Path javaHome, List<Bind> classPath) {
 
   /** Every bind mount, parents before children. */
   List<Mount> mounts() {
+    return mounts(hostMountPoints());
+  }
+
+  /** Every bind mount, on a machine whose mount points are {@code points}. */
+  List<Mount> mounts(List<Path> points) {
     List<Mount> m = new ArrayList<>();
     for (String dir : SYSTEM) {
       Path p = Path.of("/", dir);
@@ -62,6 +67,16 @@ record SandboxPlan(Path runDir, Path javaHome, List<Bind> classPath) {
     if (!underSystem(javaHome)) {
       m.add(new Mount("jdk", javaHome, javaHome, Kind.READ_ONLY));
     }
+    // Mounts the host has under those (a container engine's /etc/hosts, /etc/resolv.conf and
+    // /etc/hostname, say) are bound and external too, each under a key of its own. A mount with
+    // others under it is bound from its plain copy (see hostCopy).
+    List<Path> tops = m.stream().map(Mount::inside).toList();
+    for (Path p : points.stream().distinct().toList()) {
+      if (tops.stream().anyMatch(t -> p.startsWith(t) && !p.equals(t))) {
+        m.add(new Mount("nested" + p, p, p, Kind.READ_ONLY));
+      }
+    }
+    m.replaceAll(x -> hasMountsUnder(x.inside(), points) ? new Mount(x.key(), x.inside(), hostCopy(x.inside()), x.kind()) : x);
     for (String d : DEVICES) {
       m.add(new Mount("dev-" + d, Path.of("/dev", d), Path.of("/dev", d), Kind.DEVICE));
     }
@@ -71,6 +86,59 @@ record SandboxPlan(Path runDir, Path javaHome, List<Bind> classPath) {
       m.add(new Mount("cp" + i, b.inside(), b.source(), Kind.READ_ONLY));
     }
     return m;
+  }
+
+  /**
+   * Where workers keep host mounts bound without the mounts under them, and a plain {@code /proc}:
+   * one place per machine (or container), outside every data and run directory, so that nothing
+   * that deletes a directory tree ever walks into them.
+   */
+  static final Path HOST_COPIES = Path.of("/run/torpor-host");
+
+  /**
+   * The plain copy of host mount {@code p}: the same files, bound read-only without the mounts
+   * under it. In a workflow's mount namespace the mounts it inherits are locked together, so the
+   * kernel refuses a plain bind of a directory with mounts under it, and CRIU restores every
+   * external mount with a plain bind ({@code open_tree} without {@code AT_RECURSIVE}).
+   */
+  static Path hostCopy(Path p) {
+    return HOST_COPIES.resolve(p.toString().substring(1));
+  }
+
+  /** Whether {@code p} has other mount points under it. */
+  static boolean hasMountsUnder(Path p, List<Path> points) {
+    return points.stream().anyMatch(o -> o.startsWith(p) && !o.equals(p));
+  }
+
+  /** The mount points of this process's mount namespace, in mount order. */
+  static List<Path> hostMountPoints() {
+    List<Path> points = new ArrayList<>();
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+        String[] f = line.split(" ");
+        if (f.length > 4) {
+          points.add(Path.of(unescape(f[4])));
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new TorporException("cannot read /proc/self/mountinfo to find the mounts under the system directories: " + e);
+    }
+    return points;
+  }
+
+  /** mountinfo's escapes: a space, tab, newline or backslash as three octal digits. */
+  static String unescape(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).chars().allMatch(d -> d >= '0' && d <= '7')) {
+        b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+        i += 3;
+      } else {
+        b.append(c);
+      }
+    }
+    return b.toString();
   }
 
   /** Whether the JVM sees {@code p} through the system mounts already. */
