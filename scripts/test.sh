@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Torpor test on this machine: installs what the tests need when it is missing
-# (CRIU >= 4.2, PostgreSQL, the AWS CLI, openssl, a font), then builds and runs the unit tests (*Test) and the real-process tests (*IT),
+# (CRIU >= 4.2, PostgreSQL, the AWS CLI, openssl, a font, a container engine), then builds and runs the unit tests (*Test) and the real-process tests (*IT),
 # which start real JVMs and checkpoint them with real CRIU. Needs root (CRIU does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,9 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || {
 # openssl makes the certificates of the TLS tests, as an operator would.
 command -v openssl >/dev/null || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null; }
+# A container engine (Debian's docker.io, docker-compose) and the local Debian 12 base image, for
+# ContainersIT, which builds containers/' images and runs the compose cluster.
+scripts/install-docker.sh
 # A font for the benchmark report's charts, which BenchIT draws with Java2D (XChart).
 fc-list 2>/dev/null | grep -q . || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fontconfig fonts-dejavu-core >/dev/null; }
