@@ -49,8 +49,9 @@ public final class ProcessScan {
    * Kills the processes of the workflow user (real uid {@code uids}) that no worker holds: handed
    * to init. A restore killed half-way leaves its tree with the namespace root's uid and whatever
    * working directory CRIU had got to, so its working directory does not find it; it may hold the
-   * workflow's wake socket, where the next restore's wake would then wait forever. A live
-   * workflow's processes always have a parent the worker started (the launcher or the restore waiter).
+   * workflow's wake socket, where the next restore's wake would then wait forever. Call it with the
+   * namespace root's uid only: nothing runs as that uid but CRIU's restore, whose tree has CRIU as
+   * its parent until the restore ends and the JVM's own ids come back.
    */
   public static List<Long> killOrphansOf(int... uids) throws IOException {
     return killWhere(cwd -> true, pid -> parentOf(pid) == 1 && java.util.Arrays.stream(uids).anyMatch(u -> u == uidOf(pid)));

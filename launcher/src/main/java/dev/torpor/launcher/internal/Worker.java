@@ -186,7 +186,7 @@ public final class Worker implements AutoCloseable {
       // Dumps, restores and unshipped output a crashed incarnation left: their segments were
       // lost with it and run again from the store, printing again.
       List<Long> orphans = new ArrayList<>(ProcessScan.killOrphansUnder(config.runBase()));
-      orphans.addAll(ProcessScan.killOrphansOf(config.user().uid(), config.user().namespaceRootUid()));
+      orphans.addAll(ProcessScan.killOrphansOf(config.user().namespaceRootUid()));
       if (!orphans.isEmpty()) {
         System.err.println("torpor worker: killed workflow JVM(s) " + orphans + " that no worker holds (left by a restore"
             + " that died half-way); their workflows resume from the store");

@@ -58,7 +58,7 @@ public final class Server implements AutoCloseable {
     // A single server owns its whole run base: what runs under it was left by its previous
     // incarnation (kill -9 does not take the workflow JVMs with it), and resumes from its image.
     List<Long> orphans = new java.util.ArrayList<>(ProcessScan.killUnder(config.runBase()));
-    orphans.addAll(ProcessScan.killOrphansOf(config.user().uid(), config.user().namespaceRootUid()));
+    orphans.addAll(ProcessScan.killOrphansOf(config.user().namespaceRootUid()));
     if (!orphans.isEmpty()) {
       err.println("torpor server: killed " + orphans.size() + " workflow JVM(s) left by a previous server: " + orphans
           + "; their workflows resume from their last image");
