@@ -185,12 +185,11 @@ public final class Sandbox {
    */
   private synchronized SandboxPlan withHostCopies(SandboxPlan plan) {
     Path copies = SandboxPlan.HOST_COPIES;
-    List<Path> points = null;
-    for (SandboxPlan.Mount m : plan.mounts()) {
+    List<Path> points = SandboxPlan.hostMountPoints(); // read once: mounts() would read it again
+    for (SandboxPlan.Mount m : plan.mounts(points)) {
       if (!m.source().startsWith(copies)) {
         continue;
       }
-      points = points == null ? SandboxPlan.hostMountPoints() : points;
       if (points.contains(m.source())) {
         continue;
       }
