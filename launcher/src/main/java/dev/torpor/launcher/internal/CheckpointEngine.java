@@ -2,6 +2,7 @@ package dev.torpor.launcher.internal;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -26,6 +27,14 @@ public interface CheckpointEngine {
    * options} are the sandbox's (its root and external mounts).
    */
   Process restore(Path dir, String outputPipe, Path errorFile, List<String> options) throws IOException;
+
+  /**
+   * Waits for the restore {@code restore} (returned by {@link #restore}) to finish and returns
+   * the restored tree's root pid.
+   *
+   * @throws IOException if the restore failed (ended with no root) or did not finish within {@code timeout}
+   */
+  long restoredRoot(Process restore, Duration timeout) throws IOException;
 
   /** The tail of the engine's log for a failed restore, for error messages. */
   String restoreLogTail(Path dir);

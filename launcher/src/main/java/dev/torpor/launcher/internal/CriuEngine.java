@@ -6,9 +6,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -172,6 +174,40 @@ public final class CriuEngine implements CheckpointEngine {
         .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
         .redirectError(ProcessBuilder.Redirect.appendTo(errorFile.toFile()))
         .start();
+  }
+
+  /**
+   * {@inheritDoc} The restored root is the restore waiter's only child once CRIU, its other child, has exited.
+   * While CRIU starts, the waiter's only child is CRIU itself (named perl, then setpriv, then
+   * criu as it execs), which is not taken for the root. Returns once the restore is complete;
+   * fails if the waiter exits first (the restore failed) or nothing is restored within {@code timeout}.
+   */
+  @Override
+  public long restoredRoot(Process waiter, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      List<ProcessHandle> children = waiter.toHandle().children().toList();
+      if (children.size() == 1 && !RESTORING.contains(commOf(children.get(0).pid()))) {
+        return children.get(0).pid();
+      }
+      if (!waiter.isAlive()) {
+        throw new IOException("the restore (process " + waiter.pid() + ") exited with " + waiter.exitValue()
+            + " with no restored root");
+      }
+      Thread.onSpinWait();
+    }
+    throw new IOException("the restore (process " + waiter.pid() + ") restored no root within " + timeout);
+  }
+
+  /** The names the restore waiter's CRIU child has, from its fork to its exec of CRIU. */
+  private static final Set<String> RESTORING = Set.of("perl", "setpriv", "criu", "");
+
+  private static String commOf(long pid) {
+    try {
+      return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).strip();
+    } catch (IOException e) {
+      return ""; // gone meanwhile: look again
+    }
   }
 
   @Override

@@ -577,7 +577,7 @@ public final class Worker implements AutoCloseable {
         // The tree's root is the only child of the launcher (unshare), known from the launch, or
         // the restore waiter's child that remains once CRIU has exited, looked up once after a restore.
         if (run.rootPid <= 0) {
-          run.rootPid = soleChildOf(run.process, Duration.ofSeconds(5));
+          run.rootPid = engine.restoredRoot(run.process, Duration.ofSeconds(5));
         }
         root = run.rootPid;
       }
@@ -723,11 +723,19 @@ public final class Worker implements AutoCloseable {
     try {
       run.pump.awaitEnd(Duration.ofSeconds(30));
       relaunchFromDump(run, dumpDir, pipe, readySandbox(run, run.plan));
+      // Said to wait in memory only once it does: CRIU has finished and the JVM is back.
+      long root = engine.restoredRoot(run.process, Duration.ofSeconds(30));
+      synchronized (run) {
+        run.rootPid = root;
+      }
       watchExit(run, run.process);
       waitInMemory(run, s, why);
     } catch (IOException | InterruptedException | RuntimeException restoreFailure) {
       e.addSuppressed(restoreFailure);
       synchronized (run) {
+        if (run.process != null) {
+          killProcess(run); // a restore that never finished: the waiter, CRIU and whatever it restored
+        }
         run.moveTo(State.EXITED);
         emit(Type.CHECKPOINT_FAILED, run, Map.of("error", why, "fatal",
             "restoring from the local dump failed too; the dump is kept at " + dumpDir + ": " + restoreFailure));
@@ -1027,25 +1035,6 @@ public final class Worker implements AutoCloseable {
       Thread.onSpinWait();
     }
     throw new IOException("process " + p.pid() + " started no child within " + timeout);
-  }
-
-  /**
-   * The only child of {@code p} once it has only one: the restored root, once CRIU (the restore
-   * waiter's other child, briefly) has exited.
-   */
-  private static long soleChildOf(Process p, Duration timeout) throws IOException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      List<ProcessHandle> children = p.toHandle().children().toList();
-      if (children.size() == 1) {
-        return children.get(0).pid();
-      }
-      if (!p.isAlive()) {
-        throw new IOException("process " + p.pid() + " exited with " + p.exitValue() + " with no restored root");
-      }
-      Thread.onSpinWait();
-    }
-    throw new IOException("process " + p.pid() + " had no sole child (the restored root) within " + timeout);
   }
 
   private static Suspend waitOf(ImageManifest m) {

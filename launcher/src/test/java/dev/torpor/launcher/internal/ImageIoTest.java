@@ -51,6 +51,11 @@ class ImageIoTest {
     }
 
     @Override
+    public long restoredRoot(Process restore, Duration timeout) {
+      throw new UnsupportedOperationException("not restored here");
+    }
+
+    @Override
     public String restoreLogTail(Path dir) {
       return "";
     }

@@ -308,6 +308,15 @@ class WorkerLifecycleTest {
           .start();
     }
 
+    /** The stand-in is the restored root itself, restored as soon as it runs. */
+    @Override
+    public long restoredRoot(Process restore, Duration timeout) throws IOException {
+      if (!restore.isAlive()) {
+        throw new IOException("the fake restore exited with " + restore.exitValue());
+      }
+      return restore.pid();
+    }
+
     @Override
     public String restoreLogTail(Path dir) {
       try {
