@@ -77,9 +77,16 @@ final class StoreComparison {
     out.append(phaseTable(rPhases, measured, Sample::resumeMillis, "resume latency")).append('\n');
 
     List<StoreVariant> stores = new ArrayList<>(measured.keySet());
-    StoreVariant base = stores.get(0);
-    for (StoreVariant v : stores.subList(1, stores.size())) {
-      if (v.encrypted() || v.s3() == base.s3()) {
+    for (StoreVariant v : stores) {
+      StoreVariant base = v.s3() ? new StoreVariant(false, false, v.cached()) : null;
+      if (!v.cached() && !v.encrypted() && measured.containsKey(v.withCache())) {
+        // what the image cache saves: the cached store against the same store without it
+        StoreVariant hot = v.withCache();
+        out.append(String.format(Locale.ROOT, "%s against %s: %s; %s.%n%n", hot, v,
+            delta("suspend", measured.get(hot), measured.get(v), Sample::suspendMillis, sPhases.get(hot), sPhases.get(v)),
+            delta("resume", measured.get(hot), measured.get(v), Sample::resumeMillis, rPhases.get(hot), rPhases.get(v))));
+      }
+      if (base == null || v.encrypted() || !measured.containsKey(base)) {
         continue;
       }
       out.append(String.format(Locale.ROOT, "%s against %s: %s; %s.%n%n", v, base,
@@ -118,7 +125,7 @@ final class StoreComparison {
   private static String targetCell(Set<StoreVariant> stores, int which) {
     Map<Double, List<String>> byTarget = new LinkedHashMap<>();
     for (StoreVariant v : stores) {
-      byTarget.computeIfAbsent(SnapshotBenchmark.targets(v)[which], x -> new ArrayList<>()).add(v.s3() ? "s3" : "local");
+      byTarget.computeIfAbsent(SnapshotBenchmark.targets(v)[which], x -> new ArrayList<>()).add(v.plain().label());
     }
     List<String> cells = new ArrayList<>();
     byTarget.forEach((target, names) -> cells.add(

@@ -119,6 +119,16 @@ public final class WorkerOptions {
   java.time.Duration minCheckpointWait;
 
   @Option(
+      names = "--image-cache",
+      defaultValue = "${TORPOR_IMAGE_CACHE:-256MiB}",
+      converter = SizeConverter.class,
+      description = "How much of the worker's scratch space (a tmpfs, /dev/shm, where it can be: memory) keeps the"
+          + " uncompressed files of the images it committed, so that waking one on this worker restores it without"
+          + " fetching, decrypting and unpacking it; the store keeps the durable copy. 0 turns it off"
+          + " (env TORPOR_IMAGE_CACHE; default: ${DEFAULT-VALUE}).")
+  long imageCache;
+
+  @Option(
       names = "--lib-dir",
       defaultValue = "${TORPOR_LIB_DIR}",
       description = "Where the agent's jars and the application jars fetched from the store are kept, at"
@@ -134,7 +144,7 @@ public final class WorkerOptions {
   /** The worker configuration these options describe; loads the image keys, if any. */
   Worker.Config workerConfig(OutputStream tee, PrintWriter err) throws IOException {
     return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry)
-        .withMinCheckpointWait(minCheckpointWait)
+        .withMinCheckpointWait(minCheckpointWait).withImageCache(imageCache)
         .withKeys(keyring(err)).withLibDir(lib()).withUser(WorkflowUser.parse(workflowUser));
   }
 

@@ -111,6 +111,11 @@ public final class Scratch implements AutoCloseable {
     return dir.resolve("restore");
   }
 
+  /** Where committed images' dumps are kept for a wake on this worker: {@code cache/<workflow>/<seq>} ({@link ImageCache}). */
+  Path cache() {
+    return dir.resolve("cache");
+  }
+
   @Override
   public void close() {
     try {

@@ -76,6 +76,8 @@ public final class Worker implements AutoCloseable {
   private final List<Path> agentJars;
   private final Sandbox sandbox;
   private final Scratch scratch;
+  /** Committed images' dumps kept for a wake on this worker. */
+  private final ImageCache cache;
   /**
    * Starts every workflow process (launch and restore). The processes are told to die
    * with the thread that started them (PR_SET_PDEATHSIG), so that thread must live as long as
@@ -112,41 +114,45 @@ public final class Worker implements AutoCloseable {
    * @param minCheckpointWait a timer wait (or a signal wait's deadline) due sooner than this is held
    *     in memory instead of checkpointed (zero: every wait checkpoints); if the worker dies meanwhile
    *     the workflow resumes from its last image, as for any segment that was running
+   * @param imageCacheBytes how much of the scratch directory keeps the dumps of committed images,
+   *     so that waking one on this worker restores it without fetching and unpacking it (0: none)
    */
   public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchBase,
       Duration commitRetry, Optional<ImageKeyring> keys, Path libDir, boolean cluster, WorkflowUser user,
-      Duration minCheckpointWait) {
+      Duration minCheckpointWait, long imageCacheBytes) {
     /** The default of {@link #commitRetry}. */
     public static final Duration DEFAULT_COMMIT_RETRY = Duration.ofSeconds(60);
+    /** The default of {@link #imageCacheBytes}: some ten images of a small workflow. */
+    public static final long DEFAULT_IMAGE_CACHE_BYTES = 256L << 20;
 
     public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
       this(dataDir, runBase, tee, syncTimeout, Scratch.defaultBase(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty(),
-          dataDir, false, WorkflowUser.DEFAULT, Duration.ZERO);
+          dataDir, false, WorkflowUser.DEFAULT, Duration.ZERO, DEFAULT_IMAGE_CACHE_BYTES);
     }
 
     /** This configuration with another commit retry window. */
     public Config withCommitRetry(Duration window) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user, minCheckpointWait);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user, minCheckpointWait, imageCacheBytes);
     }
 
     /** This configuration with image encryption and manifest signing under {@code keyring} (if present). */
     public Config withKeys(Optional<ImageKeyring> keyring) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user, minCheckpointWait);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user, minCheckpointWait, imageCacheBytes);
     }
 
     /** This configuration with jars under {@code lib}. */
     public Config withLibDir(Path lib) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user, minCheckpointWait);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user, minCheckpointWait, imageCacheBytes);
     }
 
     /** This configuration for a worker of a cluster (see {@link #cluster}). */
     public Config inCluster() {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user, minCheckpointWait);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user, minCheckpointWait, imageCacheBytes);
     }
 
     /** This configuration with workflow JVMs running as {@code u}. */
     public Config withUser(WorkflowUser u) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u, minCheckpointWait);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u, minCheckpointWait, imageCacheBytes);
     }
 
     /** This configuration holding waits due within {@code min} in memory (see {@link #minCheckpointWait}). */
@@ -154,7 +160,16 @@ public final class Worker implements AutoCloseable {
       if (min.isNegative()) {
         throw new IllegalArgumentException("--min-checkpoint-wait must not be negative, got " + min);
       }
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user, min);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user, min, imageCacheBytes);
+    }
+
+    /** This configuration with a hot image cache of {@code bytes} (0: none; see {@link ImageCache}). */
+    public Config withImageCache(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("--image-cache must not be negative, got " + bytes);
+      }
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user,
+          minCheckpointWait, bytes);
     }
 
     public Config(Path dataDir, Path runBase) {
@@ -194,6 +209,7 @@ public final class Worker implements AutoCloseable {
       dropOutputSpool();
     }
     this.scratch = Scratch.create(config.scratchBase(), config.dataDir());
+    this.cache = new ImageCache(scratch.cache(), config.imageCacheBytes());
     this.agentJars = AgentJars.extract(sandbox.library().dir());
   }
 
@@ -630,7 +646,7 @@ public final class Worker implements AutoCloseable {
         return;
       }
       CrashPoint.reach(CrashPoint.IMAGE_COMMITTED);
-      ImagePacker.deleteTree(dumpDir);
+      keepOrDelete(manifest, dumpDir);
       if (!leaveRunning) {
         // A frozen workflow holds nothing on the worker but its run directory: its root (some
         // 30 empty mount points, ~50 kB of directories) is built again at its restore, while
@@ -680,6 +696,19 @@ public final class Worker implements AutoCloseable {
       waitInMemory(run, s, "suspend failed: " + e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Keeps a committed image's dump in the hot cache for a wake here, or deletes it: it is in the store. */
+  private void keepOrDelete(ImageManifest manifest, Path dumpDir) throws IOException {
+    boolean kept = false;
+    try {
+      kept = cache.keep(manifest.key(), manifest.sha256(), dumpDir);
+    } catch (IOException e) {
+      System.err.println("torpor worker: image " + manifest.key() + " not cached (" + e + "); its wake fetches it");
+    }
+    if (!kept) {
+      ImagePacker.deleteTree(dumpDir);
     }
   }
 
@@ -799,15 +828,19 @@ public final class Worker implements AutoCloseable {
       Future<Path> root = tasks.submit(() -> readySandbox(run, plan));
       Path dir = scratch.restores().resolve(run.id).resolve(Long.toString(run.seq));
       try {
-        sandbox.prepareImageDir(dir);
-        images.fetch(m, dir);
+        if (cached(key, m, dir)) {
+          details.put("fromCache", millisSince(t0));
+        } else {
+          sandbox.prepareImageDir(dir);
+          images.fetch(m, dir);
+          details.put("fetchVerifyUnpack", millisSince(t0));
+        }
       } catch (IOException | RuntimeException e) {
         deleteQuietly(dir);
         awaitQuietly(root);
         sandbox.roots().discard(run.runDir, run.rootToken);
         throw e;
       }
-      details.put("fetchVerifyUnpack", millisSince(t0));
       long t1 = System.nanoTime();
       Path ready = join(root, "making the sandbox ready");
       details.put("sandbox", millisSince(t1));
@@ -842,6 +875,20 @@ public final class Worker implements AutoCloseable {
         callbacks.undeliverable(run.id, run.seq, delivery, lastError(run.id));
       }
     }
+  }
+
+  /**
+   * Moves the hot cache's copy of image {@code key} to {@code dir}, opened to the restore, if this
+   * worker committed it and the trusted manifest {@code m} names the same packed image.
+   */
+  private boolean cached(ImageKey key, ImageManifest m, Path dir) throws IOException {
+    ImagePacker.deleteTree(dir);
+    Files.createDirectories(dir.getParent());
+    if (cache.take(key, m.sha256(), dir).isEmpty()) {
+      return false;
+    }
+    sandbox.makeRestorable(dir);
+    return true;
   }
 
   /** Makes a workflow's run directory and root ready for a restore under {@code plan}; returns the root. */
@@ -976,6 +1023,7 @@ public final class Worker implements AutoCloseable {
       }
     }
     sandbox.roots().discard(run.runDir, run.rootToken);
+    cache.drop(run.id);
     run.exit.complete(code);
   }
 

@@ -341,7 +341,8 @@ class S3ImagesIT {
 
   @Test
   void aCorruptOrTruncatedImageIsRefusedAndTheWorkflowStaysResumable() throws Exception {
-    try (ServerProcess server = server("corrupt", "--image-key-file", keys.toString())) {
+    // The bucket's copy is what this test damages: no cached copy on the worker to restore instead.
+    try (ServerProcess server = server("corrupt", "--image-key-file", keys.toString(), "--image-cache", "0")) {
       server.start();
       assertThat(server.cli("submit", "--jar", jar.toString(), "--main", TwoSameSignals.class.getName(), "--id", "flip")
           .exitCode()).isZero();

@@ -41,11 +41,17 @@ final class WorkerHarness implements AutoCloseable {
   final List<WorkflowEvent> events = new CopyOnWriteArrayList<>();
 
   WorkerHarness() throws IOException {
+    this(Worker.Config.DEFAULT_IMAGE_CACHE_BYTES);
+  }
+
+  /** A worker with a hot image cache of {@code imageCacheBytes} (0: every wake fetches from the store). */
+  WorkerHarness(long imageCacheBytes) throws IOException {
     base = TestDirs.traversable("torpor-it-");
     data = base.resolve("data");
     storeRoot = data.resolve("store");
     store = new LocalDirectoryImageStore(storeRoot);
-    worker = new Worker(new Worker.Config(data, base.resolve("run")), store, CriuEngine.locate(), supervisor, events::add);
+    worker = new Worker(new Worker.Config(data, base.resolve("run")).withImageCache(imageCacheBytes), store,
+        CriuEngine.locate(), supervisor, events::add);
     supervisor.attach(worker);
   }
 
