@@ -131,7 +131,8 @@ public final class SnapshotBenchmark {
       long packedBytes,
       Map<String, Double> suspendPhases,
       Map<String, Double> resumePhases,
-      Optional<DumpStats> criu) {}
+      Optional<DumpStats> criu,
+      Map<String, Double> restoreStats) {}
 
   /**
    * @param stores the image stores, each run on in turn
@@ -611,7 +612,7 @@ public final class SnapshotBenchmark {
         e2eSuspend, workerSuspend, e2eResume, workerResume,
         suspended == null ? -1 : (long) num(suspended.details(), "rawBytes"),
         suspended == null ? -1 : (long) num(suspended.details(), "packedBytes"),
-        sp, rp, Optional.empty());
+        sp, rp, Optional.empty(), restoreStats(resumed));
   }
 
   private void readCriuStats(Lane lane, String id, List<Sample> got) {
@@ -628,11 +629,18 @@ public final class SnapshotBenchmark {
         Optional<DumpStats> d = DumpStats.fromPackedImage(in);
         got.set(i, new Sample(s.run(), s.cycle(), true, s.seq(), s.suspendMillis(), s.workerSuspendMillis(),
             s.resumeMillis(), s.workerResumeMillis(), s.rawBytes(), s.packedBytes(), s.suspendPhases(),
-            s.resumePhases(), d));
+            s.resumePhases(), d, s.restoreStats()));
       } catch (IOException | RuntimeException e) {
         log("cannot read CRIU's stats of " + id + " seq " + s.seq() + ": " + e);
       }
     }
+  }
+
+  /** CRIU's restore timings the worker put in a RESUMED event ({@code criuRestore}, {@code criuForking}), if any. */
+  private static Map<String, Double> restoreStats(WorkflowEvent resumed) {
+    Map<String, Double> t = timings(resumed.details());
+    return t.containsKey("criuRestore") && t.containsKey("criuForking")
+        ? Map.of("criuRestore", t.get("criuRestore"), "criuForking", t.get("criuForking")) : Map.of();
   }
 
   /** The workflow JVMs' options from {@code -Dtorpor.bench.javaOpts}, to measure flags before adopting them. */
@@ -730,6 +738,15 @@ public final class SnapshotBenchmark {
       c.row("pages written, MB (of scanned)", mb(pages.median()) + " (of " + mb(scanned.median()) + ")",
           mb(pages.p95()) + " (of " + mb(scanned.p95()) + ")", "");
       out.append(c).append('\n');
+    }
+
+    List<Map<String, Double>> restores = measured.stream().map(Sample::restoreStats).filter(m -> !m.isEmpty()).toList();
+    if (!restores.isEmpty()) {
+      out.append(String.format(Locale.ROOT, "Inside the restore (CRIU's own stats-restore, read when the JVM reports"
+          + " back; %d of %d samples had it): the whole restore %s ms p50 (%s p95), of which forking the tasks %s ms.%n%n",
+          restores.size(), measured.size(), ms(Stats.of(restores.stream().map(m -> m.get("criuRestore")).toList()).median()),
+          ms(Stats.of(restores.stream().map(m -> m.get("criuRestore")).toList()).p95()),
+          ms(Stats.of(restores.stream().map(m -> m.get("criuForking")).toList()).median())));
     }
 
     out.append("Targets (2-core machine):\n\n");

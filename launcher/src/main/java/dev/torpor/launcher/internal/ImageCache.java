@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -27,8 +28,8 @@ import java.util.stream.Stream;
  * kept or taken images go first, and a workflow's older images go as soon as a newer one is kept.
  * Taking an entry moves it out (a rename): a restored workflow's next image replaces it anyway.
  *
- * <p>Thread-safe. Moves and evictions are renames within one file system; deleting evicted trees
- * happens outside the lock.
+ * <p>Thread-safe. Moves and evictions are renames within one file system; deleting evicted trees,
+ * and telling the owner of what was evicted for want of room, happen outside the lock.
  */
 final class ImageCache {
   private final Path dir;
@@ -46,12 +47,23 @@ final class ImageCache {
    * @param maxBytes the most the cached files may take; 0 disables the cache
    */
   ImageCache(Path dir, long maxBytes) throws IOException {
+    this(dir, maxBytes, key -> { });
+  }
+
+  /**
+   * @param evicted told of each image evicted for want of room (not of one replaced by a newer
+   *     image of its workflow, dropped by {@link #drop}, or found stale by {@link #take})
+   */
+  ImageCache(Path dir, long maxBytes, Consumer<ImageKey> evicted) throws IOException {
     if (maxBytes < 0) {
       throw new IllegalArgumentException("the image cache size must not be negative, got " + maxBytes);
     }
     this.dir = PrivateDirs.ensure(dir);
     this.maxBytes = maxBytes;
+    this.onEvicted = evicted;
   }
+
+  private final Consumer<ImageKey> onEvicted;
 
   /**
    * Keeps the dump directory of committed image {@code key} (packed as {@code sha256}), moving it
@@ -68,6 +80,7 @@ final class ImageCache {
     }
     Path target = dir.resolve(key.workflowId()).resolve(Long.toString(key.seq()));
     List<Path> evicted = new ArrayList<>();
+    List<ImageKey> forRoom = new ArrayList<>();
     synchronized (this) {
       Files.createDirectories(target.getParent());
       ImagePacker.deleteTree(target); // a stale entry of the same key (cannot be indexed: a crash between runs)
@@ -88,10 +101,12 @@ final class ImageCache {
         Map.Entry<ImageKey, Entry> e = it.next();
         if (!e.getKey().equals(key)) {
           remove(it, e.getValue(), evicted);
+          forRoom.add(e.getKey());
         }
       }
     }
     deleteAll(evicted);
+    forRoom.forEach(onEvicted);
     return true;
   }
 

@@ -209,7 +209,7 @@ public final class Worker implements AutoCloseable {
       dropOutputSpool();
     }
     this.scratch = Scratch.create(config.scratchBase(), config.dataDir());
-    this.cache = new ImageCache(scratch.cache(), config.imageCacheBytes());
+    this.cache = new ImageCache(scratch.cache(), config.imageCacheBytes(), this::evicted);
     this.agentJars = AgentJars.extract(sandbox.library().dir());
   }
 
@@ -419,7 +419,9 @@ public final class Worker implements AutoCloseable {
       ProcessHandle.of(run.rootPid).ifPresent(ProcessHandle::destroyForcibly);
     }
     if (run.process != null) {
-      run.process.destroyForcibly();
+      // Through its handle: Process.destroyForcibly also closes our end of its output pipe, and the
+      // output pump would log "Stream closed" as a pipe failure instead of reading to the end.
+      run.process.toHandle().destroyForcibly();
     }
   }
 
@@ -646,11 +648,11 @@ public final class Worker implements AutoCloseable {
         return;
       }
       CrashPoint.reach(CrashPoint.IMAGE_COMMITTED);
-      keepOrDelete(manifest, dumpDir);
-      if (!leaveRunning) {
+      boolean cached = keepOrDelete(manifest, dumpDir);
+      if (!leaveRunning && !cached) {
         // A frozen workflow holds nothing on the worker but its run directory: its root (some
         // 30 empty mount points, ~50 kB of directories) is built again at its restore, while
-        // the image is fetched.
+        // the image is fetched. One whose image is cached here keeps its root as long (see evicted).
         sandbox.roots().discard(run.runDir, run.rootToken);
       }
       if (!leaveRunning && !run.pump.awaitEnd(Duration.ofSeconds(30))) {
@@ -699,8 +701,25 @@ public final class Worker implements AutoCloseable {
     }
   }
 
-  /** Keeps a committed image's dump in the hot cache for a wake here, or deletes it: it is in the store. */
-  private void keepOrDelete(ImageManifest manifest, Path dumpDir) throws IOException {
+  /**
+   * An image the cache evicted for want of room: its workflow, if still frozen on it, gives up the
+   * root it kept for a quick wake (a wake builds it again while it fetches). Under the run's lock, a
+   * wake has either not begun (the root goes) or has (it stays: the restore uses it).
+   */
+  private void evicted(ImageKey key) {
+    WorkflowRun run = runs.get(key.workflowId());
+    if (run == null) {
+      return;
+    }
+    synchronized (run) {
+      if (run.state == State.SUSPENDED && run.seq == key.seq()) {
+        sandbox.roots().discard(run.runDir, run.rootToken);
+      }
+    }
+  }
+
+  /** Keeps a committed image's dump in the hot cache for a wake here, or deletes it: it is in the store. Returns whether kept. */
+  private boolean keepOrDelete(ImageManifest manifest, Path dumpDir) throws IOException {
     boolean kept = false;
     try {
       kept = cache.keep(manifest.key(), manifest.sha256(), dumpDir);
@@ -710,6 +729,7 @@ public final class Worker implements AutoCloseable {
     if (!kept) {
       ImagePacker.deleteTree(dumpDir);
     }
+    return kept;
   }
 
   /** Its lease went to another worker, which resumes it from its last image: the dump is dropped, the JVM ends here. */
@@ -977,7 +997,11 @@ public final class Worker implements AutoCloseable {
       details.put("resumeMillis", millisSince(run.wakeStartedNanos));
       details.put("afterRestoreHooksMillis", r.afterRestoreNanos() / 1e6);
       if (run.wakeTimings != null) {
-        details.put("timings", run.wakeTimings);
+        Map<String, Double> timings = new LinkedHashMap<>(run.wakeTimings);
+        if (dir != null) {
+          timings.putAll(CriuStats.restoreTimings(dir)); // CRIU's own split of restoreDeliver and after
+        }
+        details.put("timings", timings);
       }
       run.wakeTimings = null;
       emit(Type.RESUMED, run, details);

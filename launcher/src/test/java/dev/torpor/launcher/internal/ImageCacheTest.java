@@ -7,6 +7,8 @@ import dev.torpor.storage.ImageKey;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,7 +69,8 @@ class ImageCacheTest {
 
   @Test
   void theLeastRecentImagesAreEvictedToStayWithinTheBound() throws IOException {
-    ImageCache cache = cache(250);
+    List<ImageKey> forRoom = new ArrayList<>();
+    ImageCache cache = new ImageCache(tmp.resolve("cache"), 250, forRoom::add);
     cache.keep(new ImageKey("a", 1), "a", dump("a", 100));
     cache.keep(new ImageKey("b", 1), "b", dump("b", 100));
     cache.keep(new ImageKey("c", 1), "c", dump("c", 100));
@@ -75,6 +78,13 @@ class ImageCacheTest {
     assertThat(cache.bytes()).isEqualTo(200);
     assertThat(tmp.resolve("cache/a/1")).doesNotExist();
     assertThat(cache.take(new ImageKey("a", 1), "a", tmp.resolve("r"))).isEmpty();
+    assertThat(forRoom).as("told of what was evicted for room, so its workflow's root can go").containsExactly(
+        new ImageKey("a", 1));
+
+    cache.keep(new ImageKey("b", 2), "b2", dump("d", 100)); // replaces b#1: not an eviction for room
+    cache.drop("c"); // nor is a drop
+    assertThat(forRoom).containsExactly(new ImageKey("a", 1));
+    assertThat(cache.keys()).containsExactly(new ImageKey("b", 2));
   }
 
   @Test

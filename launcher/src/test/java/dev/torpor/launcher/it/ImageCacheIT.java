@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue #15, the worker's hot image cache: a wake on the worker that committed the image restores
  * it from the dump kept in its scratch space, with no fetch and no unpacking; the store's copy
- * stays the durable one (a kill -9 loses the cache, and the next wake fetches); {@code
+ * stays the durable one (a kill -9 loses the cache, and the next wake fetches); a workflow whose
+ * image is cached keeps its sandbox root for the wake, one whose image is not holds none; {@code
  * --image-cache 0} turns it off; a size that is not one is refused at start.
  */
 class ImageCacheIT {
@@ -30,6 +31,7 @@ class ImageCacheIT {
       assertThat(server.cli("submit", "--jar", jar.toString(), "--main", TwoSameSignals.class.getName(), "--id", "hot")
           .exitCode()).isZero();
       awaitCount(server, "hot", "SUSPENDED", 1);
+      assertThat(roots(server)).as("a workflow whose image is cached keeps its root for the wake").hasSize(1);
       assertThat(server.cli("signal", "hot", "step", "one").exitCode()).isZero();
       awaitCount(server, "hot", "SUSPENDED", 2);
       List<JsonNode> resumed = events(server, "hot", "RESUMED");
@@ -64,12 +66,20 @@ class ImageCacheIT {
       assertThat(server.cli("submit", "--jar", jar.toString(), "--main", TwoSameSignals.class.getName(), "--id", "cold")
           .exitCode()).isZero();
       awaitCount(server, "cold", "SUSPENDED", 1);
+      assertThat(roots(server)).as("nothing cached: the frozen workflow holds no root").isEmpty();
       assertThat(server.cli("signal", "cold", "step", "one").exitCode()).isZero();
       awaitCount(server, "cold", "SUSPENDED", 2);
       JsonNode timings = events(server, "cold", "RESUMED").get(0).path("details").path("timings");
       assertThat(timings.has("fetchVerifyUnpack")).as(timings.toString()).isTrue();
       assertThat(timings.has("fromCache")).isFalse();
       assertThat(server.cli("cancel", "cold").exitCode()).isZero();
+    }
+  }
+
+  /** The workflow roots under the server's run directory (directories; their stamps are files beside them). */
+  private static List<Path> roots(ServerProcess server) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> all = java.nio.file.Files.list(server.runBase.resolve("roots"))) {
+      return all.filter(p -> java.nio.file.Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
     }
   }
 
