@@ -93,6 +93,7 @@ public final class SnapshotBenchmark {
       "                  with +nocache (--image-cache 0: every wake fetches and unpacks) (default: local)",
       "  -Dtorpor.bench.javaOpts=\"OPTS\"  JVM options for the workflow JVMs, space-separated (default: none),",
       "                  to measure flags before making them a default",
+      "  -Dtorpor.bench.noAslr=true  the workers run their workflows as with --no-aslr",
       "  --no-throughput skip the upload and download throughput, measured whenever an S3 store is chosen",
       "  --pending-waits=N  N more threads of the workflow wait on signals that never come, so that every",
       "                  checkpoint holds a wait set of N + 1 waits (default 0)");
@@ -387,7 +388,8 @@ public final class SnapshotBenchmark {
       InMemorySupervisor supervisor = new InMemorySupervisor();
       try {
         Worker.Config config = new Worker.Config(data, runBase, null, Duration.ofSeconds(5)).withKeys(keys)
-            .withImageCache(variant.cached() ? Worker.Config.DEFAULT_IMAGE_CACHE_BYTES : 0);
+            .withImageCache(variant.cached() ? Worker.Config.DEFAULT_IMAGE_CACHE_BYTES : 0)
+            .withoutAslr(Boolean.getBoolean("torpor.bench.noAslr"));
         Worker worker = new Worker(config, store, criu, supervisor, events);
         supervisor.attach(worker);
         return new Lane(variant, store, keys.map(ImageCipher::new), supervisor, worker, worker.scratchDir());
@@ -679,6 +681,9 @@ public final class SnapshotBenchmark {
         Cycles.MAP_ENTRIES, options.pendingWaits() == 0 ? ""
             : "; " + options.pendingWaits() + " more threads wait on signals, so each checkpoint holds "
                 + (options.pendingWaits() + 1) + " waits", options.cycles(), options.repeats()));
+    if (Boolean.getBoolean("torpor.bench.noAslr")) {
+      out.append("Workers as with `--no-aslr`: no address space randomization, class data archive not relocated.\n");
+    }
     if (!workflowJavaOptions().isEmpty()) {
       out.append("Workflow JVM options: `").append(String.join(" ", workflowJavaOptions())).append("`.\n");
     }

@@ -129,6 +129,15 @@ public final class WorkerOptions {
   long imageCache;
 
   @Option(
+      names = "--no-aslr",
+      description = "Smaller images, weaker defence: workflow JVMs run without address space layout randomization"
+          + " (the ADDR_NO_RANDOMIZE personality, set again at each restore) and map the JDK's class data archive at its"
+          + " fixed base address instead of relocating it (-XX:ArchiveRelocationMode=0), so its pages stay clean and"
+          + " are not dumped, and the same pages sit at the same addresses in every workflow. A memory-corruption"
+          + " exploit in a workflow JVM then knows its layout. Warned at every start.")
+  boolean noAslr;
+
+  @Option(
       names = "--lib-dir",
       defaultValue = "${TORPOR_LIB_DIR}",
       description = "Where the agent's jars and the application jars fetched from the store are kept, at"
@@ -143,8 +152,13 @@ public final class WorkerOptions {
 
   /** The worker configuration these options describe; loads the image keys, if any. */
   Worker.Config workerConfig(OutputStream tee, PrintWriter err) throws IOException {
+    if (noAslr) {
+      err.println("torpor: warning: --no-aslr: workflow JVMs run without address space layout randomization, their"
+          + " class data archive at a fixed address: a memory-corruption exploit in one knows its layout");
+      err.flush();
+    }
     return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry)
-        .withMinCheckpointWait(minCheckpointWait).withImageCache(imageCache)
+        .withMinCheckpointWait(minCheckpointWait).withImageCache(imageCache).withoutAslr(noAslr)
         .withKeys(keyring(err)).withLibDir(lib()).withUser(WorkflowUser.parse(workflowUser));
   }
 

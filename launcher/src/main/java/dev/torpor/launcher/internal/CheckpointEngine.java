@@ -24,9 +24,11 @@ public interface CheckpointEngine {
    * Restores the tree dumped in {@code dir}, handing it the restoring process's stdout in place
    * of the old output pipe {@code outputPipe} (e.g. {@code pipe:[1234]}). The returned process
    * exits with the restored tree's exit status; its stdout carries the tree's output. {@code
-   * options} are the sandbox's (its root and external mounts).
+   * options} are the sandbox's (its root and external mounts). With {@code addrNoRandomize} the
+   * restored tree gets the ADDR_NO_RANDOMIZE personality it was dumped with.
    */
-  Process restore(Path dir, String outputPipe, Path errorFile, List<String> options) throws IOException;
+  Process restore(Path dir, String outputPipe, Path errorFile, List<String> options, boolean addrNoRandomize)
+      throws IOException;
 
   /**
    * Waits for the restore {@code restore} (returned by {@link #restore}) to finish and returns

@@ -164,10 +164,15 @@ public final class CriuEngine implements CheckpointEngine {
   }
 
   @Override
-  public Process restore(Path dir, String outputPipe, Path errorFile, List<String> options) throws IOException {
+  public Process restore(Path dir, String outputPipe, Path errorFile, List<String> options, boolean addrNoRandomize)
+      throws IOException {
     List<String> cmd = new ArrayList<>(restorePrefix);
-    cmd.addAll(List.of("perl", "-e", WAITER, "--",
-        criu.toString(), "restore", "-D", dir.toString(), "--tcp-close", "-o", "restore.log", "-v2",
+    cmd.addAll(List.of("perl", "-e", WAITER, "--"));
+    if (addrNoRandomize) {
+      // CRIU records a task's personality but does not restore it; the tasks it forks inherit its own.
+      cmd.addAll(List.of("setarch", "-R"));
+    }
+    cmd.addAll(List.of(criu.toString(), "restore", "-D", dir.toString(), "--tcp-close", "-o", "restore.log", "-v2",
         "--restore-detached", "--restore-sibling", "--inherit-fd", "fd[1]:" + outputPipe));
     cmd.addAll(options);
     return new ProcessBuilder(cmd)

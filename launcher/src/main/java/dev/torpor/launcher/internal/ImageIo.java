@@ -60,8 +60,14 @@ final class ImageIo {
    * @param outputPipe the JVM's stdout pipe, which a restore replaces
    * @param plan what the JVM sees of the host: its run directory (which a restore needs at the same
    *     path) and its class path, bound again at a restore
+   * @param addrNoRandomize whether the JVM ran with the ADDR_NO_RANDOMIZE personality ({@code
+   *     --no-aslr}): CRIU 4.2 records but does not restore a personality, so the restore sets it
    */
-  record Facts(ImageKey key, Suspend request, Map<String, String> jdk, String outputPipe, SandboxPlan plan) {}
+  record Facts(ImageKey key, Suspend request, Map<String, String> jdk, String outputPipe, SandboxPlan plan,
+      boolean addrNoRandomize) {}
+
+  /** The manifest's restore fact of a JVM dumped with the ADDR_NO_RANDOMIZE personality, which CRIU does not restore. */
+  static final String ADDR_NO_RANDOMIZE_FACT = "addrNoRandomize";
 
   String describe() {
     return store.describe();
@@ -153,8 +159,7 @@ final class ImageIo {
       s.signal().ifPresent(n -> wait.put("signal", n));
       ImageManifest m = new ImageManifest(ImageManifest.FORMAT, key.workflowId(), key.seq(), Instant.now().toString(),
           packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(), facts.jdk(),
-          cpuFlags, wait, Map.of("outputPipe", facts.outputPipe(), "runDir", facts.plan().runDir().toString(),
-              SandboxPlan.CLASS_PATH_FACT, facts.plan().classPathFact()), timings,
+          cpuFlags, wait, restoreFacts(facts), timings,
           packed.encryption(), null);
       if (auth.isPresent()) {
         m = auth.get().sign(m);
@@ -165,6 +170,17 @@ final class ImageIo {
       timings.put("commit", millisSince(t1));
       return m;
     }
+  }
+
+  private static Map<String, String> restoreFacts(Facts facts) {
+    Map<String, String> restore = new LinkedHashMap<>();
+    restore.put("outputPipe", facts.outputPipe());
+    restore.put("runDir", facts.plan().runDir().toString());
+    restore.put(SandboxPlan.CLASS_PATH_FACT, facts.plan().classPathFact());
+    if (facts.addrNoRandomize()) {
+      restore.put(ADDR_NO_RANDOMIZE_FACT, "true");
+    }
+    return restore;
   }
 
   /** The trusted manifest of image {@code key}, if committed. */

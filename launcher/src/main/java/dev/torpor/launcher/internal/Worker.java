@@ -76,6 +76,11 @@ public final class Worker implements AutoCloseable {
   private final List<Path> agentJars;
   private final Sandbox sandbox;
   private final Scratch scratch;
+  /** With {@link Config#noAslr}: the JVM is exec'd by {@code setarch -R}, which sets ADDR_NO_RANDOMIZE first. */
+  static final List<String> NO_ASLR_PREFIX = List.of("setarch", "-R");
+  /** With {@link Config#noAslr}: the class data archive stays at its base address, its pages clean (not dumped). */
+  static final List<String> NO_ASLR_JAVA_OPTIONS = List.of("-XX:+UnlockDiagnosticVMOptions", "-XX:ArchiveRelocationMode=0");
+
   /** Committed images' dumps kept for a wake on this worker. */
   private final ImageCache cache;
   /**
@@ -116,10 +121,14 @@ public final class Worker implements AutoCloseable {
    *     the workflow resumes from its last image, as for any segment that was running
    * @param imageCacheBytes how much of the scratch directory keeps the dumps of committed images,
    *     so that waking one on this worker restores it without fetching and unpacking it (0: none)
+   * @param noAslr an opt-in that weakens a defence for smaller images: workflow JVMs start with the
+   *     {@code ADDR_NO_RANDOMIZE} personality ({@code setarch -R}, set again at each restore),
+   *     and map the JDK's class data archive at its base address ({@code
+   *     -XX:ArchiveRelocationMode=0}) instead of relocating it, which dirties every page of it
    */
   public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchBase,
       Duration commitRetry, Optional<ImageKeyring> keys, Path libDir, boolean cluster, WorkflowUser user,
-      Duration minCheckpointWait, long imageCacheBytes) {
+      Duration minCheckpointWait, long imageCacheBytes, boolean noAslr) {
     /** The default of {@link #commitRetry}. */
     public static final Duration DEFAULT_COMMIT_RETRY = Duration.ofSeconds(60);
     /** The default of {@link #imageCacheBytes}: some ten images of a small workflow. */
@@ -127,32 +136,32 @@ public final class Worker implements AutoCloseable {
 
     public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
       this(dataDir, runBase, tee, syncTimeout, Scratch.defaultBase(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty(),
-          dataDir, false, WorkflowUser.DEFAULT, Duration.ZERO, DEFAULT_IMAGE_CACHE_BYTES);
+          dataDir, false, WorkflowUser.DEFAULT, Duration.ZERO, DEFAULT_IMAGE_CACHE_BYTES, false);
     }
 
     /** This configuration with another commit retry window. */
     public Config withCommitRetry(Duration window) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user, minCheckpointWait, imageCacheBytes);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user, minCheckpointWait, imageCacheBytes, noAslr);
     }
 
     /** This configuration with image encryption and manifest signing under {@code keyring} (if present). */
     public Config withKeys(Optional<ImageKeyring> keyring) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user, minCheckpointWait, imageCacheBytes);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user, minCheckpointWait, imageCacheBytes, noAslr);
     }
 
     /** This configuration with jars under {@code lib}. */
     public Config withLibDir(Path lib) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user, minCheckpointWait, imageCacheBytes);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user, minCheckpointWait, imageCacheBytes, noAslr);
     }
 
     /** This configuration for a worker of a cluster (see {@link #cluster}). */
     public Config inCluster() {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user, minCheckpointWait, imageCacheBytes);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user, minCheckpointWait, imageCacheBytes, noAslr);
     }
 
     /** This configuration with workflow JVMs running as {@code u}. */
     public Config withUser(WorkflowUser u) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u, minCheckpointWait, imageCacheBytes);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u, minCheckpointWait, imageCacheBytes, noAslr);
     }
 
     /** This configuration holding waits due within {@code min} in memory (see {@link #minCheckpointWait}). */
@@ -160,7 +169,7 @@ public final class Worker implements AutoCloseable {
       if (min.isNegative()) {
         throw new IllegalArgumentException("--min-checkpoint-wait must not be negative, got " + min);
       }
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user, min, imageCacheBytes);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user, min, imageCacheBytes, noAslr);
     }
 
     /** This configuration with a hot image cache of {@code bytes} (0: none; see {@link ImageCache}). */
@@ -169,7 +178,13 @@ public final class Worker implements AutoCloseable {
         throw new IllegalArgumentException("--image-cache must not be negative, got " + bytes);
       }
       return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user,
-          minCheckpointWait, bytes);
+          minCheckpointWait, bytes, noAslr);
+    }
+
+    /** This configuration with workflow JVMs laid out without address space randomization (see {@link #noAslr}). */
+    public Config withoutAslr(boolean off) {
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user,
+          minCheckpointWait, imageCacheBytes, off);
     }
 
     public Config(Path dataDir, Path runBase) {
@@ -269,8 +284,15 @@ public final class Worker implements AutoCloseable {
       Path root = sandbox.roots().prepare(run.plan, run.rootToken);
       // org.crac delegates to the agent (libraries' Resources run at every checkpoint). The
       // workflow's own java options come after, so its -Dorg.crac.Core.Compat would win.
-      List<String> command = new ArrayList<>(List.of(spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData",
+      List<String> command = new ArrayList<>();
+      if (config.noAslr()) {
+        command.addAll(NO_ASLR_PREFIX);
+      }
+      command.addAll(List.of(spec.javaHome().resolve("bin/java").toString(), "-XX:-UsePerfData",
           "-Djava.io.tmpdir=" + runDir.resolve("tmp"), dev.torpor.internal.crac.Core.SYSTEM_PROPERTY_OPTION));
+      if (config.noAslr()) {
+        command.addAll(NO_ASLR_JAVA_OPTIONS); // before the workflow's own options, which may override them
+      }
       command.addAll(spec.javaOptions());
       command.addAll(List.of("-cp", classPath.stream().map(Path::toString)
           .collect(Collectors.joining(File.pathSeparator)), spec.mainClass()));
@@ -600,6 +622,7 @@ public final class Worker implements AutoCloseable {
         root = run.rootPid;
       }
       String pipe = Files.readSymbolicLink(Path.of("/proc", Long.toString(root), "fd", "1")).toString();
+      boolean noRandomize = addrNoRandomize(root);
       long t1 = System.nanoTime();
       try {
         engine.dump(root, dumpDir, leaveRunning, run.plan.dumpOptions());
@@ -637,14 +660,14 @@ public final class Worker implements AutoCloseable {
       ImageManifest manifest;
       long t2 = System.nanoTime();
       try {
-        manifest = images.commit(new ImageIo.Facts(new ImageKey(run.id, seq), s, run.jdk, pipe, run.plan),
+        manifest = images.commit(new ImageIo.Facts(new ImageKey(run.id, seq), s, run.jdk, pipe, run.plan, noRandomize),
             dumpDir, timings, t2, () -> callbacks.owns(run.id));
       } catch (ImageIo.ImageTakenException e) {
         System.err.println("torpor worker: " + e.getMessage());
         abandonUncommitted(run, dumpDir, leaveRunning);
         return;
       } catch (IOException | RuntimeException e) {
-        recoverUncommitted(run, s, dumpDir, pipe, leaveRunning, e);
+        recoverUncommitted(run, s, dumpDir, pipe, noRandomize, leaveRunning, e);
         return;
       }
       CrashPoint.reach(CrashPoint.IMAGE_COMMITTED);
@@ -757,7 +780,8 @@ public final class Worker implements AutoCloseable {
    * The image could not be committed. If the dump killed the process, the dump directory is
    * the only copy of the workflow: restore it from there and keep the wait in memory.
    */
-  private void recoverUncommitted(WorkflowRun run, Suspend s, Path dumpDir, String pipe, boolean leaveRunning, Exception e) {
+  private void recoverUncommitted(WorkflowRun run, Suspend s, Path dumpDir, String pipe, boolean noRandomize,
+      boolean leaveRunning, Exception e) {
     String why = "image commit to " + images.describe() + " failed"
         + (e instanceof IOException ? " for " + images.commitRetry().toSeconds() + " s" : "") + ": " + e.getMessage();
     if (leaveRunning) {
@@ -771,7 +795,7 @@ public final class Worker implements AutoCloseable {
     }
     try {
       run.pump.awaitEnd(Duration.ofSeconds(30));
-      relaunchFromDump(run, dumpDir, pipe, readySandbox(run, run.plan));
+      relaunchFromDump(run, dumpDir, pipe, noRandomize, readySandbox(run, run.plan));
       // Said to wait in memory only once it does: CRIU has finished and the JVM is back.
       long root = engine.restoredRoot(run.process, Duration.ofSeconds(30));
       synchronized (run) {
@@ -864,7 +888,8 @@ public final class Worker implements AutoCloseable {
       long t1 = System.nanoTime();
       Path ready = join(root, "making the sandbox ready");
       details.put("sandbox", millisSince(t1));
-      relaunchFromDump(run, dir, m.restore().get("outputPipe"), ready);
+      relaunchFromDump(run, dir, m.restore().get("outputPipe"),
+          "true".equals(m.restore().get(ImageIo.ADDR_NO_RANDOMIZE_FACT)), ready);
       synchronized (run) {
         run.restoreDir = dir;
         run.wakeTimings = details;
@@ -927,12 +952,13 @@ public final class Worker implements AutoCloseable {
   }
 
   /** Restores the tree dumped in {@code dir} as this run's process into {@code root}, with a fresh output pipe. */
-  private void relaunchFromDump(WorkflowRun run, Path dir, String outputPipe, Path root) throws IOException {
+  private void relaunchFromDump(WorkflowRun run, Path dir, String outputPipe, boolean addrNoRandomize, Path root)
+      throws IOException {
     if (dir.startsWith(scratch.dumps())) {
       sandbox.makeRestorable(dir); // a local dump (its commit failed): CRIU wrote it 0600
     }
     Path err = dir.resolveSibling(dir.getFileName() + ".criu.err");
-    Process p = spawn(() -> engine.restore(dir, outputPipe, err, run.plan.restoreOptions(root)));
+    Process p = spawn(() -> engine.restore(dir, outputPipe, err, run.plan.restoreOptions(root), addrNoRandomize));
     synchronized (run) {
       if (run.control == null) {
         run.control = control(run);
@@ -1092,6 +1118,12 @@ public final class Worker implements AutoCloseable {
             + " (their worker lost the lease)");
       }
     }
+  }
+
+  /** Whether process {@code pid} runs with the ADDR_NO_RANDOMIZE personality (0x0040000). */
+  private static boolean addrNoRandomize(long pid) throws IOException {
+    String hex = Files.readString(Path.of("/proc", Long.toString(pid), "personality")).strip();
+    return (Long.parseLong(hex, 16) & 0x0040000) != 0;
   }
 
   private static long childOf(Process p, Duration timeout) throws IOException {

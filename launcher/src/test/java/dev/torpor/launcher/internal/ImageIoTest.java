@@ -46,7 +46,8 @@ class ImageIoTest {
     }
 
     @Override
-    public Process restore(Path dir, String outputPipe, Path errorFile, List<String> options) {
+    public Process restore(Path dir, String outputPipe, Path errorFile, List<String> options,
+        boolean addrNoRandomize) {
       throw new UnsupportedOperationException("not restored here");
     }
 
@@ -72,7 +73,7 @@ class ImageIoTest {
     Files.writeString(dump.resolve("pages-1.img"), content);
     ImageIo.Facts facts = new ImageIo.Facts(KEY, new Suspend(KEY.workflowId(), WaitKind.TIMER,
         Optional.of(Instant.now().plusSeconds(60)), Optional.empty(), "m", "stack", Optional.empty()),
-        Map.of("vendor", "test"), "pipe:[1]", new SandboxPlan(tmp.resolve("run"), WorkflowSpec.currentJavaHome(), List.of()));
+        Map.of("vendor", "test"), "pipe:[1]", new SandboxPlan(tmp.resolve("run"), WorkflowSpec.currentJavaHome(), List.of()), false);
     return io.commit(facts, dump, new HashMap<>(), System.nanoTime(), () -> mayReplace);
   }
 

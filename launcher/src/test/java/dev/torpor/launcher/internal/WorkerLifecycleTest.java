@@ -291,7 +291,8 @@ class WorkerLifecycleTest {
     }
 
     @Override
-    public Process restore(Path dir, String outputPipe, Path errorFile, List<String> options) throws IOException {
+    public Process restore(Path dir, String outputPipe, Path errorFile, List<String> options,
+        boolean addrNoRandomize) throws IOException {
       calls.add("restore from " + (dir.startsWith(worker.scratchDir().resolve("dumps")) ? "a local dump" : "the store"));
       List<String> image = Files.readAllLines(dir.resolve("fake-image.txt"));
       lastErrors = errorFile;

@@ -575,7 +575,8 @@ class ClusterIT {
       for (WorkerProcess w : workers) { // what each worker said, to tell a stuck wake from a dead worker
         String err = w.err();
         why.append("--- ").append(w.name).append(" stderr (tail):\n")
-            .append(err.length() > 3000 ? err.substring(err.length() - 3000) : err).append('\n');
+            .append(err.length() > 3000 ? err.substring(err.length() - 3000) : err).append('\n')
+            .append("--- ").append(w.name).append(" threads and processes:\n").append(w.diagnostics()).append('\n');
       }
       throw new AssertionError(why.toString(), e);
     }

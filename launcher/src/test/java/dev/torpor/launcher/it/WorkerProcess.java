@@ -3,6 +3,7 @@ package dev.torpor.launcher.it;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -65,6 +67,35 @@ final class WorkerProcess implements AutoCloseable {
       throw new AssertionError("worker " + name + " did not refuse to start in 90 s: " + err());
     }
     return p.exitValue();
+  }
+
+  /**
+   * For a failure message: the worker's threads that are Torpor's (from {@code jcmd Thread.print})
+   * and the processes it started, to tell a stuck wake (and where it is stuck) from a lost one.
+   */
+  String diagnostics() {
+    if (!isAlive()) {
+      return "(the worker is not running)";
+    }
+    StringBuilder out = new StringBuilder();
+    try {
+      Path jcmd = Path.of(java).resolveSibling("jcmd");
+      Process p = new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "Thread.print")
+          .redirectErrorStream(true).start();
+      String dump = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      p.waitFor(20, TimeUnit.SECONDS);
+      for (String thread : dump.split("\n\n")) {
+        if (thread.startsWith("\"torpor")) {
+          out.append(thread.lines().limit(25).collect(Collectors.joining("\n"))).append("\n\n");
+        }
+      }
+    } catch (IOException | InterruptedException e) {
+      out.append("(no thread dump: ").append(e).append(")\n");
+    }
+    process.toHandle().descendants().forEach(h -> out.append("child ").append(h.pid()).append(" (parent ")
+        .append(h.parent().map(x -> Long.toString(x.pid())).orElse("?")).append("): ")
+        .append(h.info().commandLine().orElse("?")).append('\n'));
+    return out.toString();
   }
 
   boolean isAlive() {
