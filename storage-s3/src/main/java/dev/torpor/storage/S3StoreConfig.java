@@ -81,8 +81,6 @@ public record S3StoreConfig(
   private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
   private static final Pattern IP_ADDRESS = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
   private static final Pattern REGION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
-  private static final Pattern SIZE =
-      Pattern.compile("(\\d{1,18})\\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)", Pattern.CASE_INSENSITIVE);
 
   /** Checks every value; see {@link Builder} for the rules. */
   public S3StoreConfig {
@@ -215,28 +213,19 @@ public record S3StoreConfig(
     }
   }
 
-  /** Parses {@code 8388608}, {@code 8MiB}, {@code 8m}...; binary units, as part sizes are. */
+  /** Parses {@code 8388608}, {@code 8MiB}, {@code 8m}... ({@link ByteSize}); binary units, as part sizes are. */
   static int parseSize(String name, String value) {
-    var m = SIZE.matcher(value);
-    if (!m.matches()) {
-      throw new IllegalArgumentException(
-          "S3 store option " + name + " '" + value + "' is not a size: use bytes (8388608) or a"
-              + " number with KiB, MiB or GiB (8MiB)");
+    long bytes;
+    try {
+      bytes = ByteSize.parse(value, "8MiB");
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("S3 store option " + name + " " + e.getMessage(), e);
     }
-    long n = Long.parseLong(m.group(1));
-    int shift =
-        switch (m.group(2).toLowerCase(Locale.ROOT)) {
-          case "k", "kb", "kib" -> 10;
-          case "m", "mb", "mib" -> 20;
-          case "g", "gb", "gib" -> 30;
-          default -> 0;
-        };
-    if (n > (Long.MAX_VALUE >> shift) || (n << shift) > Integer.MAX_VALUE) {
+    if (bytes > Integer.MAX_VALUE) {
       throw new IllegalArgumentException(
-          "S3 store option " + name + " " + value + " is too large: the largest part is "
-              + mib(MAX_PART_SIZE));
+          "S3 store option " + name + " " + value + " is too large: the largest part is " + mib(MAX_PART_SIZE));
     }
-    return (int) (n << shift);
+    return (int) bytes;
   }
 
   static void checkBucket(String bucket) {

@@ -34,6 +34,7 @@ import java.util.stream.Stream;
 final class ImageCache {
   private final Path dir;
   private final long maxBytes;
+  private final Consumer<ImageKey> onEvicted;
   /** In order of use, least recent first. */
   private final LinkedHashMap<ImageKey, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
   private long bytes;
@@ -63,7 +64,6 @@ final class ImageCache {
     this.onEvicted = evicted;
   }
 
-  private final Consumer<ImageKey> onEvicted;
 
   /**
    * Keeps the dump directory of committed image {@code key} (packed as {@code sha256}), moving it
