@@ -52,8 +52,13 @@ public enum CrashPoint {
   EXIT_COMMITTED,
   /** Recovery at start committed a workflow RECOVERED; its wake or dispatch is not yet in Quartz. */
   RECOVERY_COMMITTED,
-  /** The image collector deleted one image of a finished workflow; the rest, and the registry's note, wait. */
-  IMAGE_DELETED;
+  /** The image collector deleted one image's manifest of a finished workflow; the rest, and the registry's note, wait. */
+  IMAGE_DELETED,
+  /**
+   * The image collector deleted a superseded image's manifest, or every manifest it meant to of
+   * a finished workflow; the data objects no image reads any more are not yet swept.
+   */
+  IMAGE_UNLISTED;
 
   /** The environment variable that arms a point. */
   public static final String ENV = "TORPOR_CRASH_POINT";

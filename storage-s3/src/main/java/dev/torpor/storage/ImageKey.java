@@ -31,7 +31,10 @@ public record ImageKey(String workflowId, long seq) {
     return workflowPrefix(workflowId) + String.format("%020d", seq);
   }
 
-  /** The key of the packed image data. */
+  /**
+   * The key of the image's data object: the packed image (format 1), or its new chunks and index
+   * (format 2), which keeps the name so that stores and tools see one layout.
+   */
   public String dataKey() {
     return stem() + ".tar.zst";
   }
@@ -47,7 +50,15 @@ public record ImageKey(String workflowId, long seq) {
    * names never throw.
    */
   static long seqOfManifestName(String name) {
-    String suffix = ".manifest.json";
+    return seqOfName(name, ".manifest.json");
+  }
+
+  /** Parses the seq out of a data object's file name, as {@link #seqOfManifestName} does. */
+  static long seqOfDataName(String name) {
+    return seqOfName(name, ".tar.zst");
+  }
+
+  private static long seqOfName(String name, String suffix) {
     if (!name.endsWith(suffix) || name.length() != 20 + suffix.length()) {
       return -1;
     }

@@ -10,13 +10,17 @@ import java.util.Map;
  * What is known of one committed image, stored as JSON beside its data. Written last: an
  * image without a manifest does not exist.
  *
- * @param format the manifest format version (1)
+ * @param format the image format: {@value #FORMAT_TAR} (one tar+zstd object per image) or
+ *     {@value #FORMAT_CHUNKED} (the image's files cut into chunks; only chunks its workflow's
+ *     earlier images do not hold are stored with it, see {@link Chunks})
  * @param workflowId the workflow
  * @param seq the checkpoint's sequence number, from 1
  * @param createdAt when the image was committed (ISO-8601 instant)
- * @param sha256 hex SHA-256 of the packed data, checked before every restore
+ * @param sha256 hex SHA-256 of the packed data, checked before every restore; for a chunked image,
+ *     of its chunk index as stored (the index holds the SHA-256 of every frame of chunks it uses)
  * @param rawBytes the size of the image files before packing
- * @param packedBytes the size of the packed data
+ * @param packedBytes the size of the packed data: for a chunked image, of its own data object
+ *     (its new chunks and its index), not of the chunks it shares with earlier images
  * @param compression how the data is packed ("tar+zstd")
  * @param engine the checkpoint engine ("criu") and its version
  * @param jdk the JDK of the dumped JVM: vendor, version, home
@@ -52,10 +56,37 @@ public record ImageManifest(
     Map<String, String> restore,
     Map<String, Double> timingsMillis,
     Map<String, String> encryption,
-    String mac) {
+    String mac,
+    Chunks chunks) {
 
-  /** The only manifest format this version of Torpor reads and writes. */
-  public static final int FORMAT = 1;
+  /** Format 1: the image is one tar+zstd object. Still read and, on request, written. */
+  public static final int FORMAT_TAR = 1;
+
+  /** Format 2: the image's files are chunks in frames of its own and earlier data objects. */
+  public static final int FORMAT_CHUNKED = 2;
+
+  /** The newest format this version of Torpor reads and writes. */
+  public static final int FORMAT = FORMAT_CHUNKED;
+
+  /**
+   * Where a chunked image's index is, and which data objects its chunks are in.
+   *
+   * @param indexOffset where the index starts in the image's own data object; it runs to the
+   *     object's end ({@code packedBytes})
+   * @param packs the seqs of the workflow's data objects the image reads, ascending, its own
+   *     included: the garbage collector keeps these objects while the image exists
+   */
+  public record Chunks(long indexOffset, List<Long> packs) {}
+
+  /** Whether the image is chunked (format 2). */
+  public boolean chunked() {
+    return format == FORMAT_CHUNKED;
+  }
+
+  /** The seqs of the data objects this image reads: {@link Chunks#packs()}, or its own seq. */
+  public List<Long> packSeqs() {
+    return chunks == null ? List.of(seq) : chunks.packs();
+  }
 
   /**
    * The key this manifest describes.
@@ -69,6 +100,6 @@ public record ImageManifest(
   /** A copy of this manifest with {@code mac} replaced (null removes it). */
   public ImageManifest withMac(String mac) {
     return new ImageManifest(format, workflowId, seq, createdAt, sha256, rawBytes, packedBytes,
-        compression, engine, jdk, cpuFlags, waitFor, restore, timingsMillis, encryption, mac);
+        compression, engine, jdk, cpuFlags, waitFor, restore, timingsMillis, encryption, mac, chunks);
   }
 }

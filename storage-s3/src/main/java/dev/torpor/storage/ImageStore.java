@@ -3,8 +3,10 @@ package dev.torpor.storage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Where checkpoint images live, and the application jars they run from, so that every worker of a
@@ -65,8 +67,72 @@ public interface ImageStore extends AutoCloseable {
     return Optional.empty();
   }
 
-  /** Deletes an image: the manifest first (so it stops existing), then the data. */
-  void delete(ImageKey key) throws IOException;
+  /**
+   * Opens {@code length} bytes of the data object of {@code key} from {@code offset}, whether
+   * or not its manifest is committed: a chunked image reads frames from the data objects of
+   * earlier images, which outlive their own manifests while it needs them.
+   *
+   * @throws ImageNotFoundException if the object does not exist
+   * @throws IOException if it ends before {@code offset + length} (the stream, or the open)
+   */
+  InputStream openRange(ImageKey key, long offset, long length) throws IOException;
+
+  /**
+   * The seqs of a workflow's data objects, ascending, whether their manifests are committed or
+   * not: objects that later images still read, and uploads in flight or abandoned.
+   */
+  List<Long> dataSeqs(String workflowId) throws IOException;
+
+  /** Deletes an image's manifest only: the image stops existing. Deleting what is gone is no error. */
+  void deleteManifest(ImageKey key) throws IOException;
+
+  /** Deletes a data object only. Deleting what is gone is no error. */
+  void deleteData(ImageKey key) throws IOException;
+
+  /**
+   * Deletes an image: its manifest first (so it stops existing), then, as {@link #sweep} does,
+   * the data objects of its workflow that no remaining image reads, its own included even when
+   * it was the newest. Callers delete an image only once no restore will read it: a newer one is
+   * recorded, or the workflow finished.
+   */
+  default void delete(ImageKey key) throws IOException {
+    deleteManifest(key);
+    sweep(key.workflowId(), key.seq());
+  }
+
+  /**
+   * Deletes every data object of a workflow that no image reads ({@link ImageManifest#packSeqs()})
+   * and that is older than the newest image; objects newer than every image are left alone: they
+   * may be an upload in flight, which reads only objects that the image it grew from (still
+   * committed then) reads too. With no image left, every data object goes. Idempotent, so a
+   * sweep cut short by a crash is finished by the next one.
+   *
+   * @throws IOException if a manifest of the workflow cannot be read: then nothing is deleted,
+   *     since that image may read any object
+   */
+  default void sweep(String workflowId) throws IOException {
+    sweep(workflowId, -1);
+  }
+
+  private void sweep(String workflowId, long alsoSeq) throws IOException {
+    Set<Long> live = new HashSet<>();
+    long newest = -1;
+    for (long seq : seqs(workflowId)) {
+      ImageKey other = new ImageKey(workflowId, seq);
+      newest = Math.max(newest, seq);
+      try {
+        manifest(other).ifPresent(m -> live.addAll(m.packSeqs()));
+      } catch (IOException e) {
+        throw new IOException("cannot sweep the data objects of workflow " + workflowId + ": the manifest of image "
+            + other + " cannot be read, and nothing it may read is deleted: " + e.getMessage(), e);
+      }
+    }
+    for (long seq : dataSeqs(workflowId)) {
+      if (!live.contains(seq) && (seq < newest || seq == alsoSeq || newest < 0)) {
+        deleteData(new ImageKey(workflowId, seq));
+      }
+    }
+  }
 
   /**
    * Stores an application jar under its SHA-256 (key {@code apps/<sha256>.jar}, beside {@code

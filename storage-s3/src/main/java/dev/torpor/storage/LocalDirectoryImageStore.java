@@ -2,6 +2,10 @@ package dev.torpor.storage;
 
 import dev.torpor.WorkflowId;
 import java.io.IOException;
+import java.nio.file.StandardOpenOption;
+import java.nio.channels.FileChannel;
+import java.nio.channels.Channels;
+import java.io.BufferedInputStream;
 import java.io.InputStream;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -178,14 +182,103 @@ public final class LocalDirectoryImageStore implements ImageStore {
 
 
   @Override
-  public void delete(ImageKey key) throws IOException {
-    Path manifest = manifestPath(key);
+  public InputStream openRange(ImageKey key, long offset, long length) throws IOException {
     Path data = dataPath(key);
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(data, StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new ImageNotFoundException(key, describe());
+    }
+    try {
+      long size = channel.size();
+      if (offset < 0 || length < 0 || offset + length > size) {
+        throw new IOException("the data object of image " + key + " at " + data + " holds " + size
+            + " bytes, so bytes " + offset + " to " + (offset + length) + " cannot be read: the store was damaged"
+            + " (a file cut short?)");
+      }
+      return new BufferedInputStream(Channels.newInputStream(channel.position(offset)), 1 << 16) {
+        private long left = length;
+
+        @Override
+        public synchronized int read() throws IOException {
+          if (left <= 0) {
+            return -1;
+          }
+          int b = super.read();
+          if (b >= 0) {
+            left--;
+          }
+          return b;
+        }
+
+        @Override
+        public synchronized int read(byte[] b, int off, int len) throws IOException {
+          if (left <= 0) {
+            return -1;
+          }
+          int n = super.read(b, off, (int) Math.min(len, left));
+          if (n > 0) {
+            left -= n;
+          }
+          return n;
+        }
+
+        @Override
+        public synchronized long skip(long n) throws IOException {
+          long skipped = super.skip(Math.min(n, left));
+          left -= skipped;
+          return skipped;
+        }
+
+        @Override
+        public synchronized int available() throws IOException {
+          return (int) Math.min(super.available(), left);
+        }
+
+        @Override
+        public boolean markSupported() {
+          return false; // a reset would not give back the bytes counted off left
+        }
+      };
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public List<Long> dataSeqs(String workflowId) throws IOException {
+    Path dir = root.resolve(ImageKey.workflowPrefix(workflowId));
+    List<Long> seqs = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      for (Path entry : entries) {
+        long seq = ImageKey.seqOfDataName(entry.getFileName().toString());
+        if (seq > 0) {
+          seqs.add(seq);
+        }
+      }
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+    Collections.sort(seqs);
+    return Collections.unmodifiableList(seqs);
+  }
+
+  @Override
+  public void deleteManifest(ImageKey key) throws IOException {
+    Path manifest = manifestPath(key);
     synchronized (lockFor(key)) {
       if (Files.deleteIfExists(manifest)) {
-        FileSync.fsyncDirectory(manifest.getParent()); // gone for good before the data goes
+        FileSync.fsyncDirectory(manifest.getParent()); // gone for good before any data goes
       }
-      Files.deleteIfExists(data);
+    }
+  }
+
+  @Override
+  public void deleteData(ImageKey key) throws IOException {
+    synchronized (lockFor(key)) {
+      Files.deleteIfExists(dataPath(key));
     }
   }
 

@@ -145,7 +145,7 @@ public final class ManifestJson {
     if (manifest == null) {
       throw new CorruptManifestException(where, "it is JSON null, not an object");
     }
-    if (manifest.format() != ImageManifest.FORMAT) {
+    if (!readable(manifest.format())) {
       throw new CorruptManifestException(where, formatProblem(manifest.format()));
     }
     try {
@@ -173,6 +173,7 @@ public final class ManifestJson {
         }
       }
     }
+    checkChunks(manifest, where);
     if (manifest.mac() != null && !SHA256.matcher(manifest.mac()).matches()) {
       throw new CorruptManifestException(
           where,
@@ -205,14 +206,49 @@ public final class ManifestJson {
       throw new CorruptManifestException(
           where, "key 'format' must be a whole number, found " + quoted(format.toString()));
     }
-    if (format.intValue() != ImageManifest.FORMAT) {
+    if (!readable(format.intValue())) {
       throw new CorruptManifestException(where, formatProblem(format.intValue()));
     }
   }
 
+  private static boolean readable(int format) {
+    return format == ImageManifest.FORMAT_TAR || format == ImageManifest.FORMAT_CHUNKED;
+  }
+
+  /** A chunked image says where its index is and which data objects it reads; a tar image says neither. */
+  private static void checkChunks(ImageManifest manifest, String where) throws CorruptManifestException {
+    ImageManifest.Chunks chunks = manifest.chunks();
+    if (!manifest.chunked()) {
+      if (chunks != null) {
+        throw new CorruptManifestException(where, "key 'chunks' belongs to format " + ImageManifest.FORMAT_CHUNKED
+            + " images, but this one is format " + manifest.format());
+      }
+      return;
+    }
+    if (chunks == null) {
+      throw new CorruptManifestException(where, "key 'chunks' is missing; a format " + ImageManifest.FORMAT_CHUNKED
+          + " image says where its index is and which data objects it reads");
+    }
+    if (chunks.indexOffset() < 0 || chunks.indexOffset() >= manifest.packedBytes()) {
+      throw new CorruptManifestException(where, "key 'chunks.indexOffset' must be from 0 to below packedBytes ("
+          + manifest.packedBytes() + "), found " + chunks.indexOffset());
+    }
+    List<Long> packs = chunks.packs();
+    if (packs == null || packs.isEmpty() || !Objects.equals(packs.get(packs.size() - 1), manifest.seq())) {
+      throw new CorruptManifestException(where, "key 'chunks.packs' must list the seqs of the data objects the image"
+          + " reads, ascending, ending with its own seq " + manifest.seq() + ", found " + packs);
+    }
+    for (int i = 0; i < packs.size(); i++) {
+      Long p = packs.get(i);
+      if (p == null || p < 1 || (i > 0 && p <= packs.get(i - 1))) {
+        throw new CorruptManifestException(where, "key 'chunks.packs' must hold ascending seqs from 1, found " + packs);
+      }
+    }
+  }
+
   private static String formatProblem(int format) {
-    String prefix =
-        "key 'format' is " + format + " but this Torpor reads format " + ImageManifest.FORMAT + ": ";
+    String prefix = "key 'format' is " + format + " but this Torpor reads formats " + ImageManifest.FORMAT_TAR
+        + " and " + ImageManifest.FORMAT_CHUNKED + ": ";
     if (format > ImageManifest.FORMAT) {
       return prefix + "the manifest was written by a newer Torpor; upgrade Torpor to use this image";
     }

@@ -238,15 +238,82 @@ public final class S3ImageStore implements ImageStore {
   }
 
   @Override
-  public void delete(ImageKey key) throws IOException {
-    for (String relative : List.of(key.manifestKey(), key.dataKey())) {
-      String objectKey = config.objectKey(relative);
+  public InputStream openRange(ImageKey key, long offset, long length) throws IOException {
+    if (offset < 0 || length < 0) {
+      throw new IllegalArgumentException("a range starts and runs from 0, got " + offset + " and " + length);
+    }
+    String dataKey = config.objectKey(key.dataKey());
+    if (length == 0) {
+      // No GET of no bytes: a HEAD says whether the object exists and reaches the offset.
+      long size;
       try {
-        s3.deleteObject(b -> b.bucket(config.bucket()).key(objectKey));
+        size = s3.headObject(b -> b.bucket(config.bucket()).key(dataKey)).contentLength();
       } catch (SdkException e) {
-        if (!S3Errors.isNotFound(e)) {
-          throw S3Errors.io("delete image " + key, url(objectKey), e);
+        if (S3Errors.isNotFound(e)) {
+          throw new ImageNotFoundException(key, describe());
         }
+        throw S3Errors.io("look up the data of image " + key, url(dataKey), e);
+      }
+      if (size < offset) {
+        throw new IOException("the data object of image " + key + " at " + url(dataKey) + " holds " + size
+            + " bytes, so it has no offset " + offset + ": the store was damaged (an object cut short?)");
+      }
+      return InputStream.nullInputStream();
+    }
+    ResponseInputStream<GetObjectResponse> in;
+    try {
+      in = s3.getObject(b -> b.bucket(config.bucket()).key(dataKey).range("bytes=" + offset + "-" + (offset + length - 1)));
+    } catch (SdkException e) {
+      if (S3Errors.isNotFound(e)) {
+        throw new ImageNotFoundException(key, describe());
+      }
+      if (S3Errors.status(e) == 416) { // the range starts at or after the object's end
+        throw new IOException("the data object of image " + key + " at " + url(dataKey) + " ends before byte " + offset
+            + ", so bytes " + offset + " to " + (offset + length) + " cannot be read: the store was damaged (an object"
+            + " cut short?)", e);
+      }
+      throw S3Errors.io("read bytes " + offset + " to " + (offset + length) + " of the data of image " + key, url(dataKey), e);
+    }
+    Long got = in.response().contentLength();
+    if (got == null || got != length) {
+      in.abort();
+      throw new IOException("the data object of image " + key + " at " + url(dataKey) + " gave " + got + " bytes for a"
+          + " range of " + length + " from " + offset + ": the store was damaged (an object cut short?)");
+    }
+    return new S3ObjectInputStream(in, "bytes " + offset + " to " + (offset + length) + " of image " + key + " at " + url(dataKey));
+  }
+
+  @Override
+  public List<Long> dataSeqs(String workflowId) throws IOException {
+    String folder = config.objectKey(ImageKey.workflowPrefix(workflowId));
+    List<Long> seqs = new ArrayList<>();
+    for (S3Object object : list(folder, true, "the data objects of workflow " + workflowId)) {
+      long seq = ImageKey.seqOfDataName(object.key().substring(folder.length()));
+      if (seq > 0) {
+        seqs.add(seq);
+      }
+    }
+    Collections.sort(seqs);
+    return Collections.unmodifiableList(seqs);
+  }
+
+  @Override
+  public void deleteManifest(ImageKey key) throws IOException {
+    deleteObject(key, key.manifestKey());
+  }
+
+  @Override
+  public void deleteData(ImageKey key) throws IOException {
+    deleteObject(key, key.dataKey());
+  }
+
+  private void deleteObject(ImageKey key, String relative) throws IOException {
+    String objectKey = config.objectKey(relative);
+    try {
+      s3.deleteObject(b -> b.bucket(config.bucket()).key(objectKey));
+    } catch (SdkException e) {
+      if (!S3Errors.isNotFound(e)) {
+        throw S3Errors.io("delete image " + key, url(objectKey), e);
       }
     }
   }

@@ -2,6 +2,7 @@ package dev.torpor.storage;
 
 import static dev.torpor.storage.TestManifests.aManifest;
 import static dev.torpor.storage.TestManifests.bytes;
+import static dev.torpor.storage.TestManifests.manifestFor;
 import static dev.torpor.storage.TestManifests.sha256Hex;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,9 +10,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -37,8 +40,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * What every {@link ImageStore} must do, tested through the SPI alone (no file system or bucket
- * assumptions). A store's test extends this class and implements {@link #newStore()}; it is
- * shipped in the test-jar so stores in other modules reuse it.
+ * assumptions). A store's test extends this class and implements {@link #newStore()}, and {@link
+ * #overwriteManifest} to damage a store behind its back; it is shipped in the test-jar so stores
+ * in other modules reuse it.
  *
  * <p>Each test uses fresh, random workflow ids, so a store may share its backing bucket or
  * directory between tests.
@@ -49,6 +53,13 @@ public abstract class ImageStoreContractTest {
 
   /** A new store for one test. */
   protected abstract ImageStore newStore() throws Exception;
+
+  /**
+   * Replaces the stored manifest of {@code key} in {@link #store} with {@code content}, behind the
+   * store's back (as a damaged disk or a careless hand would): the only way to store a manifest
+   * the SPI refuses to write.
+   */
+  protected abstract void overwriteManifest(ImageKey key, byte[] content) throws Exception;
 
   /** The size of each image the concurrency tests write; a remote store may want less. */
   protected int concurrentImageSize() {
@@ -109,6 +120,33 @@ public abstract class ImageStoreContractTest {
   protected static List<String> fileNames(Path dir) throws IOException {
     try (Stream<Path> files = Files.list(dir)) {
       return files.map(f -> f.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  /** Writes and commits {@code data} under {@code key} as a chunked image (format 2) that reads {@code packs}. */
+  protected ImageManifest putChunked(ImageKey key, byte[] data, List<Long> packs) throws IOException {
+    ImageManifest manifest = manifestFor(key, data).chunked(data.length / 2, packs).build();
+    try (ImageUpload upload = store.begin(key)) {
+      upload.data().write(data);
+      upload.commit(manifest);
+    }
+    return manifest;
+  }
+
+  /**
+   * Leaves a data object without a manifest under {@code key}: an abandoned upload, or the pack of
+   * a deleted image that later images read. An upload closed before its commit removes its data,
+   * so the image is committed, then its manifest deleted.
+   */
+  protected void putDataOnly(ImageKey key, byte[] data) throws IOException {
+    put(key, data);
+    store.deleteManifest(key);
+  }
+
+  /** Reads the whole of a range of a data object. */
+  protected byte[] readRange(ImageKey key, long offset, long length) throws IOException {
+    try (InputStream in = store.openRange(key, offset, length)) {
+      return in.readAllBytes();
     }
   }
 
@@ -334,6 +372,285 @@ public abstract class ImageStoreContractTest {
 
     store.delete(new ImageKey(first, 2));
     assertThat(store.workflowIds()).contains(second).doesNotContain(first);
+  }
+
+  @Test
+  void openRangeReadsTheExactBytesOfARange() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("range"), 1);
+    byte[] data = bytes(1, 100_000);
+    put(key, data);
+
+    assertThat(readRange(key, 0, 1_000)).as("the start").isEqualTo(Arrays.copyOfRange(data, 0, 1_000));
+    assertThat(readRange(key, 12_345, 6_789)).as("the middle").isEqualTo(Arrays.copyOfRange(data, 12_345, 19_134));
+    assertThat(readRange(key, 99_000, 1_000)).as("the end").isEqualTo(Arrays.copyOfRange(data, 99_000, 100_000));
+    assertThat(readRange(key, 99_999, 1)).as("the last byte").isEqualTo(Arrays.copyOfRange(data, 99_999, 100_000));
+    assertThat(readRange(key, 0, data.length)).as("the whole object").isEqualTo(data);
+    assertThat(readRange(key, 500, 0)).as("an empty range").isEmpty();
+    assertThat(readRange(key, data.length, 0)).as("an empty range at the end").isEmpty();
+  }
+
+  @Test
+  void aRangeReadBytewiseOrSkippedEndsAtItsEnd() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("range-stream"), 1);
+    byte[] data = bytes(2, 10_000);
+    put(key, data);
+
+    try (InputStream in = store.openRange(key, 1_000, 100)) {
+      assertThat(in.available()).as("available").isBetween(0, 100);
+      assertThat(in.read()).isEqualTo(data[1_000] & 0xff);
+      long skipped = in.skip(9);
+      byte[] rest = in.readAllBytes();
+
+      assertThat(1 + skipped + rest.length).isEqualTo(100);
+      assertThat(rest).isEqualTo(Arrays.copyOfRange(data, 1_001 + (int) skipped, 1_100));
+      assertThat(in.read()).isEqualTo(-1);
+    }
+    try (InputStream in = store.openRange(key, 1_000, 100)) {
+      long skipped = in.skip(500); // past the range's end: the stream skips no further than it
+
+      byte[] rest = in.readAllBytes();
+      assertThat(skipped + rest.length).as("bytes skipped and read").isEqualTo(100);
+      assertThat(in.read()).isEqualTo(-1);
+    }
+    try (InputStream in = store.openRange(key, 1_000, 100)) {
+      if (in.markSupported()) {
+        in.mark(100);
+        assertThat(in.readNBytes(10)).isEqualTo(Arrays.copyOfRange(data, 1_000, 1_010));
+        in.reset();
+      }
+      assertThat(in.readAllBytes()).as("the whole range, after a reset if any").isEqualTo(Arrays.copyOfRange(data, 1_000, 1_100));
+    }
+  }
+
+  @Test
+  void openRangeReadsADataObjectWhoseManifestIsDeleted() throws IOException {
+    ImageKey key = new ImageKey(newWorkflowId("range-no-manifest"), 1);
+    byte[] data = bytes(3, 10_000);
+    put(key, data);
+
+    store.deleteManifest(key);
+
+    assertInvisible(key); // the image is gone, its data object is not
+    assertThat(readRange(key, 0, data.length)).isEqualTo(data);
+    assertThat(readRange(key, 4_000, 10)).isEqualTo(Arrays.copyOfRange(data, 4_000, 4_010));
+  }
+
+  @Test
+  void openRangeOfAMissingDataObjectThrowsImageNotFound() throws IOException {
+    String workflow = newWorkflowId("range-missing");
+    ImageKey neverWritten = new ImageKey(workflow, 1);
+    ImageKey deleted = new ImageKey(workflow, 2);
+    ImageKey manifestOnly = new ImageKey(workflow, 3);
+    put(deleted, bytes(2, 100));
+    store.delete(deleted);
+    put(manifestOnly, bytes(3, 100));
+    store.deleteData(manifestOnly);
+
+    for (ImageKey key : List.of(neverWritten, deleted, manifestOnly)) {
+      for (long length : new long[] {10, 0}) {
+        assertThatThrownBy(() -> store.openRange(key, 0, length))
+            .as("%s, %s bytes", key, length)
+            .isInstanceOf(ImageNotFoundException.class)
+            .hasMessageContaining(key.toString())
+            .satisfies(e -> assertThat(((ImageNotFoundException) e).key()).isEqualTo(key));
+      }
+    }
+  }
+
+  @Test
+  void aRangePastTheEndOfItsDataObjectIsReportedAsDamage() throws IOException {
+    String workflow = newWorkflowId("range-short");
+    ImageKey key = new ImageKey(workflow, 1);
+    put(key, bytes(4, 1_000));
+    ImageKey empty = new ImageKey(workflow, 2);
+    put(empty, new byte[0]);
+
+    long[][] ranges = {{900, 200}, {0, 1_001}, {999, 2}, {1_000, 1}, {5_000, 10}, {5_000, 0}};
+    for (long[] range : ranges) {
+      assertThatThrownBy(() -> readRange(key, range[0], range[1]))
+          .as("%s bytes from %s of a 1000-byte object", range[1], range[0])
+          .isInstanceOf(IOException.class)
+          .isNotInstanceOf(ImageNotFoundException.class)
+          .hasMessageContaining(key.toString())
+          .hasMessageContaining("damaged");
+    }
+    assertThatThrownBy(() -> readRange(empty, 0, 1))
+        .as("a byte of an empty object")
+        .isInstanceOf(IOException.class)
+        .isNotInstanceOf(ImageNotFoundException.class)
+        .hasMessageContaining(empty.toString())
+        .hasMessageContaining("damaged");
+  }
+
+  @Test
+  void dataSeqsListsDataObjectsWithOrWithoutManifestsAscendingAndOnlyOfTheWorkflow() throws IOException {
+    String workflow = newWorkflowId("data-seqs");
+    String other = newWorkflowId("data-seqs-other");
+    for (long seq : new long[] {7, 1, 3, 10, 2}) {
+      put(new ImageKey(workflow, seq), bytes(seq, 100));
+    }
+    store.deleteManifest(new ImageKey(workflow, 3)); // data outliving its manifest
+    store.deleteData(new ImageKey(workflow, 10)); // a manifest without data is no data object
+    try (ImageUpload aborted = store.begin(new ImageKey(workflow, 12))) {
+      aborted.data().write(bytes(12, 100)); // closed uncommitted: aborted, no data left
+    }
+    put(new ImageKey(other, 5), bytes(5, 100));
+
+    assertThat(store.dataSeqs(workflow)).containsExactly(1L, 2L, 3L, 7L);
+    assertThat(store.seqs(workflow)).containsExactly(1L, 2L, 7L, 10L);
+    assertThat(store.dataSeqs(other)).containsExactly(5L);
+    assertThat(store.dataSeqs(newWorkflowId("never-written"))).isEmpty();
+  }
+
+  @Test
+  void deleteManifestAndDeleteDataEachDeleteOneObjectAndAreIdempotent() throws IOException {
+    String workflow = newWorkflowId("delete-parts");
+    ImageKey key = new ImageKey(workflow, 1);
+    put(key, bytes(1, 1_000));
+
+    store.deleteManifest(key);
+    store.deleteManifest(key); // again: no error
+
+    assertInvisible(key);
+    assertThat(store.dataSeqs(workflow)).containsExactly(1L);
+
+    store.deleteData(key);
+    store.deleteData(key); // again: no error
+
+    assertThat(store.dataSeqs(workflow)).isEmpty();
+    ImageKey neverWritten = new ImageKey(newWorkflowId("never-written"), 1);
+    store.deleteManifest(neverWritten);
+    store.deleteData(neverWritten);
+    byte[] fresh = bytes(2, 500); // nothing is left to block the key
+    put(key, fresh);
+    assertThat(readData(key)).isEqualTo(fresh);
+  }
+
+  @Test
+  void deleteKeepsTheDataObjectsThatRemainingChunkedImagesRead() throws IOException {
+    String workflow = newWorkflowId("sweep-chunked");
+    ImageKey one = new ImageKey(workflow, 1);
+    ImageKey two = new ImageKey(workflow, 2);
+    ImageKey three = new ImageKey(workflow, 3);
+    byte[] first = bytes(1, 2_000);
+    putChunked(one, first, List.of(1L));
+    putChunked(two, bytes(2, 1_000), List.of(1L, 2L));
+    ImageManifest third = putChunked(three, bytes(3, 1_000), List.of(1L, 3L));
+
+    store.delete(one);
+
+    assertInvisible(one);
+    assertThat(store.seqs(workflow)).containsExactly(2L, 3L);
+    assertThat(store.dataSeqs(workflow)).as("images 2 and 3 still read data object 1").containsExactly(1L, 2L, 3L);
+    assertThat(readRange(one, 0, first.length)).isEqualTo(first);
+
+    store.delete(two);
+
+    assertInvisible(two);
+    assertThat(store.seqs(workflow)).containsExactly(3L);
+    assertThat(store.dataSeqs(workflow)).as("image 3 reads 1 and 3, nothing reads 2").containsExactly(1L, 3L);
+    assertThatThrownBy(() -> store.openRange(two, 0, 1)).isInstanceOf(ImageNotFoundException.class);
+    assertThat(store.manifest(three)).contains(third);
+
+    store.delete(three);
+
+    assertThat(store.seqs(workflow)).isEmpty();
+    assertThat(store.dataSeqs(workflow)).as("no image is left to read any").isEmpty();
+  }
+
+  @Test
+  void deleteOfATarImageRemovesItsManifestAndItsDataObject() throws IOException {
+    String workflow = newWorkflowId("sweep-tar");
+    ImageKey one = new ImageKey(workflow, 1);
+    ImageKey two = new ImageKey(workflow, 2);
+    ImageKey three = new ImageKey(workflow, 3);
+    put(one, bytes(1, 1_000));
+    byte[] second = bytes(2, 1_000);
+    put(two, second);
+    put(three, bytes(3, 1_000));
+
+    store.delete(one);
+
+    assertInvisible(one);
+    assertThat(store.dataSeqs(workflow)).containsExactly(2L, 3L);
+
+    store.delete(three); // the newest: its own data object goes too
+
+    assertThat(store.seqs(workflow)).containsExactly(2L);
+    assertThat(store.dataSeqs(workflow)).containsExactly(2L);
+    assertThat(readData(two)).isEqualTo(second);
+  }
+
+  @Test
+  void deleteLeavesDataNewerThanEveryRemainingImageUntilTheLastImageGoes() throws IOException {
+    String workflow = newWorkflowId("sweep-in-flight");
+    for (long seq = 1; seq <= 3; seq++) {
+      put(new ImageKey(workflow, seq), bytes(seq, 1_000));
+    }
+    byte[] inFlight = bytes(5, 1_000);
+    putDataOnly(new ImageKey(workflow, 5), inFlight); // an upload of seq 5, not committed yet
+    assertThat(store.dataSeqs(workflow)).containsExactly(1L, 2L, 3L, 5L);
+
+    store.delete(new ImageKey(workflow, 1));
+
+    assertThat(store.seqs(workflow)).containsExactly(2L, 3L);
+    assertThat(store.dataSeqs(workflow)).containsExactly(2L, 3L, 5L);
+    assertThat(readRange(new ImageKey(workflow, 5), 0, inFlight.length)).isEqualTo(inFlight);
+
+    store.delete(new ImageKey(workflow, 2));
+
+    assertThat(store.dataSeqs(workflow)).containsExactly(3L, 5L);
+
+    store.delete(new ImageKey(workflow, 3));
+
+    assertThat(store.seqs(workflow)).isEmpty();
+    assertThat(store.dataSeqs(workflow)).as("with no image left, every data object goes").isEmpty();
+  }
+
+  @Test
+  void deleteRemovesAbandonedDataOlderThanTheNewestRemainingImage() throws IOException {
+    String workflow = newWorkflowId("sweep-abandoned");
+    put(new ImageKey(workflow, 1), bytes(1, 1_000));
+    putDataOnly(new ImageKey(workflow, 2), bytes(2, 1_000)); // an upload that never committed
+    put(new ImageKey(workflow, 3), bytes(3, 1_000));
+    putDataOnly(new ImageKey(workflow, 4), bytes(4, 1_000)); // an upload that may still commit
+
+    store.delete(new ImageKey(workflow, 1));
+
+    assertThat(store.seqs(workflow)).containsExactly(3L);
+    assertThat(store.dataSeqs(workflow)).containsExactly(3L, 4L);
+  }
+
+  @Test
+  void aManifestThatCannotBeReadKeepsEveryDataObjectAndFailsTheDeleteAfterTheManifestIsGone()
+      throws Exception {
+    String workflow = newWorkflowId("sweep-unreadable");
+    ImageKey one = new ImageKey(workflow, 1);
+    ImageKey two = new ImageKey(workflow, 2);
+    ImageKey three = new ImageKey(workflow, 3);
+    put(one, bytes(1, 1_000));
+    put(two, bytes(2, 1_000));
+    putChunked(three, bytes(3, 1_000), List.of(1L, 3L));
+    overwriteManifest(three, "{\"format\": 2, \"workflowId\": \"not json".getBytes(StandardCharsets.UTF_8));
+
+    assertThatThrownBy(() -> store.delete(two))
+        .isInstanceOf(IOException.class)
+        .isNotInstanceOf(CorruptManifestException.class) // the delete's failure, caused by the manifest's
+        .hasMessageContaining(workflow)
+        .hasMessageContaining("cannot be read")
+        .hasCauseInstanceOf(CorruptManifestException.class);
+
+    assertInvisible(two);
+    assertThat(store.seqs(workflow)).containsExactly(1L, 3L);
+    assertThat(store.dataSeqs(workflow)).as("nothing is deleted that the unreadable manifest may need")
+        .containsExactly(1L, 2L, 3L);
+
+    store.deleteManifest(three); // once the unreadable manifest is dealt with, a delete sweeps again
+
+    store.delete(two);
+
+    assertThat(store.seqs(workflow)).containsExactly(1L);
+    assertThat(store.dataSeqs(workflow)).containsExactly(1L, 3L); // 3 is newer than image 1
   }
 
   @Test

@@ -33,6 +33,11 @@ class LocalDirectoryImageStoreTest extends ImageStoreContractTest {
     return new LocalDirectoryImageStore(root);
   }
 
+  @Override
+  protected void overwriteManifest(ImageKey key, byte[] content) throws IOException {
+    writeFile(root.resolve(key.manifestKey()), content);
+  }
+
   private Path tmp() {
     return root.resolve(LocalDirectoryImageStore.TMP_DIR);
   }

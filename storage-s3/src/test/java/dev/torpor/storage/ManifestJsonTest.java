@@ -57,7 +57,8 @@ class ManifestJsonTest {
   void roundTripsAMinimalManifestAndOmitsNulls() throws Exception {
     ImageManifest minimal =
         new ImageManifest(
-            ImageManifest.FORMAT, "wf", 1, null, "0".repeat(64), 0, 0, null, null, null, null, null, null, null, null, null);
+            ImageManifest.FORMAT_TAR, "wf", 1, null, "0".repeat(64), 0, 0, null, null, null, null, null, null, null, null, null,
+            null);
 
     assertThat(text(minimal)).doesNotContain("null");
     assertThat(ManifestJson.fromJson(ManifestJson.toJson(minimal))).isEqualTo(minimal);
@@ -105,11 +106,11 @@ class ManifestJsonTest {
     // A newer format may change shapes: the format is checked before anything else.
     String json =
         text(manifest)
-            .replace("\"format\" : 1", "\"format\" : 2")
+            .replace("\"format\" : 1", "\"format\" : 3")
             .replace("\"seq\" : 1", "\"seq\" : { \"new\" : \"shape\" }");
 
     assertCorrupt(utf8(json))
-        .hasMessageContaining("key 'format' is 2 but this Torpor reads format 1")
+        .hasMessageContaining("key 'format' is 3 but this Torpor reads formats 1 and 2")
         .hasMessageContaining("newer Torpor");
   }
 
@@ -236,6 +237,122 @@ class ManifestJsonTest {
         .as("a changed value changes the canonical form")
         .isNotEqualTo(ManifestJson.toCanonicalJson(one));
     assertThat(List.of(one, other)).allSatisfy(m -> ManifestJson.validate(m, WHERE));
+  }
+
+  @Test
+  void aChunkedManifestRoundTripsWithItsChunks() throws Exception {
+    ImageKey third = new ImageKey("wf", 3);
+    ImageManifest chunked = manifestFor(third, bytes(3, 1_000)).chunked(900, List.of(1L, 2L, 3L)).build();
+
+    String json = text(chunked);
+
+    assertThat(json)
+        .contains("\"format\" : 2,")
+        .contains("\"chunks\" : {")
+        .contains("\"indexOffset\" : 900,")
+        .contains("\"packs\" : [ 1, 2, 3 ]");
+    ImageManifest read = ManifestJson.fromJson(utf8(json), WHERE);
+    assertThat(read).isEqualTo(chunked);
+    assertThat(read.chunked()).isTrue();
+    assertThat(read.chunks()).isEqualTo(new ImageManifest.Chunks(900, List.of(1L, 2L, 3L)));
+    assertThat(read.packSeqs()).containsExactly(1L, 2L, 3L);
+    assertThat(ManifestJson.toCanonicalJson(read)).isEqualTo(ManifestJson.toCanonicalJson(chunked));
+    assertThat(new String(ManifestJson.toCanonicalJson(chunked), StandardCharsets.UTF_8))
+        .contains("\"chunks\":{\"indexOffset\":900,\"packs\":[1,2,3]}");
+  }
+
+  @Test
+  void aTarManifestReadsOnlyItsOwnDataObject() throws Exception {
+    ImageManifest tar = ManifestJson.fromJson(ManifestJson.toJson(aManifest(new ImageKey("wf", 7), bytes(7, 10))));
+
+    assertThat(tar.chunked()).isFalse();
+    assertThat(tar.chunks()).isNull();
+    assertThat(tar.packSeqs()).containsExactly(7L);
+  }
+
+  @Test
+  void aChunkedManifestWithoutChunksIsCorrupt() {
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, bytes(1, 100)).format(ImageManifest.FORMAT_CHUNKED).build()))
+        .hasMessageContaining("key 'chunks' is missing");
+  }
+
+  @Test
+  void chunksInATarManifestAreCorrupt() {
+    ImageManifest tarWithChunks =
+        manifestFor(key, bytes(1, 100)).chunked(50, List.of(1L)).format(ImageManifest.FORMAT_TAR).build();
+
+    assertCorrupt(ManifestJson.toJson(tarWithChunks))
+        .hasMessageContaining("key 'chunks' belongs to format 2 images, but this one is format 1");
+  }
+
+  @Test
+  void anIndexOffsetOutsideTheDataObjectIsCorrupt() {
+    byte[] data = bytes(1, 100);
+    for (long offset : new long[] {100, 101, -1}) {
+      assertCorrupt(ManifestJson.toJson(manifestFor(key, data).chunked(offset, List.of(1L)).build()))
+          .as("indexOffset %s", offset)
+          .hasMessageContaining("key 'chunks.indexOffset' must be from 0 to below packedBytes (100), found " + offset);
+    }
+    assertCorrupt(ManifestJson.toJson(manifestFor(key, new byte[0]).chunked(0, List.of(1L)).build()))
+        .as("an empty data object holds no index")
+        .hasMessageContaining("key 'chunks.indexOffset'");
+    assertThat(List.of(0L, 99L)).allSatisfy(offset ->
+        ManifestJson.validate(manifestFor(key, data).chunked(offset, List.of(1L)).build(), WHERE));
+  }
+
+  @Test
+  void packsThatDoNotEndWithTheImagesOwnSeqAreCorrupt() {
+    ImageKey third = new ImageKey("wf", 3);
+    byte[] data = bytes(3, 100);
+    for (List<Long> packs : List.of(List.of(1L, 2L), List.of(3L, 4L), List.<Long>of())) {
+      assertCorrupt(ManifestJson.toJson(manifestFor(third, data).chunked(10, packs).build()))
+          .as("packs %s", packs)
+          .hasMessageContaining("key 'chunks.packs' must list the seqs of the data objects the image reads")
+          .hasMessageContaining("ending with its own seq 3, found " + packs);
+    }
+    assertCorrupt(ManifestJson.toJson(manifestFor(third, data).chunked(10, null).build()))
+        .hasMessageContaining("key 'chunks.packs'");
+  }
+
+  @Test
+  void packsThatAreNotAscendingSeqsAreCorrupt() {
+    ImageKey third = new ImageKey("wf", 3);
+    byte[] data = bytes(3, 100);
+    for (List<Long> packs : List.of(List.of(2L, 1L, 3L), List.of(1L, 1L, 3L), List.of(0L, 3L), List.of(-1L, 3L))) {
+      assertCorrupt(ManifestJson.toJson(manifestFor(third, data).chunked(10, packs).build()))
+          .as("packs %s", packs)
+          .hasMessageContaining("key 'chunks.packs' must hold ascending seqs from 1, found " + packs);
+    }
+  }
+
+  @Test
+  void aNullOrMistypedPackIsCorrupt() {
+    ImageKey third = new ImageKey("wf", 3);
+    String json = text(manifestFor(third, bytes(3, 100)).chunked(10, List.of(1L, 3L)).build());
+
+    assertCorrupt(utf8(json.replace("\"packs\" : [ 1, 3 ]", "\"packs\" : [ null, 3 ]")))
+        .hasMessageContaining("key 'chunks.packs'");
+    assertCorrupt(utf8(json.replace("\"packs\" : [ 1, 3 ]", "\"packs\" : [ 1, null ]")))
+        .hasMessageContaining("key 'chunks.packs'");
+    assertCorrupt(utf8(json.replace("\"packs\" : [ 1, 3 ]", "\"packs\" : [ 1, \"three\" ]")))
+        .hasMessageContaining("key 'chunks.packs[1]'");
+    assertCorrupt(utf8(json.replace("\"indexOffset\" : 10", "\"indexOffset\" : \"ten\"")))
+        .hasMessageContaining("key 'chunks.indexOffset'");
+  }
+
+  @Test
+  void theCanonicalFormOfATarManifestHasNoChunksSoOldMacsStayValid() {
+    ImageManifest minimal =
+        new ImageManifest(
+            ImageManifest.FORMAT_TAR, "wf", 1, null, "0".repeat(64), 0, 0, null, null, null, null, null, null, null, null, null,
+            null);
+
+    assertThat(new String(ManifestJson.toCanonicalJson(minimal), StandardCharsets.UTF_8))
+        .as("the bytes a format 1 mac was made over before format 2 existed")
+        .isEqualTo("{\"format\":1,\"packedBytes\":0,\"rawBytes\":0,\"seq\":1,\"sha256\":\"" + "0".repeat(64)
+            + "\",\"workflowId\":\"wf\"}");
+    assertThat(new String(ManifestJson.toCanonicalJson(manifest), StandardCharsets.UTF_8)).doesNotContain("chunks");
+    assertThat(text(manifest)).doesNotContain("chunks");
   }
 
   @Test

@@ -3,20 +3,28 @@ package dev.torpor.storage;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /** The whole {@link ImageStore} contract against a real S3-compatible server (S3Proxy). */
 class S3ImageStoreIT extends ImageStoreContractTest {
   private static final String BUCKET = "torpor-contract";
   private static S3ProxyProcess s3;
+  /** A client of the server beside the stores, to damage what they stored. */
+  private static S3Client raw;
 
   @BeforeAll
   static void startServer() throws Exception {
     s3 = S3ProxyProcess.launch();
     s3.createBucket(BUCKET);
+    raw = s3.newClient();
   }
 
   @AfterAll
   static void stopServer() {
+    if (raw != null) {
+      raw.close();
+    }
     if (s3 != null) {
       s3.close();
     }
@@ -27,5 +35,11 @@ class S3ImageStoreIT extends ImageStoreContractTest {
   protected ImageStore newStore() throws Exception {
     String prefix = "contract/" + UUID.randomUUID();
     return S3ImageStore.open(s3.configFor(BUCKET).prefix(prefix).build(), s3.credentials());
+  }
+
+  @Override
+  protected void overwriteManifest(ImageKey key, byte[] content) {
+    String objectKey = ((S3ImageStore) store).config().objectKey(key.manifestKey());
+    raw.putObject(b -> b.bucket(BUCKET).key(objectKey), RequestBody.fromBytes(content));
   }
 }

@@ -60,7 +60,8 @@ public final class TestManifests {
 
   /** Builds an {@link ImageManifest}; starts valid and describing the given bytes. */
   public static final class Builder {
-    private int format = ImageManifest.FORMAT;
+    private int format = ImageManifest.FORMAT_TAR;
+    private ImageManifest.Chunks chunks;
     private String workflowId;
     private long seq;
     private String createdAt = Instant.parse("2025-01-02T03:04:05Z").toString();
@@ -125,6 +126,13 @@ public final class TestManifests {
       return this;
     }
 
+    /** Makes the manifest a chunked one (format 2) whose index starts at {@code indexOffset} and reads {@code packs}. */
+    public Builder chunked(long indexOffset, List<Long> packs) {
+      this.format = ImageManifest.FORMAT_CHUNKED;
+      this.chunks = new ImageManifest.Chunks(indexOffset, packs);
+      return this;
+    }
+
     /** The manifest's mac; null (the default) for an unsigned manifest. */
     public Builder mac(String mac) {
       this.mac = mac;
@@ -151,7 +159,8 @@ public final class TestManifests {
           Map.of("stdoutInode", "123456"),
           timings,
           encryption,
-          mac);
+          mac,
+          chunks);
     }
   }
 }
