@@ -138,6 +138,15 @@ public final class WorkerOptions {
   boolean noAslr;
 
   @Option(
+      names = "--image-format",
+      defaultValue = "${TORPOR_IMAGE_FORMAT:-2}",
+      description = "The format new images are written in: 2 (chunked: an image stores only the 4 KiB chunks its"
+          + " workflow's previous image lacks) or 1 (one tar+zstd object per image, which Torpor 0.1 workers read)."
+          + " Both are always read. Set 1 while workers of an older Torpor share the store"
+          + " (env TORPOR_IMAGE_FORMAT; default: ${DEFAULT-VALUE}).")
+  int imageFormat;
+
+  @Option(
       names = "--lib-dir",
       defaultValue = "${TORPOR_LIB_DIR}",
       description = "Where the agent's jars and the application jars fetched from the store are kept, at"
@@ -159,6 +168,7 @@ public final class WorkerOptions {
     }
     return new Worker.Config(data, runBase, tee, java.time.Duration.ofSeconds(5)).withCommitRetry(storeRetry)
         .withMinCheckpointWait(minCheckpointWait).withImageCache(imageCache).withoutAslr(noAslr)
+        .withImageFormat(imageFormat)
         .withKeys(keyring(err)).withLibDir(lib()).withUser(WorkflowUser.parse(workflowUser));
   }
 

@@ -12,4 +12,10 @@ public final class ImageCorruptException extends IOException {
         + (problem == null ? "" : " (" + problem + ")")
         + "; refusing to restore it. Restore an intact copy of the image data to the store and retry");
   }
+
+  /** A chunked image whose index, or one of whose frames, is damaged or missing: {@code problem} names which. */
+  public ImageCorruptException(ImageKey key, String problem) {
+    super("image " + key + " is corrupt: " + problem + "; refusing to restore it. Restore an intact copy of the"
+        + " named data object to the store and retry");
+  }
 }

@@ -19,20 +19,42 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
 /**
- * The worker's side of the image store. Committing: pack (tar, zstd), encrypt and sign when
- * there are keys, upload, write the manifest last, and retry while the store refuses. Fetching:
- * trust the manifest (it names the image asked for and, with keys, carries a valid MAC), check
- * that this machine can restore it, then download, decrypt, verify and unpack it.
+ * The worker's side of the image store. Committing: write the image as chunks, sharing those
+ * of the workflow's previous image ({@link ChunkedImages}; or, with {@code --image-format 1},
+ * pack it whole: tar, zstd), encrypt and sign when there are keys, upload, write the manifest
+ * last, and retry while the store refuses. Fetching: trust the manifest (it names the image
+ * asked for and, with keys, carries a valid MAC), check that this machine can restore it, then
+ * download, decrypt, verify and unpack it, in whichever format it was written.
  */
 final class ImageIo {
   /** The most the cipher warm-up encrypts and decrypts; JDK 17's cold phase is about 300 MiB. */
   private static final int WARM_UP_MIB = 1024;
+  /** How many indexes of recent images are kept in memory (about 1 MB each); others are read again. */
+  private static final int BASES = 16;
+
+  private record Base(long seq, Future<ChunkIndex> index) {}
 
   private final ImageStore store;
   private final ImagePacker packer;
+  private final ChunkedImages chunked;
+  private final int format;
+  /** The indexes of the images last committed or fetched here, the bases of the next commits. */
+  private final Map<String, Base> bases = new LinkedHashMap<>(16, 0.75f, true) {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Base> eldest) {
+      return size() > BASES;
+    }
+  };
   private final Optional<ImageCipher> cipher;
   private final Optional<ManifestAuth> auth;
   private final Duration commitRetry;
@@ -40,12 +62,23 @@ final class ImageIo {
   private final List<String> cpuFlags = SystemFacts.cpuFlags();
   private final Path javaHome;
 
-  /** @param javaHome the JDK this worker runs workflows on: the only one whose images it restores */
-  ImageIo(ImageStore store, Optional<ImageKeyring> keys, Duration commitRetry, CheckpointEngine engine, Path javaHome) {
+  /**
+   * @param format the format new images are written in: {@link ImageManifest#FORMAT_CHUNKED}, or
+   *     {@link ImageManifest#FORMAT_TAR} for a cluster whose other workers cannot read chunked images yet
+   * @param javaHome the JDK this worker runs workflows on: the only one whose images it restores
+   */
+  ImageIo(ImageStore store, Optional<ImageKeyring> keys, Duration commitRetry, CheckpointEngine engine, Path javaHome,
+      int format) {
+    if (format != ImageManifest.FORMAT_TAR && format != ImageManifest.FORMAT_CHUNKED) {
+      throw new IllegalArgumentException("image format " + format + " is neither " + ImageManifest.FORMAT_TAR
+          + " (tar) nor " + ImageManifest.FORMAT_CHUNKED + " (chunked)");
+    }
+    this.format = format;
     this.javaHome = javaHome;
     this.store = store;
     this.cipher = keys.map(ImageCipher::new);
     this.packer = new ImagePacker(1, cipher);
+    this.chunked = new ChunkedImages(store, cipher, 1);
     this.auth = keys.map(ManifestAuth::new);
     this.commitRetry = commitRetry;
     this.engine = engine;
@@ -149,18 +182,30 @@ final class ImageIo {
       store.delete(key);
       begun = store.begin(key);
     }
+    ChunkIndex base = format == ImageManifest.FORMAT_CHUNKED ? baseOf(key) : null;
     try (ImageUpload upload = begun) {
-      ImagePacker.Packed packed = packer.pack(key, dumpDir, upload.data());
-      timings.put("packUpload", millisSince(t0));
       Suspend s = facts.request();
       Map<String, String> wait = new LinkedHashMap<>();
       wait.put("kind", s.kind().name());
       s.wakeAt().ifPresent(w -> wait.put("wakeAt", w.toString()));
       s.signal().ifPresent(n -> wait.put("signal", n));
-      ImageManifest m = new ImageManifest(ImageManifest.FORMAT, key.workflowId(), key.seq(), Instant.now().toString(),
-          packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(), facts.jdk(),
-          cpuFlags, wait, restoreFacts(facts), timings,
-          packed.encryption(), null);
+      ImageManifest m;
+      ChunkIndex index = null;
+      if (format == ImageManifest.FORMAT_CHUNKED) {
+        ChunkedImages.Written w = chunked.write(key, dumpDir, upload.data(), base);
+        index = w.index();
+        timings.put("packUpload", millisSince(t0));
+        m = new ImageManifest(ImageManifest.FORMAT_CHUNKED, key.workflowId(), key.seq(), Instant.now().toString(),
+            w.indexSha256(), index.rawBytes(), w.storedBytes(), "chunks+zstd", engine.describe(), facts.jdk(),
+            cpuFlags, wait, restoreFacts(facts), timings, w.encryption(), null,
+            new ImageManifest.Chunks(w.indexOffset(), packsOf(index, key)));
+      } else {
+        ImagePacker.Packed packed = packer.pack(key, dumpDir, upload.data());
+        timings.put("packUpload", millisSince(t0));
+        m = new ImageManifest(ImageManifest.FORMAT_TAR, key.workflowId(), key.seq(), Instant.now().toString(),
+            packed.sha256(), packed.rawBytes(), packed.packedBytes(), "tar+zstd", engine.describe(), facts.jdk(),
+            cpuFlags, wait, restoreFacts(facts), timings, packed.encryption(), null, null);
+      }
       if (auth.isPresent()) {
         m = auth.get().sign(m);
       }
@@ -168,7 +213,66 @@ final class ImageIo {
       long t1 = System.nanoTime();
       upload.commit(m);
       timings.put("commit", millisSince(t1));
+      if (index != null) {
+        remember(key, index);
+      }
       return m;
+    }
+  }
+
+  /** The data objects an image's frames are in, its own last even when it wrote no new frame. */
+  private static List<Long> packsOf(ChunkIndex index, ImageKey key) {
+    java.util.TreeSet<Long> packs = new java.util.TreeSet<>(index.packs());
+    packs.add(key.seq());
+    return List.copyOf(packs);
+  }
+
+  /**
+   * The index of the workflow's image before {@code key}, which the new image may share frames
+   * with, if this worker committed or restored it lately, else null: that image is the registry's
+   * newest until the new one is recorded, so the collector keeps every data object it reads (see
+   * {@link ImageStore#delete}). A missing base only costs sharing.
+   */
+  private ChunkIndex baseOf(ImageKey key) {
+    if (key.seq() == 1) {
+      return null;
+    }
+    Base b;
+    synchronized (bases) {
+      b = bases.get(key.workflowId());
+    }
+    if (b != null && b.seq() == key.seq() - 1) {
+      try {
+        return b.index().get(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      } catch (ExecutionException | TimeoutException e) {
+        System.err.println("torpor worker: image " + key + " shares no chunks with image " + b.seq()
+            + ", whose chunks could not be hashed: " + e);
+        return null;
+      }
+    }
+    // The chunks' hashes are not stored (they would be most of the index): without them the image is written whole.
+    System.err.println("torpor worker: image " + key + " shares no chunks with image " + (key.seq() - 1)
+        + ", whose index is not in this worker's memory (it was neither committed nor restored here lately)");
+    return null;
+  }
+
+  private void remember(ImageKey key, ChunkIndex index) {
+    remember(key, CompletableFuture.completedFuture(index));
+  }
+
+  private void remember(ImageKey key, Future<ChunkIndex> index) {
+    synchronized (bases) {
+      bases.put(key.workflowId(), new Base(key.seq(), index));
+    }
+  }
+
+  /** The workflow ended here: its index is no base any more. */
+  void forget(String workflowId) {
+    synchronized (bases) {
+      bases.remove(workflowId);
     }
   }
 
@@ -215,6 +319,10 @@ final class ImageIo {
     Optional<String> incompatible = ImageCompatibility.problem(m, cpuFlags, javaHome);
     if (incompatible.isPresent()) {
       throw new ImageDeclinedException("declined image " + m.key() + ": " + incompatible.get());
+    }
+    if (m.chunked()) {
+      remember(m.key(), chunked.read(m, dir));
+      return;
     }
     try (InputStream in = store.openData(m.key())) {
       packer.unpack(m.key(), in, dir, m.sha256(), m.encryption());

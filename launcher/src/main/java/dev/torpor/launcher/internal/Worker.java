@@ -125,10 +125,14 @@ public final class Worker implements AutoCloseable {
    *     {@code ADDR_NO_RANDOMIZE} personality ({@code setarch -R}, set again at each restore),
    *     and map the JDK's class data archive at its base address ({@code
    *     -XX:ArchiveRelocationMode=0}) instead of relocating it, which dirties every page of it
+   * @param imageFormat the format new images are written in: {@link ImageManifest#FORMAT_CHUNKED}
+   *     (the default: only chunks the workflow's previous image lacks are stored), or {@link
+   *     ImageManifest#FORMAT_TAR} while workers of an older Torpor, which read only that, share the
+   *     store. Images of both formats are always read
    */
   public record Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout, Path scratchBase,
       Duration commitRetry, Optional<ImageKeyring> keys, Path libDir, boolean cluster, WorkflowUser user,
-      Duration minCheckpointWait, long imageCacheBytes, boolean noAslr) {
+      Duration minCheckpointWait, long imageCacheBytes, boolean noAslr, int imageFormat) {
     /** The default of {@link #commitRetry}. */
     public static final Duration DEFAULT_COMMIT_RETRY = Duration.ofSeconds(60);
     /** The default of {@link #imageCacheBytes}: some ten images of a small workflow. */
@@ -136,32 +140,32 @@ public final class Worker implements AutoCloseable {
 
     public Config(Path dataDir, Path runBase, OutputStream tee, Duration syncTimeout) {
       this(dataDir, runBase, tee, syncTimeout, Scratch.defaultBase(dataDir), DEFAULT_COMMIT_RETRY, Optional.empty(),
-          dataDir, false, WorkflowUser.DEFAULT, Duration.ZERO, DEFAULT_IMAGE_CACHE_BYTES, false);
+          dataDir, false, WorkflowUser.DEFAULT, Duration.ZERO, DEFAULT_IMAGE_CACHE_BYTES, false, ImageManifest.FORMAT);
     }
 
     /** This configuration with another commit retry window. */
     public Config withCommitRetry(Duration window) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user, minCheckpointWait, imageCacheBytes, noAslr);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, window, keys, libDir, cluster, user, minCheckpointWait, imageCacheBytes, noAslr, imageFormat);
     }
 
     /** This configuration with image encryption and manifest signing under {@code keyring} (if present). */
     public Config withKeys(Optional<ImageKeyring> keyring) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user, minCheckpointWait, imageCacheBytes, noAslr);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keyring, libDir, cluster, user, minCheckpointWait, imageCacheBytes, noAslr, imageFormat);
     }
 
     /** This configuration with jars under {@code lib}. */
     public Config withLibDir(Path lib) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user, minCheckpointWait, imageCacheBytes, noAslr);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, lib, cluster, user, minCheckpointWait, imageCacheBytes, noAslr, imageFormat);
     }
 
     /** This configuration for a worker of a cluster (see {@link #cluster}). */
     public Config inCluster() {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user, minCheckpointWait, imageCacheBytes, noAslr);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, true, user, minCheckpointWait, imageCacheBytes, noAslr, imageFormat);
     }
 
     /** This configuration with workflow JVMs running as {@code u}. */
     public Config withUser(WorkflowUser u) {
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u, minCheckpointWait, imageCacheBytes, noAslr);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, u, minCheckpointWait, imageCacheBytes, noAslr, imageFormat);
     }
 
     /** This configuration holding waits due within {@code min} in memory (see {@link #minCheckpointWait}). */
@@ -169,7 +173,7 @@ public final class Worker implements AutoCloseable {
       if (min.isNegative()) {
         throw new IllegalArgumentException("--min-checkpoint-wait must not be negative, got " + min);
       }
-      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user, min, imageCacheBytes, noAslr);
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user, min, imageCacheBytes, noAslr, imageFormat);
     }
 
     /** This configuration with a hot image cache of {@code bytes} (0: none; see {@link ImageCache}). */
@@ -178,13 +182,23 @@ public final class Worker implements AutoCloseable {
         throw new IllegalArgumentException("--image-cache must not be negative, got " + bytes);
       }
       return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user,
-          minCheckpointWait, bytes, noAslr);
+          minCheckpointWait, bytes, noAslr, imageFormat);
     }
 
     /** This configuration with workflow JVMs laid out without address space randomization (see {@link #noAslr}). */
     public Config withoutAslr(boolean off) {
       return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user,
-          minCheckpointWait, imageCacheBytes, off);
+          minCheckpointWait, imageCacheBytes, off, imageFormat);
+    }
+
+    /** This configuration writing new images in {@code format} (see {@link #imageFormat}). */
+    public Config withImageFormat(int format) {
+      if (format != ImageManifest.FORMAT_TAR && format != ImageManifest.FORMAT_CHUNKED) {
+        throw new IllegalArgumentException("--image-format must be " + ImageManifest.FORMAT_TAR + " or "
+            + ImageManifest.FORMAT_CHUNKED + ", got " + format);
+      }
+      return new Config(dataDir, runBase, tee, syncTimeout, scratchBase, commitRetry, keys, libDir, cluster, user,
+          minCheckpointWait, imageCacheBytes, noAslr, format);
     }
 
     public Config(Path dataDir, Path runBase) {
@@ -200,7 +214,8 @@ public final class Worker implements AutoCloseable {
     // unsupervised (waiting in memory for a wake that cannot come) while its workflow resumes
     // from its image elsewhere or at the next start.
     this.engine = engine instanceof CriuEngine criu ? criu.diesWithParent() : engine;
-    this.images = new ImageIo(store, config.keys(), config.commitRetry(), this.engine, WorkflowSpec.currentJavaHome());
+    this.images = new ImageIo(store, config.keys(), config.commitRetry(), this.engine, WorkflowSpec.currentJavaHome(),
+        config.imageFormat());
     images.warmUpInBackground();
     this.callbacks = callbacks;
     this.events = events;
@@ -1074,6 +1089,7 @@ public final class Worker implements AutoCloseable {
     }
     sandbox.roots().discard(run.runDir, run.rootToken);
     cache.drop(run.id);
+    images.forget(run.id);
     run.exit.complete(code);
   }
 

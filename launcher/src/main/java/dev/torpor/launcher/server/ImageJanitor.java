@@ -32,8 +32,10 @@ import java.util.concurrent.TimeUnit;
  *       operator can look into a failure; a retention of zero deletes it at once).
  * </ul>
  *
- * A collection runs every interval and on demand ({@code torpor images gc}). Deleting is
- * idempotent; what fails is retried at the next collection.
+ * Deleting an image deletes its manifest, then sweeps its workflow's data objects: a chunked
+ * image's data object stays while a newer image reads its frames ({@link ImageStore#sweep}). A
+ * collection runs every interval and on demand ({@code torpor images gc}). Deleting is
+ * idempotent; what fails, or what a crash cut short, is done at the next collection.
  */
 public final class ImageJanitor implements Images, AutoCloseable {
   private static final int BATCH = 10_000;
@@ -84,7 +86,9 @@ public final class ImageJanitor implements Images, AutoCloseable {
     }
     deleter.execute(() -> {
       try {
-        store.delete(new ImageKey(workflowId, seq - 1));
+        store.deleteManifest(new ImageKey(workflowId, seq - 1));
+        CrashPoint.reach(CrashPoint.IMAGE_UNLISTED);
+        store.sweep(workflowId); // what only it read; what the newer image reads stays
       } catch (IOException | RuntimeException e) {
         log("could not delete image " + (seq - 1) + " of " + workflowId + " (collected when it finishes): " + e);
       }
@@ -133,7 +137,7 @@ public final class ImageJanitor implements Images, AutoCloseable {
         }
         try {
           if (!dryRun) {
-            store.delete(key);
+            store.deleteManifest(key);
             CrashPoint.reach(CrashPoint.IMAGE_DELETED);
           }
           deleted++;
@@ -141,6 +145,16 @@ public final class ImageJanitor implements Images, AutoCloseable {
         } catch (IOException | RuntimeException e) {
           clean = false;
           errors.add(key + ": " + e.getMessage());
+        }
+      }
+      if (clean && !dryRun) {
+        try {
+          // Data objects no image left reads: all of them once none is left, also after a crash cut a sweep short.
+          CrashPoint.reach(CrashPoint.IMAGE_UNLISTED);
+          store.sweep(f.workflowId());
+        } catch (IOException | RuntimeException e) {
+          clean = false;
+          errors.add(f.workflowId() + ": " + e.getMessage());
         }
       }
       if (clean && !dryRun) {

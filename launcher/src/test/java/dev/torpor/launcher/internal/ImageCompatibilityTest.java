@@ -20,7 +20,7 @@ class ImageCompatibilityTest {
   private static ImageManifest dumpedBy(Map<String, String> jdk, List<String> cpuFlags) {
     ImageManifest m = TestManifests.aManifest(new ImageKey("wf", 1), new byte[] {1});
     return new ImageManifest(m.format(), m.workflowId(), m.seq(), m.createdAt(), m.sha256(), m.rawBytes(), m.packedBytes(),
-        m.compression(), m.engine(), jdk, cpuFlags, m.waitFor(), m.restore(), m.timingsMillis(), null, null);
+        m.compression(), m.engine(), jdk, cpuFlags, m.waitFor(), m.restore(), m.timingsMillis(), null, null, m.chunks());
   }
 
   @Test

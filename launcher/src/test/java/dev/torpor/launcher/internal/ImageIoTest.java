@@ -65,7 +65,8 @@ class ImageIoTest {
   @BeforeEach
   void open() throws IOException {
     store = new LocalDirectoryImageStore(tmp.resolve("store"));
-    io = new ImageIo(store, Optional.empty(), Duration.ofSeconds(2), engine, WorkflowSpec.currentJavaHome());
+    io = new ImageIo(store, Optional.empty(), Duration.ofSeconds(2), engine, WorkflowSpec.currentJavaHome(),
+        ImageManifest.FORMAT);
   }
 
   private ImageManifest commit(String content, boolean mayReplace) throws Exception {

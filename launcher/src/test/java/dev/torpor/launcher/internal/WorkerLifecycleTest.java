@@ -366,8 +366,23 @@ class WorkerLifecycleTest {
     }
 
     @Override
-    public void delete(ImageKey key) throws IOException {
-      store.delete(key);
+    public InputStream openRange(ImageKey key, long offset, long length) throws IOException {
+      return store.openRange(key, offset, length);
+    }
+
+    @Override
+    public List<Long> dataSeqs(String workflowId) throws IOException {
+      return store.dataSeqs(workflowId);
+    }
+
+    @Override
+    public void deleteManifest(ImageKey key) throws IOException {
+      store.deleteManifest(key);
+    }
+
+    @Override
+    public void deleteData(ImageKey key) throws IOException {
+      store.deleteData(key);
     }
 
     @Override

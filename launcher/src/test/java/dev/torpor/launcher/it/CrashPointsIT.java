@@ -91,6 +91,7 @@ class CrashPointsIT {
         "WAKE_DELIVERED:2",
         "EXIT_COMMITTED",
         "IMAGE_DELETED",
+        "IMAGE_UNLISTED",
         "WAKE_DELIVERED:2,RECOVERY_COMMITTED");
     // -Dtorpor.crash.only=REGEX runs only the cases whose "POINTS on MODE" matches, when working on one;
     // -Dtorpor.crash.modes=h2,postgres,cluster adds the single server on PostgreSQL (its code paths are H2's).

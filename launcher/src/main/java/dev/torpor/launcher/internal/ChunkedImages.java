@@ -1,0 +1,583 @@
+package dev.torpor.launcher.internal;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdInputStream;
+import dev.torpor.launcher.internal.ChunkIndex.Chunk;
+import dev.torpor.launcher.internal.ChunkIndex.FileEntry;
+import dev.torpor.launcher.internal.ChunkIndex.Frame;
+import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.ImageManifest;
+import dev.torpor.storage.ImageNotFoundException;
+import dev.torpor.storage.ImageStore;
+import dev.torpor.storage.crypto.ImageCipher;
+import dev.torpor.storage.crypto.UnknownImageKeyException;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Writes and reads chunked images (format 2). Writing cuts every file of a dump into 4 KiB
+ * chunks, hashes each with SHA-256, and stores only the chunks that the image it grew from (its
+ * base: the image the JVM was restored from) does not hold in a frame worth reading, in new
+ * frames of its own data object, followed by its index ({@link ChunkIndex}). A base frame is
+ * worth reading when at least a quarter of its raw bytes are chunks the new image needs;
+ * otherwise those chunks are written again, so a restore never reads more than about four times
+ * the image's own frames however long the workflow's history. Reading fetches the index, checks
+ * it against the manifest's SHA-256, then fetches every frame it names (adjacent frames of one
+ * data object in one read), checks each against the SHA-256 the index holds before it is
+ * decrypted or decompressed, and rebuilds the files.
+ */
+final class ChunkedImages {
+  /** How far apart two frames of one data object may be and still be read in one request. */
+  private static final long COALESCE_GAP = 64 * 1024;
+  /** The largest index a restore accepts, decompressed. */
+  private static final int MAX_INDEX = 256 << 20;
+
+  private static final FileAttribute<Set<PosixFilePermission>> IMAGE_FILE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r-----"));
+
+  /** Hashes or unpacks chunks beside the thread that writes or reads an image. */
+  private static final ExecutorService POOL = Executors.newSingleThreadExecutor(r -> daemon(r, "torpor-chunks"));
+  /** Hashes the chunks of restored images after the restore, at the lowest priority. */
+  private static final ExecutorService HASHER = Executors.newSingleThreadExecutor(r -> {
+    Thread t = daemon(r, "torpor-chunk-hasher");
+    t.setPriority(Thread.MIN_PRIORITY);
+    return t;
+  });
+
+  private static Thread daemon(Runnable r, String name) {
+    Thread t = new Thread(r, name);
+    t.setDaemon(true);
+    return t;
+  }
+
+  private final ImageStore store;
+  private final ImageCipher cipher; // null: written in the clear, encrypted frames unreadable
+  private final int level;
+
+  ChunkedImages(ImageStore store, Optional<ImageCipher> cipher, int level) {
+    this.store = store;
+    this.cipher = cipher.orElse(null);
+    this.level = level;
+  }
+
+  /**
+   * What writing an image stored.
+   *
+   * @param index the image's index, the base of its workflow's next image
+   * @param storedBytes the bytes written to its data object: new frames and index
+   * @param newChunks chunks written in its new frames
+   * @param sharedChunks chunks it reads from frames of earlier images
+   * @param indexOffset where its index starts in its data object
+   * @param indexSha256 the SHA-256 of its index as stored
+   * @param encryption what its manifest records of the index's encryption, or null
+   */
+  record Written(ChunkIndex index, long storedBytes, int newChunks, int sharedChunks, long indexOffset,
+      String indexSha256, Map<String, String> encryption) {}
+
+  /**
+   * Writes the dump in {@code dir} as image {@code key} to {@code data} (not closed), sharing the
+   * frames of {@code base} (an earlier image of the same workflow, or null) worth sharing.
+   */
+  Written write(ImageKey key, Path dir, OutputStream data, ChunkIndex base) throws IOException {
+    List<Path> paths = new ArrayList<>();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+      for (Path p : ds) {
+        if (Files.isRegularFile(p)) {
+          paths.add(p);
+        }
+      }
+    }
+    paths.sort(Comparator.comparing(p -> p.getFileName().toString()));
+    FileChannel[] files = new FileChannel[paths.size()];
+    try {
+      for (int i = 0; i < paths.size(); i++) {
+        files[i] = FileChannel.open(paths.get(i), StandardOpenOption.READ);
+      }
+      return write(key, paths, files, data, base);
+    } finally {
+      for (FileChannel ch : files) {
+        if (ch != null) {
+          ch.close();
+        }
+      }
+    }
+  }
+
+  private Written write(ImageKey key, List<Path> paths, FileChannel[] contents, OutputStream data, ChunkIndex base)
+      throws IOException {
+    long[] sizes = new long[paths.size()];
+    int[] firstChunk = new int[paths.size() + 1];
+    for (int i = 0; i < paths.size(); i++) {
+      sizes[i] = contents[i].size();
+      if (sizes[i] > (long) Integer.MAX_VALUE * ChunkIndex.CHUNK / 2) {
+        throw new IOException(paths.get(i) + " is too large for an image file: " + sizes[i] + " bytes");
+      }
+      firstChunk[i + 1] = Math.addExact(firstChunk[i], (int) ((sizes[i] + ChunkIndex.CHUNK - 1) / ChunkIndex.CHUNK));
+    }
+    byte[][] hashes = hashAll(contents, sizes, firstChunk);
+    // Which frames of the base are worth reading: those a quarter of whose bytes this image needs.
+    boolean[] keep = new boolean[base == null ? 0 : base.frames.size()];
+    if (base != null) {
+      long[] used = new long[base.frames.size()];
+      boolean[] counted = new boolean[base.chunks.size()];
+      for (byte[] h : hashes) {
+        Integer c = base.lookup(h);
+        if (c != null && !counted[c]) {
+          counted[c] = true;
+          Chunk chunk = base.chunks.get(c);
+          used[chunk.frame()] += chunk.length();
+        }
+      }
+      for (int f = 0; f < keep.length; f++) {
+        keep[f] = used[f] * 4 >= base.frames.get(f).rawBytes();
+      }
+    }
+    Builder b = new Builder(key, data);
+    int[] baseFrameIds = new int[keep.length];
+    Arrays.fill(baseFrameIds, -1);
+    List<FileEntry> files = new ArrayList<>();
+    int shared = 0;
+    byte[] page = new byte[ChunkIndex.CHUNK];
+    for (int i = 0; i < paths.size(); i++) {
+      int[] ids = new int[firstChunk[i + 1] - firstChunk[i]];
+      for (int j = 0; j < ids.length; j++) {
+        byte[] h = hashes[firstChunk[i] + j];
+        ByteBuffer hk = ByteBuffer.wrap(h);
+        Integer known = b.byHash.get(hk);
+        if (known == null) {
+          Integer c = base == null ? null : base.lookup(h);
+          if (c != null && keep[base.chunks.get(c).frame()]) {
+            Chunk old = base.chunks.get(c);
+            int f = old.frame();
+            if (baseFrameIds[f] < 0) {
+              baseFrameIds[f] = b.frames.size();
+              b.frames.add(base.frames.get(f));
+            }
+            known = b.chunks.size();
+            b.chunks.add(new Chunk(baseFrameIds[f], old.offset(), old.length()));
+            shared++;
+          } else {
+            long off = (long) j * ChunkIndex.CHUNK;
+            int len = (int) Math.min(ChunkIndex.CHUNK, sizes[i] - off);
+            readFully(contents[i], ByteBuffer.wrap(page, 0, len), off, paths.get(i));
+            known = b.append(page, len);
+          }
+          b.byHash.put(hk, known);
+        }
+        ids[j] = known;
+      }
+      files.add(new FileEntry(paths.get(i).getFileName().toString(), sizes[i], ids));
+    }
+    b.seal();
+    ChunkIndex index = new ChunkIndex(b.frames, b.chunks, files, b.byHash);
+    byte[] stored = seal(key, Zstd.compress(index.encode(), level));
+    long indexOffset = b.written;
+    data.write(stored);
+    data.flush();
+    return new Written(index, indexOffset + stored.length, b.newChunks, shared, indexOffset,
+        ChunkIndex.hex(ImagePacker.sha256().digest(stored)), cipher == null ? null : cipher.encryption());
+  }
+
+  /** The SHA-256 of every chunk of {@code contents}, half on this thread and half on the pool. */
+  private static byte[][] hashAll(FileChannel[] contents, long[] sizes, int[] firstChunk) throws IOException {
+    int total = firstChunk[firstChunk.length - 1];
+    byte[][] hashes = new byte[total][];
+    int half = total / 2;
+    Future<?> other = POOL.submit(() -> {
+      hashRange(contents, sizes, firstChunk, hashes, half, total);
+      return null;
+    });
+    try {
+      hashRange(contents, sizes, firstChunk, hashes, 0, half);
+    } finally {
+      join(other);
+    }
+    return hashes;
+  }
+
+  /** Hashes chunks {@code from} to {@code to} (numbered across the files), reading 1 MiB at a time. */
+  private static void hashRange(FileChannel[] contents, long[] sizes, int[] firstChunk, byte[][] hashes, int from,
+      int to) throws IOException {
+    MessageDigest sha = ImagePacker.sha256();
+    ByteBuffer buf = ByteBuffer.allocateDirect(256 * ChunkIndex.CHUNK);
+    for (int file = 0; file < contents.length; file++) {
+      int start = Math.max(from, firstChunk[file]);
+      int end = Math.min(to, firstChunk[file + 1]);
+      for (int c = start; c < end; ) {
+        int n = Math.min(end - c, 256);
+        long pos = (long) (c - firstChunk[file]) * ChunkIndex.CHUNK;
+        int len = (int) Math.min((long) n * ChunkIndex.CHUNK, sizes[file] - pos);
+        buf.clear().limit(len);
+        readFully(contents[file], buf, pos, null);
+        for (int k = 0; k < n; k++) {
+          int off = k * ChunkIndex.CHUNK;
+          buf.limit(Math.min(len, off + ChunkIndex.CHUNK)).position(off);
+          sha.update(buf);
+          hashes[c + k] = sha.digest();
+        }
+        c += n;
+      }
+    }
+  }
+
+  /** Reads {@code buf} full from {@code pos} of {@code ch}. */
+  private static void readFully(FileChannel ch, ByteBuffer buf, long pos, Path what) throws IOException {
+    long at = pos;
+    while (buf.hasRemaining()) {
+      int n = ch.read(buf, at);
+      if (n < 0) {
+        throw new IOException("an image file " + (what == null ? "" : what + " ") + "ended while it was read: was it"
+            + " changed during the commit?");
+      }
+      at += n;
+    }
+    buf.flip();
+  }
+
+  /** The index with its chunks' hashes, computed from the rebuilt frames {@code raw} by the hasher. */
+  private static Future<ChunkIndex> hashLater(ChunkIndex index, byte[][] raw) {
+    return HASHER.submit(() -> {
+      MessageDigest sha = ImagePacker.sha256();
+      byte[][] hashes = new byte[index.chunks.size()][];
+      for (int i = 0; i < hashes.length; i++) {
+        Chunk c = index.chunks.get(i);
+        sha.update(raw[c.frame()], c.offset(), c.length());
+        hashes[i] = sha.digest();
+      }
+      return index.withHashes(hashes);
+    });
+  }
+
+  private static void join(Future<?> f) throws IOException {
+    try {
+      f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("interrupted while hashing chunks");
+    } catch (ExecutionException e) {
+      throw new IOException("hashing chunks failed: " + e.getCause(), e.getCause());
+    }
+  }
+
+  /** The new frames of one image as they are written. */
+  private final class Builder {
+    final ImageKey key;
+    final OutputStream data;
+    final List<Frame> frames = new ArrayList<>();
+    final List<Chunk> chunks = new ArrayList<>();
+    final Map<ByteBuffer, Integer> byHash = new HashMap<>();
+    final ByteArrayOutputStream raw = new ByteArrayOutputStream(ChunkIndex.FRAME_CHUNKS * ChunkIndex.CHUNK);
+    final MessageDigest sha = ImagePacker.sha256();
+    int open = -1; // the index of the frame being filled
+    int inOpen;
+    int newChunks;
+    long written;
+
+    Builder(ImageKey key, OutputStream data) {
+      this.key = key;
+      this.data = data;
+    }
+
+    int append(byte[] content, int len) throws IOException {
+      if (open < 0) {
+        open = frames.size();
+        frames.add(null); // sealed below
+      }
+      int id = chunks.size();
+      chunks.add(new Chunk(open, raw.size(), len));
+      raw.write(content, 0, len);
+      newChunks++;
+      if (++inOpen == ChunkIndex.FRAME_CHUNKS) {
+        seal();
+      }
+      return id;
+    }
+
+    void seal() throws IOException {
+      if (open < 0) {
+        return;
+      }
+      byte[] rawBytes = raw.toByteArray();
+      byte[] stored = ChunkedImages.this.seal(key, Zstd.compress(rawBytes, level));
+      data.write(stored);
+      frames.set(open, new Frame(key.seq(), written, stored.length, rawBytes.length, sha.digest(stored),
+          cipher == null ? null : cipher.encryption().get("keyId")));
+      written += stored.length;
+      raw.reset();
+      open = -1;
+      inOpen = 0;
+    }
+  }
+
+  /** Encrypts {@code plain} for the data object of {@code key}, if this worker has keys. */
+  private byte[] seal(ImageKey key, byte[] plain) throws IOException {
+    if (cipher == null) {
+      return plain;
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(plain.length + 128);
+    try (OutputStream enc = cipher.encrypt(out, key)) {
+      enc.write(plain);
+    }
+    return out.toByteArray();
+  }
+
+  private byte[] open(ImageKey key, byte[] stored, String keyId, String what) throws IOException {
+    if (keyId == null) {
+      return stored;
+    }
+    Map<String, String> encryption = Map.of("scheme", ImageCipher.SCHEME, "keyId", keyId);
+    if (cipher == null) {
+      throw new UnknownImageKeyException(key, keyId, List.of());
+    }
+    try (InputStream in = cipher.decrypt(new ByteArrayInputStream(stored), key, encryption)) {
+      return in.readAllBytes();
+    } catch (UnknownImageKeyException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new ImageCorruptException(key, what + " does not decrypt: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Reads image {@code m} (a chunked image's trusted manifest) into {@code dir}, which must be
+   * empty or absent, and returns its index with its chunks' hashes, which are computed after
+   * this returns, off the restore's path. Leaves nothing in {@code dir} unless every frame
+   * verified.
+   *
+   * @throws ImageCorruptException naming the index, or the frame, the data object it is in and
+   *     the chunks it holds, if one is damaged or missing
+   */
+  Future<ChunkIndex> read(ImageManifest m, Path dir) throws IOException {
+    ImageKey key = m.key();
+    ChunkIndex index = readIndex(m);
+    byte[][] raw = fetchFrames(key, index);
+    try {
+      Files.createDirectories(dir);
+      for (FileEntry f : index.files) {
+        try (FileChannel ch = FileChannel.open(dir.resolve(f.name()),
+            Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), IMAGE_FILE)) {
+          // Chunks next to each other in one frame are written as one piece.
+          List<ByteBuffer> merged = new ArrayList<>();
+          Chunk run = null;
+          int runLength = 0;
+          for (int id : f.chunks()) {
+            Chunk c = index.chunks.get(id);
+            if (run != null && c.frame() == run.frame() && c.offset() == run.offset() + runLength) {
+              runLength += c.length();
+              continue;
+            }
+            if (run != null) {
+              merged.add(ByteBuffer.wrap(raw[run.frame()], run.offset(), runLength));
+            }
+            run = c;
+            runLength = c.length();
+          }
+          if (run != null) {
+            merged.add(ByteBuffer.wrap(raw[run.frame()], run.offset(), runLength));
+          }
+          ByteBuffer[] pieces = merged.toArray(ByteBuffer[]::new);
+          for (int from = 0; from < pieces.length; from += 512) {
+            int n = Math.min(512, pieces.length - from);
+            long want = 0;
+            for (int j = from; j < from + n; j++) {
+              want += pieces[j].remaining();
+            }
+            while (want > 0) {
+              want -= ch.write(pieces, from, n);
+            }
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      ImagePacker.deleteTree(dir);
+      throw e;
+    }
+    return hashLater(index, raw);
+  }
+
+  /** The index of image {@code m} (a chunked image's trusted manifest), checked against the manifest. */
+  ChunkIndex readIndex(ImageManifest m) throws IOException {
+    ImageKey key = m.key();
+    long indexOffset = m.chunks().indexOffset();
+    byte[] storedIndex = readRange(key, key, indexOffset, m.packedBytes() - indexOffset, "its chunk index");
+    String actual = ChunkIndex.hex(ImagePacker.sha256().digest(storedIndex));
+    if (!actual.equals(m.sha256())) {
+      throw new ImageCorruptException(key, "its chunk index (bytes " + indexOffset + " to " + m.packedBytes()
+          + " of its data object) has SHA-256 " + actual + " but the manifest says " + m.sha256());
+    }
+    byte[] compressed = m.encryption() == null ? storedIndex : open(key, storedIndex, keyIdOf(key, m), "its chunk index");
+    byte[] encoded;
+    try (InputStream z = new ZstdInputStream(new ByteArrayInputStream(compressed))) {
+      encoded = z.readNBytes(MAX_INDEX + 1);
+    } catch (IOException e) {
+      throw new ImageCorruptException(key, "its chunk index does not decompress: " + e.getMessage());
+    }
+    if (encoded.length > MAX_INDEX) {
+      throw new ImageCorruptException(key, "its chunk index is larger than " + MAX_INDEX + " bytes");
+    }
+    return ChunkIndex.decode(key, encoded);
+  }
+
+  private static String keyIdOf(ImageKey key, ImageManifest m) throws IOException {
+    return ImageCipher.requireKnownScheme(key, m.encryption());
+  }
+
+  /** Every frame of {@code index}, verified, decrypted and decompressed, by frame number. */
+  private byte[][] fetchFrames(ImageKey key, ChunkIndex index) throws IOException {
+    byte[][] raw = new byte[index.frames.size()][];
+    Map<Long, List<Integer>> byPack = new TreeMap<>();
+    for (int f = 0; f < index.frames.size(); f++) {
+      byPack.computeIfAbsent(index.frames.get(f).pack(), p -> new ArrayList<>()).add(f);
+    }
+    List<Runnable> unpacks = new ArrayList<>();
+    for (Map.Entry<Long, List<Integer>> e : byPack.entrySet()) {
+      ImageKey pack = new ImageKey(key.workflowId(), e.getKey());
+      List<Integer> ids = e.getValue();
+      ids.sort(Comparator.comparingLong(f -> index.frames.get(f).offset()));
+      int i = 0;
+      while (i < ids.size()) {
+        Frame first = index.frames.get(ids.get(i));
+        long start = first.offset();
+        long end = start + first.storedBytes();
+        int j = i + 1;
+        while (j < ids.size()) {
+          Frame next = index.frames.get(ids.get(j));
+          if (next.offset() < end || next.offset() - end > COALESCE_GAP) {
+            break;
+          }
+          end = next.offset() + next.storedBytes();
+          j++;
+        }
+        byte[] bytes = readRange(key, pack, start, end - start,
+            "the data object of image " + pack + ", which holds " + ids.size() + " of its frames");
+        for (int k = i; k < j; k++) {
+          int f = ids.get(k);
+          int from = (int) (index.frames.get(f).offset() - start);
+          unpacks.add(() -> raw[f] = unpack(key, index, f, pack, bytes, from));
+        }
+        i = j;
+      }
+    }
+    runOnTwoThreads(unpacks);
+    return raw;
+  }
+
+  /** Checks, decrypts and decompresses frame {@code f}, stored in {@code bytes} from {@code from}. */
+  private byte[] unpack(ImageKey key, ChunkIndex index, int f, ImageKey pack, byte[] bytes, int from) {
+    Frame frame = index.frames.get(f);
+    MessageDigest digest = ImagePacker.sha256();
+    digest.update(bytes, from, frame.storedBytes());
+    byte[] sha = digest.digest();
+    try {
+      if (!MessageDigest.isEqual(sha, frame.sha256())) {
+        throw new ImageCorruptException(key, describe(index, f, pack) + " has SHA-256 " + ChunkIndex.hex(sha)
+            + " but the index says " + ChunkIndex.hex(frame.sha256()));
+      }
+      byte[] plain = new byte[frame.rawBytes()];
+      long n;
+      if (frame.keyId() == null) {
+        n = Zstd.decompressByteArray(plain, 0, plain.length, bytes, from, frame.storedBytes());
+      } else {
+        byte[] compressed = open(pack, Arrays.copyOfRange(bytes, from, from + frame.storedBytes()), frame.keyId(),
+            describe(index, f, pack));
+        n = Zstd.decompressByteArray(plain, 0, plain.length, compressed, 0, compressed.length);
+      }
+      if (n != plain.length) {
+        throw new ImageCorruptException(key, describe(index, f, pack) + " holds " + n + " bytes, not " + plain.length);
+      }
+      return plain;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException e) {
+      if (e instanceof UncheckedIOException) {
+        throw e;
+      }
+      throw new UncheckedIOException(new ImageCorruptException(key, describe(index, f, pack) + " does not decompress: "
+          + e.getMessage()));
+    }
+  }
+
+  /** Runs {@code tasks}, half on this thread and half on the worker pool, and throws the first failure. */
+  private static void runOnTwoThreads(List<Runnable> tasks) throws IOException {
+    int half = tasks.size() / 2;
+    Future<?> other = POOL.submit(() -> tasks.subList(half, tasks.size()).forEach(Runnable::run));
+    try {
+      tasks.subList(0, half).forEach(Runnable::run);
+    } catch (UncheckedIOException e) {
+      other.cancel(false);
+      throw e.getCause();
+    }
+    try {
+      join(other);
+    } catch (IOException e) {
+      if (e.getCause() instanceof UncheckedIOException u) {
+        throw u.getCause();
+      }
+      throw e;
+    }
+  }
+
+  /** Names a frame, where it is, and the chunks of the image's files it holds. */
+  private static String describe(ChunkIndex index, int f, ImageKey pack) {
+    Frame frame = index.frames.get(f);
+    StringBuilder where = new StringBuilder();
+    int n = 0;
+    for (FileEntry file : index.files) {
+      int[] ids = file.chunks();
+      for (int j = 0; j < ids.length; j++) {
+        if (index.chunks.get(ids[j]).frame() == f) {
+          if (n < 3) {
+            where.append(n == 0 ? "" : ", ").append(file.name()).append(" at ").append((long) j * ChunkIndex.CHUNK);
+          }
+          n++;
+        }
+      }
+    }
+    return "frame " + f + " (bytes " + frame.offset() + " to " + (frame.offset() + frame.storedBytes())
+        + " of the data object of image " + pack + ", SHA-256 " + ChunkIndex.hex(frame.sha256()) + ", holding " + n
+        + " chunk(s) of the image: " + where + (n > 3 ? ", ..." : "") + ")";
+  }
+
+  private byte[] readRange(ImageKey image, ImageKey object, long offset, long length, String what) throws IOException {
+    if (length > Integer.MAX_VALUE - 16) {
+      throw new ImageCorruptException(image, what + " claims " + length + " bytes");
+    }
+    try (InputStream in = store.openRange(object, offset, length)) {
+      byte[] bytes = in.readNBytes((int) length);
+      if (bytes.length != length) {
+        throw new ImageCorruptException(image, what + " ends after " + bytes.length + " of " + length + " bytes");
+      }
+      return bytes;
+    } catch (ImageNotFoundException e) {
+      throw new ImageCorruptException(image, what + " is missing from " + store.describe());
+    }
+  }
+}
