@@ -1,12 +1,14 @@
 package dev.torpor.bench;
 
-import com.github.luben.zstd.ZstdInputStream;
 import dev.torpor.launcher.internal.CriuStats;
+import dev.torpor.launcher.internal.ImageFiles;
+import dev.torpor.storage.ImageManifest;
+import dev.torpor.storage.ImageStore;
+import dev.torpor.storage.crypto.ImageKeyring;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Optional;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * CRIU's own account of one dump: the {@code stats-dump} file that {@code criu dump} writes
@@ -31,17 +33,22 @@ record DumpStats(
 
   static final String FILE = "stats-dump";
 
-  /** Reads {@code stats-dump} out of a packed (tar+zstd) image, if it is there. */
-  static Optional<DumpStats> fromPackedImage(InputStream packed) throws IOException {
-    try (TarArchiveInputStream tar = new TarArchiveInputStream(new ZstdInputStream(packed))) {
-      TarArchiveEntry e;
-      while ((e = tar.getNextEntry()) != null) {
-        if (e.getName().equals(FILE)) {
-          return Optional.of(parse(tar.readAllBytes()));
+  /** Reads {@code stats-dump} out of a stored image (either format), if it is there. */
+  static Optional<DumpStats> fromImage(ImageStore store, ImageManifest m, Optional<ImageKeyring> keys)
+      throws IOException {
+    Path dir = Files.createTempDirectory("torpor-bench-stats-");
+    try {
+      Path image = dir.resolve("image");
+      ImageFiles.unpack(store, m, keys, image);
+      Path stats = image.resolve(FILE);
+      return Files.exists(stats) ? Optional.of(parse(Files.readAllBytes(stats))) : Optional.empty();
+    } finally {
+      try (var walk = Files.walk(dir)) {
+        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
         }
       }
     }
-    return Optional.empty();
   }
 
   /** Decodes a CRIU stats image's dump entry ({@link CriuStats}). */

@@ -1,21 +1,22 @@
 package dev.torpor.bench;
 
 import com.github.luben.zstd.Zstd;
-import com.github.luben.zstd.ZstdInputStream;
+import dev.torpor.launcher.internal.ImageFiles;
 import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.ImageNotFoundException;
 import dev.torpor.storage.ImageStore;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
  * What page deduplication across images would store (issue #6's stretch target): reads stored
@@ -46,41 +47,44 @@ final class PageDedup {
     }
   }
 
-  /** Adds one stored (tar+zstd, unencrypted) image; what it adds. */
+  /** Adds one stored (unencrypted) image, of either format; what it adds. */
   PerImage add(ImageStore store, ImageKey key) throws IOException {
-    try (InputStream in = store.openData(key)) {
-      return add(in);
-    }
-  }
-
-  PerImage add(InputStream packed) throws IOException {
-    long raw = 0;
-    ByteArrayOutputStream fresh = new ByteArrayOutputStream();
-    try (TarArchiveInputStream tar = new TarArchiveInputStream(new ZstdInputStream(packed))) {
-      TarArchiveEntry e;
-      byte[] page = new byte[PAGE];
-      while ((e = tar.getNextEntry()) != null) {
-        if (!e.isFile()) {
-          continue;
-        }
-        String name = e.getName().substring(e.getName().lastIndexOf('/') + 1);
+    Path dir = Files.createTempDirectory("torpor-bench-dedup-");
+    try {
+      Path image = dir.resolve("image");
+      ImageFiles.unpack(store, store.manifest(key).orElseThrow(() -> new ImageNotFoundException(key, store.describe())),
+          Optional.empty(), image);
+      long raw = 0;
+      ByteArrayOutputStream fresh = new ByteArrayOutputStream();
+      List<Path> files;
+      try (var list = Files.list(image)) {
+        files = list.sorted().toList();
+      }
+      for (Path f : files) {
+        byte[] all = Files.readAllBytes(f);
+        raw += all.length;
+        String name = f.getFileName().toString();
         if (name.startsWith("pages-") && name.endsWith(".img")) {
-          int n;
-          while ((n = tar.readNBytes(page, 0, PAGE)) > 0) {
-            raw += n;
-            if (seen.add(ByteBuffer.wrap(sha.digest(n == PAGE ? page : java.util.Arrays.copyOf(page, n))))) {
-              fresh.write(page, 0, n);
+          for (int off = 0; off < all.length; off += PAGE) {
+            int n = Math.min(PAGE, all.length - off);
+            sha.update(all, off, n);
+            if (seen.add(ByteBuffer.wrap(sha.digest()))) {
+              fresh.write(all, off, n);
             }
           }
         } else {
-          byte[] all = tar.readAllBytes();
-          raw += all.length;
           fresh.write(all);
         }
       }
+      byte[] b = fresh.toByteArray();
+      return new PerImage(raw, b.length, b.length == 0 ? 0 : Zstd.compress(b, 1).length);
+    } finally {
+      try (var walk = Files.walk(dir)) {
+        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
     }
-    byte[] f = fresh.toByteArray();
-    return new PerImage(raw, f.length, f.length == 0 ? 0 : Zstd.compress(f, 1).length);
   }
 
   /** Adds each image in turn. */

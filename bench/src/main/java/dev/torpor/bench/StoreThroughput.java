@@ -177,9 +177,9 @@ final class StoreThroughput {
    * since these images are only read back and compared, never restored or verified.
    */
   private ImageManifest manifest(ImageKey key, int size, long stored, Optional<ImageCipher> cipher) {
-    return new ImageManifest(ImageManifest.FORMAT, key.workflowId(), key.seq(), Instant.now().toString(),
+    return new ImageManifest(ImageManifest.FORMAT_TAR, key.workflowId(), key.seq(), Instant.now().toString(),
         sha256(size), size, stored, "none (benchmark data)", Map.of(), Map.of(), List.of(), Map.of(), Map.of(),
-        Map.of(), cipher.map(ImageCipher::encryption).orElse(null), null);
+        Map.of(), cipher.map(ImageCipher::encryption).orElse(null), null, null);
   }
 
   private String sha256(int size) {
