@@ -37,10 +37,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Writes and reads chunked images (format 2). Writing cuts every file of a dump into 4 KiB
@@ -57,6 +59,8 @@ import java.util.concurrent.Future;
 final class ChunkedImages {
   /** How far apart two frames of one data object may be and still be read in one request. */
   private static final long COALESCE_GAP = 64 * 1024;
+  /** The most one read of frames may hold. */
+  private static final long MAX_READ = 8 << 20;
   /** The largest index a restore accepts, decompressed. */
   private static final int MAX_INDEX = 256 << 20;
 
@@ -65,13 +69,6 @@ final class ChunkedImages {
 
   /** Hashes or unpacks chunks beside the thread that writes or reads an image. */
   private static final ExecutorService POOL = Executors.newSingleThreadExecutor(r -> daemon(r, "torpor-chunks"));
-  /** Hashes the chunks of restored images after the restore, at the lowest priority. */
-  private static final ExecutorService HASHER = Executors.newSingleThreadExecutor(r -> {
-    Thread t = daemon(r, "torpor-chunk-hasher");
-    t.setPriority(Thread.MIN_PRIORITY);
-    return t;
-  });
-
   private static Thread daemon(Runnable r, String name) {
     Thread t = new Thread(r, name);
     t.setDaemon(true);
@@ -206,20 +203,23 @@ final class ChunkedImages {
         ChunkIndex.hex(ImagePacker.sha256().digest(stored)), cipher == null ? null : cipher.encryption());
   }
 
-  /** The SHA-256 of every chunk of {@code contents}, half on this thread and half on the pool. */
+  /** The SHA-256 of every chunk of {@code contents}, in blocks of 256 chunks on this thread and the pool. */
   private static byte[][] hashAll(FileChannel[] contents, long[] sizes, int[] firstChunk) throws IOException {
     int total = firstChunk[firstChunk.length - 1];
     byte[][] hashes = new byte[total][];
-    int half = total / 2;
-    Future<?> other = POOL.submit(() -> {
-      hashRange(contents, sizes, firstChunk, hashes, half, total);
-      return null;
-    });
-    try {
-      hashRange(contents, sizes, firstChunk, hashes, 0, half);
-    } finally {
-      join(other);
+    List<Runnable> blocks = new ArrayList<>();
+    for (int from = 0; from < total; from += 256) {
+      int start = from;
+      int end = Math.min(total, from + 256);
+      blocks.add(() -> {
+        try {
+          hashRange(contents, sizes, firstChunk, hashes, start, end);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
     }
+    runOnTwoThreads(blocks);
     return hashes;
   }
 
@@ -262,30 +262,6 @@ final class ChunkedImages {
     buf.flip();
   }
 
-  /** The index with its chunks' hashes, computed from the rebuilt frames {@code raw} by the hasher. */
-  private static Future<ChunkIndex> hashLater(ChunkIndex index, byte[][] raw) {
-    return HASHER.submit(() -> {
-      MessageDigest sha = ImagePacker.sha256();
-      byte[][] hashes = new byte[index.chunks.size()][];
-      for (int i = 0; i < hashes.length; i++) {
-        Chunk c = index.chunks.get(i);
-        sha.update(raw[c.frame()], c.offset(), c.length());
-        hashes[i] = sha.digest();
-      }
-      return index.withHashes(hashes);
-    });
-  }
-
-  private static void join(Future<?> f) throws IOException {
-    try {
-      f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while hashing chunks");
-    } catch (ExecutionException e) {
-      throw new IOException("hashing chunks failed: " + e.getCause(), e.getCause());
-    }
-  }
 
   /** The new frames of one image as they are written. */
   private final class Builder {
@@ -368,59 +344,69 @@ final class ChunkedImages {
 
   /**
    * Reads image {@code m} (a chunked image's trusted manifest) into {@code dir}, which must be
-   * empty or absent, and returns its index with its chunks' hashes, which are computed after
-   * this returns, off the restore's path. Leaves nothing in {@code dir} unless every frame
+   * empty or absent, and returns its index with its chunks' hashes (computed as the frames are
+   * unpacked, for the workflow's next image). Each frame goes straight into the files, so a
+   * restore holds one read of at most {@value #MAX_READ} bytes and a frame per thread. Leaves nothing in {@code dir} unless every frame
    * verified.
    *
    * @throws ImageCorruptException naming the index, or the frame, the data object it is in and
    *     the chunks it holds, if one is damaged or missing
    */
-  Future<ChunkIndex> read(ImageManifest m, Path dir) throws IOException {
+  ChunkIndex read(ImageManifest m, Path dir) throws IOException {
     ImageKey key = m.key();
     ChunkIndex index = readIndex(m);
-    byte[][] raw = fetchFrames(key, index);
+    Files.createDirectories(dir);
+    FileChannel[] files = new FileChannel[index.files.size()];
     try {
-      Files.createDirectories(dir);
-      for (FileEntry f : index.files) {
-        try (FileChannel ch = FileChannel.open(dir.resolve(f.name()),
-            Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), IMAGE_FILE)) {
-          // Chunks next to each other in one frame are written as one piece.
-          List<ByteBuffer> merged = new ArrayList<>();
-          Chunk run = null;
-          int runLength = 0;
-          for (int id : f.chunks()) {
-            Chunk c = index.chunks.get(id);
-            if (run != null && c.frame() == run.frame() && c.offset() == run.offset() + runLength) {
-              runLength += c.length();
-              continue;
-            }
-            if (run != null) {
-              merged.add(ByteBuffer.wrap(raw[run.frame()], run.offset(), runLength));
-            }
-            run = c;
-            runLength = c.length();
-          }
-          if (run != null) {
-            merged.add(ByteBuffer.wrap(raw[run.frame()], run.offset(), runLength));
-          }
-          ByteBuffer[] pieces = merged.toArray(ByteBuffer[]::new);
-          for (int from = 0; from < pieces.length; from += 512) {
-            int n = Math.min(512, pieces.length - from);
-            long want = 0;
-            for (int j = from; j < from + n; j++) {
-              want += pieces[j].remaining();
-            }
-            while (want > 0) {
-              want -= ch.write(pieces, from, n);
-            }
+      for (int i = 0; i < files.length; i++) {
+        files[i] = FileChannel.open(dir.resolve(index.files.get(i).name()),
+            Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), IMAGE_FILE);
+      }
+      byte[][] hashes = new byte[index.chunks.size()][];
+      fetchFrames(key, index, extentsByFrame(index), files, hashes);
+      for (FileChannel ch : files) {
+        ch.close();
+      }
+      return index.withHashes(hashes);
+    } catch (IOException | RuntimeException | Error e) {
+      for (FileChannel ch : files) {
+        if (ch != null) {
+          try {
+            ch.close();
+          } catch (IOException ignored) {
+            // the directory goes anyway
           }
         }
       }
-    } catch (IOException | RuntimeException e) {
       ImagePacker.deleteTree(dir);
       throw e;
     }
-    return hashLater(index, raw);
+  }
+
+  /**
+   * Where each frame's bytes go: runs of (file, file offset, frame offset, length), merged where
+   * consecutive chunks of a frame are consecutive in a file, as a page file's mostly are.
+   */
+  private static List<List<long[]>> extentsByFrame(ChunkIndex index) {
+    List<List<long[]>> byFrame = new ArrayList<>(index.frames.size());
+    for (int f = 0; f < index.frames.size(); f++) {
+      byFrame.add(new ArrayList<>());
+    }
+    for (int i = 0; i < index.files.size(); i++) {
+      int[] ids = index.files.get(i).chunks();
+      for (int j = 0; j < ids.length; j++) {
+        Chunk c = index.chunks.get(ids[j]);
+        List<long[]> extents = byFrame.get(c.frame());
+        long fileOffset = (long) j * ChunkIndex.CHUNK;
+        long[] last = extents.isEmpty() ? null : extents.get(extents.size() - 1);
+        if (last != null && last[0] == i && last[1] + last[3] == fileOffset && last[2] + last[3] == c.offset()) {
+          last[3] += c.length();
+        } else {
+          extents.add(new long[] {i, fileOffset, c.offset(), c.length()});
+        }
+      }
+    }
+    return byFrame;
   }
 
   /** The index of image {@code m} (a chunked image's trusted manifest), checked against the manifest. */
@@ -450,14 +436,30 @@ final class ChunkedImages {
     return ImageCipher.requireKnownScheme(key, m.encryption());
   }
 
-  /** Every frame of {@code index}, verified, decrypted and decompressed, by frame number. */
-  private byte[][] fetchFrames(ImageKey key, ChunkIndex index) throws IOException {
-    byte[][] raw = new byte[index.frames.size()][];
+  /**
+   * Reads every frame of {@code index} (adjacent frames of one data object in one read of at most
+   * {@link #MAX_READ} bytes), verifies, decrypts and decompresses each, writes its chunks where
+   * {@code extents} say and hashes them into {@code hashes}, on two threads.
+   */
+  private void fetchFrames(ImageKey key, ChunkIndex index, List<List<long[]>> extents, FileChannel[] files,
+      byte[][] hashes) throws IOException {
+    int[] perFrame = new int[index.frames.size()];
+    for (Chunk c : index.chunks) {
+      perFrame[c.frame()]++;
+    }
+    int[][] chunksOfFrame = new int[perFrame.length][];
+    for (int f = 0; f < perFrame.length; f++) {
+      chunksOfFrame[f] = new int[perFrame[f]];
+      perFrame[f] = 0;
+    }
+    for (int c = 0; c < index.chunks.size(); c++) {
+      int f = index.chunks.get(c).frame();
+      chunksOfFrame[f][perFrame[f]++] = c;
+    }
     Map<Long, List<Integer>> byPack = new TreeMap<>();
     for (int f = 0; f < index.frames.size(); f++) {
       byPack.computeIfAbsent(index.frames.get(f).pack(), p -> new ArrayList<>()).add(f);
     }
-    List<Runnable> unpacks = new ArrayList<>();
     for (Map.Entry<Long, List<Integer>> e : byPack.entrySet()) {
       ImageKey pack = new ImageKey(key.workflowId(), e.getKey());
       List<Integer> ids = e.getValue();
@@ -470,24 +472,49 @@ final class ChunkedImages {
         int j = i + 1;
         while (j < ids.size()) {
           Frame next = index.frames.get(ids.get(j));
-          if (next.offset() < end || next.offset() - end > COALESCE_GAP) {
+          long nextEnd = next.offset() + next.storedBytes();
+          if (next.offset() < end || next.offset() - end > COALESCE_GAP || nextEnd - start > MAX_READ) {
             break;
           }
-          end = next.offset() + next.storedBytes();
+          end = nextEnd;
           j++;
         }
         byte[] bytes = readRange(key, pack, start, end - start,
-            "the data object of image " + pack + ", which holds " + ids.size() + " of its frames");
+            "the data object of image " + pack + ", which holds " + ids.size() + " of its frames,");
+        List<Runnable> unpacks = new ArrayList<>();
         for (int k = i; k < j; k++) {
           int f = ids.get(k);
           int from = (int) (index.frames.get(f).offset() - start);
-          unpacks.add(() -> raw[f] = unpack(key, index, f, pack, bytes, from));
+          unpacks.add(() -> place(key, index, f, pack, unpack(key, index, f, pack, bytes, from), extents.get(f),
+              chunksOfFrame[f], files, hashes));
         }
+        runOnTwoThreads(unpacks);
         i = j;
       }
     }
-    runOnTwoThreads(unpacks);
-    return raw;
+  }
+
+  /** Writes frame {@code f}'s raw bytes where its chunks go and hashes each chunk. */
+  private static void place(ImageKey key, ChunkIndex index, int f, ImageKey pack, byte[] raw, List<long[]> extents,
+      int[] chunksOfFrame, FileChannel[] files, byte[][] hashes) {
+    try {
+      for (long[] x : extents) {
+        ByteBuffer piece = ByteBuffer.wrap(raw, (int) x[2], (int) x[3]);
+        long at = x[1];
+        while (piece.hasRemaining()) {
+          at += files[(int) x[0]].write(piece, at);
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(new IOException("cannot write " + describe(index, f, pack) + " of image " + key
+          + " into its restore directory: " + e.getMessage(), e));
+    }
+    MessageDigest sha = ImagePacker.sha256();
+    for (int c : chunksOfFrame) {
+      Chunk chunk = index.chunks.get(c);
+      sha.update(raw, chunk.offset(), chunk.length());
+      hashes[c] = sha.digest();
+    }
   }
 
   /** Checks, decrypts and decompresses frame {@code f}, stored in {@code bytes} from {@code from}. */
@@ -525,23 +552,57 @@ final class ChunkedImages {
     }
   }
 
-  /** Runs {@code tasks}, half on this thread and half on the worker pool, and throws the first failure. */
+  /**
+   * Runs {@code tasks} on this thread and, when it is free, the pool's: both take the next task
+   * until none is left, so a pool busy with another image's work only means this thread does it
+   * all. Throws the first failure, unwrapped from its {@link UncheckedIOException}.
+   */
   private static void runOnTwoThreads(List<Runnable> tasks) throws IOException {
-    int half = tasks.size() / 2;
-    Future<?> other = POOL.submit(() -> tasks.subList(half, tasks.size()).forEach(Runnable::run));
-    try {
-      tasks.subList(0, half).forEach(Runnable::run);
-    } catch (UncheckedIOException e) {
-      other.cancel(false);
-      throw e.getCause();
-    }
-    try {
-      join(other);
-    } catch (IOException e) {
-      if (e.getCause() instanceof UncheckedIOException u) {
-        throw u.getCause();
+    AtomicInteger next = new AtomicInteger();
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    Runnable drain = () -> {
+      int i;
+      while (failed.get() == null && (i = next.getAndIncrement()) < tasks.size()) {
+        try {
+          tasks.get(i).run();
+        } catch (RuntimeException | Error e) {
+          failed.compareAndSet(null, e);
+        }
       }
-      throw e;
+    };
+    // The pool's thread helps only if it gets to it before this thread is done.
+    boolean helper = tasks.size() > 1;
+    AtomicBoolean claimed = new AtomicBoolean();
+    CountDownLatch helped = new CountDownLatch(1);
+    if (helper) {
+      POOL.execute(() -> {
+        if (claimed.compareAndSet(false, true)) {
+          try {
+            drain.run();
+          } finally {
+            helped.countDown();
+          }
+        }
+      });
+    }
+    drain.run();
+    if (helper && !claimed.compareAndSet(false, true)) {
+      try {
+        helped.await(); // it is running a task of ours
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while working on chunks");
+      }
+    }
+    Throwable e = failed.get();
+    if (e instanceof UncheckedIOException u) {
+      throw u.getCause();
+    }
+    if (e instanceof RuntimeException r) {
+      throw r;
+    }
+    if (e instanceof Error err) {
+      throw err;
     }
   }
 

@@ -19,11 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -40,7 +35,7 @@ final class ImageIo {
   /** How many indexes of recent images are kept in memory (about 1 MB each); others are read again. */
   private static final int BASES = 16;
 
-  private record Base(long seq, Future<ChunkIndex> index) {}
+  private record Base(long seq, ChunkIndex index) {}
 
   private final ImageStore store;
   private final ImagePacker packer;
@@ -242,16 +237,7 @@ final class ImageIo {
       b = bases.get(key.workflowId());
     }
     if (b != null && b.seq() == key.seq() - 1) {
-      try {
-        return b.index().get(10, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return null;
-      } catch (ExecutionException | TimeoutException e) {
-        System.err.println("torpor worker: image " + key + " shares no chunks with image " + b.seq()
-            + ", whose chunks could not be hashed: " + e);
-        return null;
-      }
+      return b.index();
     }
     // The chunks' hashes are not stored (they would be most of the index): without them the image is written whole.
     System.err.println("torpor worker: image " + key + " shares no chunks with image " + (key.seq() - 1)
@@ -260,10 +246,6 @@ final class ImageIo {
   }
 
   private void remember(ImageKey key, ChunkIndex index) {
-    remember(key, CompletableFuture.completedFuture(index));
-  }
-
-  private void remember(ImageKey key, Future<ChunkIndex> index) {
     synchronized (bases) {
       bases.put(key.workflowId(), new Base(key.seq(), index));
     }

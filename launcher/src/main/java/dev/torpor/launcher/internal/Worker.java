@@ -919,14 +919,19 @@ public final class Worker implements AutoCloseable {
         }
       }
       details.put("restoreDeliver", millisSince(t1));
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | Error e) {
+      // An Error too (an OutOfMemoryError while fetching): the wake fails and its slot is released,
+      // instead of the workflow staying RUNNING with nothing behind it until the worker restarts.
+      if (e instanceof Error) {
+        System.err.println("torpor worker: restoring " + run.id + " failed: " + e);
+      }
       synchronized (run) {
         if (run.process != null) {
           killProcess(run); // the waiter, CRIU and whatever it restored
           run.process = null;
         }
         run.moveTo(State.SUSPENDED);
-        run.lastError = String.valueOf(e.getMessage());
+        run.lastError = e instanceof Error ? e.toString() : String.valueOf(e.getMessage());
         emit(Type.RESTORE_FAILED, run, Map.of("error", run.lastError));
       }
       if (e instanceof ImageDeclinedException) {

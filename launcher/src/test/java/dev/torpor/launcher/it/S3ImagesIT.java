@@ -131,10 +131,6 @@ class S3ImagesIT {
     return s3.basedir().resolve(BUCKET).resolve(key);
   }
 
-  private static String sha256(Path file) throws Exception {
-    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-  }
-
   @Test
   void encryptedImagesAreOrdinaryS3ObjectsAndResumeOnAWorkerWithNoLocalCopy() throws Exception {
     try (ServerProcess server = server("e2e", "--image-key-file", keys.toString())) {
@@ -154,8 +150,15 @@ class S3ImagesIT {
       assertThat(aws("s3", "cp", "--only-show-errors", "s3://" + BUCKET + "/" + prefix + ".manifest.json",
           down.resolve("manifest.json").toString()).exitCode()).isZero();
       JsonNode manifest = JSON.readTree(down.resolve("manifest.json").toFile());
-      assertThat(manifest.path("sha256").asText()).isEqualTo(sha256(down.resolve("data")));
-      assertThat(manifest.path("packedBytes").asLong()).isEqualTo(Files.size(down.resolve("data")));
+      // A chunked image: its frames, then its index, whose SHA-256 the manifest holds.
+      byte[] data = Files.readAllBytes(down.resolve("data"));
+      assertThat(manifest.path("format").asInt()).isEqualTo(2);
+      assertThat(manifest.path("packedBytes").asLong()).isEqualTo(data.length);
+      int indexOffset = manifest.path("chunks").path("indexOffset").asInt();
+      assertThat(indexOffset).isPositive().isLessThan(data.length);
+      assertThat(manifest.path("sha256").asText()).isEqualTo(HexFormat.of().formatHex(
+          MessageDigest.getInstance("SHA-256").digest(Arrays.copyOfRange(data, indexOffset, data.length))));
+      assertThat(manifest.path("chunks").path("packs").toString()).isEqualTo("[1]");
       assertThat(manifest.path("encryption").path("scheme").asText()).isEqualTo("AES256_GCM_HKDF_1MB");
       assertThat(manifest.path("encryption").path("keyId").asText()).isEqualTo(ImageKeyring.fromFile(keys).currentKeyId());
       assertThat(manifest.path("mac").asText()).hasSize(64);
