@@ -147,11 +147,16 @@ public final class LocalDirectoryImageStore implements ImageStore {
 
   @Override
   public List<Long> seqs(String workflowId) throws IOException {
+    return seqsNamed(workflowId, ImageKey::seqOfManifestName);
+  }
+
+  /** The seqs in the workflow's folder that {@code parse} finds in a file name (-1: none), ascending. */
+  private List<Long> seqsNamed(String workflowId, java.util.function.ToLongFunction<String> parse) throws IOException {
     Path dir = root.resolve(ImageKey.workflowPrefix(workflowId));
     List<Long> seqs = new ArrayList<>();
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
       for (Path entry : entries) {
-        long seq = ImageKey.seqOfManifestName(entry.getFileName().toString());
+        long seq = parse.applyAsLong(entry.getFileName().toString());
         if (seq > 0) {
           seqs.add(seq);
         }
@@ -249,20 +254,7 @@ public final class LocalDirectoryImageStore implements ImageStore {
 
   @Override
   public List<Long> dataSeqs(String workflowId) throws IOException {
-    Path dir = root.resolve(ImageKey.workflowPrefix(workflowId));
-    List<Long> seqs = new ArrayList<>();
-    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-      for (Path entry : entries) {
-        long seq = ImageKey.seqOfDataName(entry.getFileName().toString());
-        if (seq > 0) {
-          seqs.add(seq);
-        }
-      }
-    } catch (NoSuchFileException e) {
-      return List.of();
-    }
-    Collections.sort(seqs);
-    return Collections.unmodifiableList(seqs);
+    return seqsNamed(workflowId, ImageKey::seqOfDataName);
   }
 
   @Override

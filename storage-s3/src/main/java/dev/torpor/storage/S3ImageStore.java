@@ -190,10 +190,16 @@ public final class S3ImageStore implements ImageStore {
 
   @Override
   public List<Long> seqs(String workflowId) throws IOException {
+    return seqsNamed(workflowId, ImageKey::seqOfManifestName, "the images of workflow " + workflowId);
+  }
+
+  /** The seqs in the workflow's folder that {@code parse} finds in an object's name (-1: none), ascending. */
+  private List<Long> seqsNamed(String workflowId, java.util.function.ToLongFunction<String> parse, String what)
+      throws IOException {
     String folder = config.objectKey(ImageKey.workflowPrefix(workflowId));
     List<Long> seqs = new ArrayList<>();
-    for (S3Object object : list(folder, true, "the images of workflow " + workflowId)) {
-      long seq = ImageKey.seqOfManifestName(object.key().substring(folder.length()));
+    for (S3Object object : list(folder, true, what)) {
+      long seq = parse.applyAsLong(object.key().substring(folder.length()));
       if (seq > 0) {
         seqs.add(seq);
       }
@@ -285,16 +291,7 @@ public final class S3ImageStore implements ImageStore {
 
   @Override
   public List<Long> dataSeqs(String workflowId) throws IOException {
-    String folder = config.objectKey(ImageKey.workflowPrefix(workflowId));
-    List<Long> seqs = new ArrayList<>();
-    for (S3Object object : list(folder, true, "the data objects of workflow " + workflowId)) {
-      long seq = ImageKey.seqOfDataName(object.key().substring(folder.length()));
-      if (seq > 0) {
-        seqs.add(seq);
-      }
-    }
-    Collections.sort(seqs);
-    return Collections.unmodifiableList(seqs);
+    return seqsNamed(workflowId, ImageKey::seqOfDataName, "the data objects of workflow " + workflowId);
   }
 
   @Override

@@ -42,33 +42,8 @@ class ChunkedImagesTest {
   private final Random random = new Random(15);
   private int dumps;
 
-  private final CheckpointEngine engine = new CheckpointEngine() {
-    @Override
-    public Map<String, String> describe() {
-      return Map.of("name", "none");
-    }
+  private final CheckpointEngine engine = new NoCheckpointEngine();
 
-    @Override
-    public void dump(long pid, Path dir, boolean leaveRunning, List<String> options) {
-      throw new UnsupportedOperationException("not dumped here");
-    }
-
-    @Override
-    public Process restore(Path dir, String outputPipe, Path errorFile, List<String> options,
-        boolean addrNoRandomize) {
-      throw new UnsupportedOperationException("not restored here");
-    }
-
-    @Override
-    public long restoredRoot(Process restore, Duration timeout) {
-      throw new UnsupportedOperationException("not restored here");
-    }
-
-    @Override
-    public String restoreLogTail(Path dir) {
-      return "";
-    }
-  };
 
   @BeforeEach
   void open() throws IOException {
