@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.github.luben.zstd.ZstdInputStream;
+import dev.torpor.launcher.internal.ImageFiles;
 import dev.torpor.launcher.internal.Scratch;
 import dev.torpor.launcher.internal.WorkflowUser;
 import dev.torpor.launcher.it.ServerProcess.Result;
@@ -16,7 +16,6 @@ import dev.torpor.scheduler.TestCerts;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.LocalDirectoryImageStore;
-import dev.torpor.storage.crypto.ImageCipher;
 import dev.torpor.storage.crypto.ImageKeyring;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,11 +36,10 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -291,17 +289,16 @@ class SecurityIT {
     return server.runBase.resolve(hash.substring(0, 16));
   }
 
-  /** CRIU's files of an image in the server's store, decrypted and unpacked in memory. */
+  /** CRIU's files of an image in the server's store, decrypted and rebuilt (either format), read into memory. */
   private static Map<String, byte[]> criuFiles(ImageKey key) throws IOException {
     LocalDirectoryImageStore store = new LocalDirectoryImageStore(server.data.resolve("store"));
     ImageManifest m = store.manifest(key).orElseThrow();
+    Path dir = Files.createTempDirectory(server.data, "inspect-").resolve("image");
+    ImageFiles.unpack(store, m, Optional.of(ImageKeyring.fromFile(keys)), dir);
     Map<String, byte[]> files = new LinkedHashMap<>();
-    try (InputStream data = store.openData(key);
-        InputStream plain = new ImageCipher(ImageKeyring.fromFile(keys)).decrypt(data, key, m.encryption());
-        TarArchiveInputStream tar = new TarArchiveInputStream(new ZstdInputStream(plain))) {
-      TarArchiveEntry e;
-      while ((e = tar.getNextEntry()) != null) {
-        files.put(e.getName(), tar.readAllBytes());
+    try (var list = Files.list(dir)) {
+      for (Path f : list.sorted().toList()) {
+        files.put(f.getFileName().toString(), Files.readAllBytes(f));
       }
     }
     return files;
