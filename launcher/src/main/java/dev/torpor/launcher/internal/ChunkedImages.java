@@ -1,6 +1,7 @@
 package dev.torpor.launcher.internal;
 
-import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdDecompressCtx;
 import com.github.luben.zstd.ZstdInputStream;
 import dev.torpor.launcher.internal.ChunkIndex.Chunk;
 import dev.torpor.launcher.internal.ChunkIndex.FileEntry;
@@ -59,6 +60,18 @@ import java.util.concurrent.atomic.AtomicReference;
 final class ChunkedImages {
   /** How far apart two frames of one data object may be and still be read in one request. */
   private static final long COALESCE_GAP = 64 * 1024;
+  /**
+   * Direct buffers for reading dumps, reused: a direct buffer is freed only when a GC finds it,
+   * so one per read let a busy server's memory grow by hundreds of MB (ServerLoadIT).
+   */
+  private static final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> READ_BUFFERS =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private static final int MAX_READ_BUFFERS = 8;
+  /** zstd contexts, reused as the buffers are; as many are kept. */
+  private static final java.util.concurrent.ConcurrentLinkedQueue<ZstdCompressCtx> COMPRESSORS =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private static final java.util.concurrent.ConcurrentLinkedQueue<ZstdDecompressCtx> DECOMPRESSORS =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
   /** The most one read of frames may hold. */
   private static final long MAX_READ = 8 << 20;
   /** The largest index a restore accepts, decompressed. */
@@ -195,7 +208,7 @@ final class ChunkedImages {
     }
     b.seal();
     ChunkIndex index = new ChunkIndex(b.frames, b.chunks, files, b.byHash);
-    byte[] stored = seal(key, Zstd.compress(index.encode(), level));
+    byte[] stored = seal(key, compress(index.encode()));
     long indexOffset = b.written;
     data.write(stored);
     data.flush();
@@ -227,7 +240,21 @@ final class ChunkedImages {
   private static void hashRange(FileChannel[] contents, long[] sizes, int[] firstChunk, byte[][] hashes, int from,
       int to) throws IOException {
     MessageDigest sha = ImagePacker.sha256();
-    ByteBuffer buf = ByteBuffer.allocateDirect(256 * ChunkIndex.CHUNK);
+    ByteBuffer buf = READ_BUFFERS.poll();
+    if (buf == null) {
+      buf = ByteBuffer.allocateDirect(256 * ChunkIndex.CHUNK);
+    }
+    try {
+      hashRange(contents, sizes, firstChunk, hashes, from, to, sha, buf);
+    } finally {
+      if (READ_BUFFERS.size() < MAX_READ_BUFFERS) {
+        READ_BUFFERS.offer(buf);
+      }
+    }
+  }
+
+  private static void hashRange(FileChannel[] contents, long[] sizes, int[] firstChunk, byte[][] hashes, int from,
+      int to, MessageDigest sha, ByteBuffer buf) throws IOException {
     for (int file = 0; file < contents.length; file++) {
       int start = Math.max(from, firstChunk[file]);
       int end = Math.min(to, firstChunk[file + 1]);
@@ -302,7 +329,7 @@ final class ChunkedImages {
         return;
       }
       byte[] rawBytes = raw.toByteArray();
-      byte[] stored = ChunkedImages.this.seal(key, Zstd.compress(rawBytes, level));
+      byte[] stored = ChunkedImages.this.seal(key, compress(rawBytes));
       data.write(stored);
       frames.set(open, new Frame(key.seq(), written, stored.length, rawBytes.length, sha.digest(stored),
           cipher == null ? null : cipher.encryption().get("keyId")));
@@ -310,6 +337,43 @@ final class ChunkedImages {
       raw.reset();
       open = -1;
       inOpen = 0;
+    }
+  }
+
+  /** zstd at this writer's level, with a context from the pool (one per call fragments native memory). */
+  private byte[] compress(byte[] raw) {
+    ZstdCompressCtx ctx = COMPRESSORS.poll();
+    if (ctx == null) {
+      ctx = new ZstdCompressCtx();
+    }
+    try {
+      return ctx.setLevel(level).compress(raw);
+    } finally {
+      release(COMPRESSORS, ctx);
+    }
+  }
+
+  private static long decompress(byte[] dst, byte[] src, int from, int length) {
+    ZstdDecompressCtx ctx = DECOMPRESSORS.poll();
+    if (ctx == null) {
+      ctx = new ZstdDecompressCtx();
+    }
+    try {
+      return ctx.decompressByteArray(dst, 0, dst.length, src, from, length);
+    } finally {
+      release(DECOMPRESSORS, ctx);
+    }
+  }
+
+  private static <T extends AutoCloseable> void release(java.util.Queue<T> pool, T item) {
+    if (pool.size() < MAX_READ_BUFFERS) {
+      pool.offer(item);
+      return;
+    }
+    try {
+      item.close();
+    } catch (Exception e) {
+      throw new IllegalStateException("closing a zstd context failed", e);
     }
   }
 
@@ -531,11 +595,11 @@ final class ChunkedImages {
       byte[] plain = new byte[frame.rawBytes()];
       long n;
       if (frame.keyId() == null) {
-        n = Zstd.decompressByteArray(plain, 0, plain.length, bytes, from, frame.storedBytes());
+        n = decompress(plain, bytes, from, frame.storedBytes());
       } else {
         byte[] compressed = open(pack, Arrays.copyOfRange(bytes, from, from + frame.storedBytes()), frame.keyId(),
             describe(index, f, pack));
-        n = Zstd.decompressByteArray(plain, 0, plain.length, compressed, 0, compressed.length);
+        n = decompress(plain, compressed, 0, compressed.length);
       }
       if (n != plain.length) {
         throw new ImageCorruptException(key, describe(index, f, pack) + " holds " + n + " bytes, not " + plain.length);
