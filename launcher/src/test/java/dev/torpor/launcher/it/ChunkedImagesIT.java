@@ -26,6 +26,9 @@ import java.util.Optional;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
@@ -177,26 +180,27 @@ class ChunkedImagesIT {
     AtomicInteger collections = new AtomicInteger();
     AtomicInteger collected = new AtomicInteger();
     List<String> gcProblems = new CopyOnWriteArrayList<>();
-    Thread collector = new Thread(() -> {
-      while (!stop.get()) {
-        try {
-          // What `torpor images gc` asks the server for.
-          HttpResponse<String> r = local.post("/v1/images/gc?dryRun=false", "application/json", new byte[0]);
-          JsonNode report = JSON.readTree(r.body());
-          if (r.statusCode() != 200 || report.path("errors").size() > 0) {
-            gcProblems.add(r.statusCode() + " " + r.body());
-          }
-          collections.incrementAndGet();
-          collected.addAndGet(report.path("imagesDeleted").asInt());
-          Thread.sleep(100);
-        } catch (IOException e) {
-          gcProblems.add(e.toString());
-        } catch (InterruptedException e) {
-          return;
-        }
+    // The collector runs every 100 ms for as long as the workflows cycle.
+    ScheduledExecutorService collector = Executors.newSingleThreadScheduledExecutor(r -> new Thread(r, "gc-loop"));
+    collector.scheduleWithFixedDelay(() -> {
+      if (stop.get()) {
+        return;
       }
-    }, "gc-loop");
-    collector.start();
+      try {
+        // What `torpor images gc` asks the server for.
+        HttpResponse<String> r = local.post("/v1/images/gc?dryRun=false", "application/json", new byte[0]);
+        JsonNode report = JSON.readTree(r.body());
+        if (r.statusCode() != 200 || report.path("errors").size() > 0) {
+          gcProblems.add(r.statusCode() + " " + r.body());
+        }
+        collections.incrementAndGet();
+        collected.addAndGet(report.path("imagesDeleted").asInt());
+      } catch (IOException e) {
+        gcProblems.add(e.toString());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, 0, 100, TimeUnit.MILLISECONDS);
     Map<String, List<String>> texts = new ConcurrentHashMap<>();
     List<String> ids = new ArrayList<>();
     long t0 = System.nanoTime();
@@ -242,8 +246,8 @@ class ChunkedImagesIT {
           + "\nserver stderr (tail):\n" + tail(local.serverErr(), 4000), e);
     } finally {
       stop.set(true);
-      collector.interrupt();
-      collector.join(30_000);
+      collector.shutdown();
+      collector.awaitTermination(30, TimeUnit.SECONDS);
     }
     System.out.println("fifty: all completed in " + (System.nanoTime() - t0) / 1_000_000 + " ms; " + collections.get()
         + " collections deleted " + collected.get() + " images");
