@@ -135,6 +135,37 @@ public interface ImageStore extends AutoCloseable {
   }
 
   /**
+   * Writes the object {@code shared/<name>}, replacing any object of that name, durably before
+   * it returns. Shared objects belong to no workflow: packs of chunk frames that images of
+   * several workflows read, and the markers that keep them ({@link SharedPacks}).
+   *
+   * @param name one or two segments joined by {@code /}, each 1 to 160 characters from {@code
+   *     A-Z a-z 0-9 . _ -} starting with a letter or digit, without {@code ..}
+   * @throws IllegalArgumentException for any other name
+   */
+  void putShared(String name, byte[] bytes) throws IOException;
+
+  /** Whether the shared object {@code name} exists. */
+  boolean sharedExists(String name) throws IOException;
+
+  /**
+   * Opens {@code length} bytes of the shared object {@code name} from {@code offset}.
+   *
+   * @throws ImageNotFoundException if the object does not exist
+   * @throws IOException if it ends before {@code offset + length}
+   */
+  InputStream openSharedRange(String name, long offset, long length) throws IOException;
+
+  /**
+   * The shared objects whose names start with {@code prefix} (possibly empty), each with the time
+   * it was last written, by name. A name found has the form {@link #putShared} accepts.
+   */
+  java.util.SortedMap<String, java.time.Instant> listShared(String prefix) throws IOException;
+
+  /** Deletes the shared object {@code name}. Deleting what is gone is no error. */
+  void deleteShared(String name) throws IOException;
+
+  /**
    * Stores an application jar under its SHA-256 (key {@code apps/<sha256>.jar}, beside {@code
    * images/}), unless one is already stored under it: then {@code jar} is not read. The bytes are
    * hashed while they are uploaded; a jar whose hash is not {@code sha256} is refused and not

@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.Channels;
 import java.io.BufferedInputStream;
 import java.io.InputStream;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -15,6 +16,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,13 +25,15 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An {@link ImageStore} in a local directory, the embedded default. Objects have the same names
  * as in S3 ({@link ImageKey}), under {@code root}: images in {@code root/images}, application jars
- * in {@code root/apps}; temp files live in {@code root/.tmp}, on the same file system, so they can
- * be renamed into place.
+ * in {@code root/apps}, shared objects in {@code root/shared}; temp files live in {@code
+ * root/.tmp}, on the same file system, so they can be renamed into place.
  *
  * <p>A commit fsyncs the data, renames it into place and fsyncs its directory; only then does it
  * write the manifest to a temp file, fsync it, rename it into place and fsync the directory
@@ -188,17 +192,28 @@ public final class LocalDirectoryImageStore implements ImageStore {
 
   @Override
   public InputStream openRange(ImageKey key, long offset, long length) throws IOException {
-    Path data = dataPath(key);
+    return openRange(dataPath(key), offset, length, "the data object of image " + key,
+        () -> new ImageNotFoundException(key, describe()));
+  }
+
+  /**
+   * Opens {@code length} bytes of {@code file} from {@code offset}, {@code what} it is in messages.
+   *
+   * @throws ImageNotFoundException from {@code missing} if there is no such file
+   * @throws IOException if the file ends before {@code offset + length}
+   */
+  private static InputStream openRange(Path file, long offset, long length, String what,
+      java.util.function.Supplier<ImageNotFoundException> missing) throws IOException {
     FileChannel channel;
     try {
-      channel = FileChannel.open(data, StandardOpenOption.READ);
+      channel = FileChannel.open(file, StandardOpenOption.READ);
     } catch (NoSuchFileException e) {
-      throw new ImageNotFoundException(key, describe());
+      throw missing.get();
     }
     try {
       long size = channel.size();
       if (offset < 0 || length < 0 || offset + length > size) {
-        throw new IOException("the data object of image " + key + " at " + data + " holds " + size
+        throw new IOException(what + " at " + file + " holds " + size
             + " bytes, so bytes " + offset + " to " + (offset + length) + " cannot be read: the store was damaged"
             + " (a file cut short?)");
       }
@@ -271,6 +286,121 @@ public final class LocalDirectoryImageStore implements ImageStore {
   public void deleteData(ImageKey key) throws IOException {
     synchronized (lockFor(key)) {
       Files.deleteIfExists(dataPath(key));
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The bytes are written to a temp file in {@code root/.tmp}, fsynced and renamed to {@code
+   * root/shared/<name>}, replacing any file there; its directory is fsynced. Unlike in S3, a
+   * name cannot be both an object and the folder of two-segment names: such a put fails.
+   */
+  @Override
+  public void putShared(String name, byte[] bytes) throws IOException {
+    Path stored = sharedPath(name);
+    Objects.requireNonNull(bytes, "bytes");
+    Path temp = Files.createTempFile(tmp, "shared-", ".tmp");
+    try {
+      FileSync.writeDurably(temp, bytes);
+      synchronized (lockForShared(name)) { // a delete does not remove its folder meanwhile
+        ensureDirectory(stored.getParent());
+        Files.move(temp, stored, StandardCopyOption.ATOMIC_MOVE);
+        FileSync.fsyncDirectory(stored.getParent());
+      }
+    } catch (IOException | RuntimeException e) {
+      deleteAfterFailure(temp, e);
+      throw e;
+    }
+  }
+
+  @Override
+  public boolean sharedExists(String name) throws IOException {
+    return Files.isRegularFile(sharedPath(name));
+  }
+
+  @Override
+  public InputStream openSharedRange(String name, long offset, long length) throws IOException {
+    Path stored = sharedPath(name);
+    if (Files.isDirectory(stored, LinkOption.NOFOLLOW_LINKS)) {
+      throw ImageNotFoundException.ofShared(name, describe()); // a folder of two-segment names
+    }
+    return openRange(stored, offset, length, "the shared object " + name,
+        () -> ImageNotFoundException.ofShared(name, describe()));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Walks {@code root/shared} and its folders, one level deep; files and folders whose names are
+   * not valid (none that the store writes) are left out.
+   */
+  @Override
+  public SortedMap<String, Instant> listShared(String prefix) throws IOException {
+    SharedNames.checkPrefix(prefix);
+    Path shared = root.resolve(SharedNames.FOLDER);
+    TreeMap<String, Instant> found = new TreeMap<>();
+    int slash = prefix.indexOf('/');
+    if (slash >= 0) { // only one folder can hold such names
+      String folder = prefix.substring(0, slash);
+      listSharedIn(shared.resolve(folder), folder + "/", prefix, found);
+    } else {
+      listSharedIn(shared, "", prefix, found);
+    }
+    return Collections.unmodifiableSortedMap(found);
+  }
+
+  /** Adds the shared objects in {@code dir}, and in its folders if its names have no folder yet. */
+  private static void listSharedIn(Path dir, String namePrefix, String prefix, SortedMap<String, Instant> found)
+      throws IOException {
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      for (Path entry : entries) {
+        String name = namePrefix + entry.getFileName();
+        if (!SharedNames.isValid(name)) {
+          continue;
+        }
+        BasicFileAttributes attributes;
+        try {
+          attributes = Files.readAttributes(entry, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+          continue; // deleted since the listing
+        }
+        if (attributes.isRegularFile() && name.startsWith(prefix)) {
+          found.put(name, attributes.lastModifiedTime().toInstant());
+        } else if (attributes.isDirectory() && namePrefix.isEmpty() && (name + "/").startsWith(prefix)) {
+          listSharedIn(entry, name + "/", prefix, found);
+        }
+      }
+    } catch (NoSuchFileException | NotDirectoryException e) {
+      // nothing shared yet, or the folder was removed since the listing
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The file of a two-segment name goes with its folder, once that is empty.
+   */
+  @Override
+  public void deleteShared(String name) throws IOException {
+    Path stored = sharedPath(name);
+    Path dir = stored.getParent();
+    synchronized (lockForShared(name)) {
+      if (Files.isDirectory(stored, LinkOption.NOFOLLOW_LINKS) || !Files.deleteIfExists(stored)) {
+        return; // a folder of two-segment names is no object
+      }
+      FileSync.fsyncDirectory(dir);
+      if (name.indexOf('/') >= 0) {
+        try {
+          Files.delete(dir);
+          durableDirs.remove(dir); // a later put creates it again
+          FileSync.fsyncDirectory(dir.getParent());
+        } catch (DirectoryNotEmptyException e) {
+          // other objects are still in it (or were written meanwhile by another process): it stays
+        } catch (NoSuchFileException e) {
+          durableDirs.remove(dir); // removed by another process
+        }
+      }
     }
   }
 
@@ -373,6 +503,22 @@ public final class LocalDirectoryImageStore implements ImageStore {
 
   private Object lockFor(ImageKey key) {
     return locks[Math.floorMod(key.hashCode(), LOCK_STRIPES)];
+  }
+
+  /**
+   * The file of the shared object {@code name}.
+   *
+   * @throws IllegalArgumentException naming the name and the rule if it is not valid
+   */
+  private Path sharedPath(String name) {
+    return root.resolve(SharedNames.key(name));
+  }
+
+  /** Serializes the writes and deletes of shared objects in one folder (and some others). */
+  private Object lockForShared(String name) {
+    int slash = name.indexOf('/');
+    String folder = slash < 0 ? "" : name.substring(0, slash);
+    return locks[Math.floorMod(folder.hashCode(), LOCK_STRIPES)];
   }
 
   private FileAlreadyExistsException alreadyCommitted(ImageKey key, Path manifest) {

@@ -5,11 +5,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -19,6 +22,7 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
@@ -34,7 +38,8 @@ import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
  * An {@link ImageStore} in an S3 bucket (or an S3-compatible server), on the AWS SDK's sync
  * client. Objects have the {@link ImageKey} layout under the configured prefix:
  * {@code <prefix>/images/<workflow>/<seq>.tar.zst} and the manifest beside it, written last;
- * application jars at {@code <prefix>/apps/<sha256>.jar}, each written once with one PutObject.
+ * application jars at {@code <prefix>/apps/<sha256>.jar}, each written once with one PutObject;
+ * shared objects at {@code <prefix>/shared/<name>}, each written with one PutObject.
  *
  * <p>Uploads stream: the data is cut into parts of {@link S3StoreConfig#partSize()} held in
  * memory, never on disk; an image that fits in one part is written with one PutObject, a larger
@@ -54,6 +59,7 @@ import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
  */
 public final class S3ImageStore implements ImageStore {
   private static final int LOCK_STRIPES = 64;
+  private static final String SHARED_TYPE = "application/octet-stream";
 
   private final S3StoreConfig config;
   private final S3Client s3;
@@ -245,48 +251,60 @@ public final class S3ImageStore implements ImageStore {
 
   @Override
   public InputStream openRange(ImageKey key, long offset, long length) throws IOException {
+    return openRange(config.objectKey(key.dataKey()), offset, length, "the data object of image " + key,
+        () -> new ImageNotFoundException(key, describe()));
+  }
+
+  /**
+   * Opens {@code length} bytes of the object {@code objectKey} from {@code offset} with one ranged
+   * GET (a HEAD for an empty range), {@code what} it is in messages.
+   *
+   * @throws ImageNotFoundException from {@code missing} if there is no such object
+   * @throws IOException if the object ends before {@code offset + length}
+   */
+  private InputStream openRange(String objectKey, long offset, long length, String what,
+      java.util.function.Supplier<ImageNotFoundException> missing) throws IOException {
     if (offset < 0 || length < 0) {
       throw new IllegalArgumentException("a range starts and runs from 0, got " + offset + " and " + length);
     }
-    String dataKey = config.objectKey(key.dataKey());
     if (length == 0) {
       // No GET of no bytes: a HEAD says whether the object exists and reaches the offset.
       long size;
       try {
-        size = s3.headObject(b -> b.bucket(config.bucket()).key(dataKey)).contentLength();
+        size = s3.headObject(b -> b.bucket(config.bucket()).key(objectKey)).contentLength();
       } catch (SdkException e) {
         if (S3Errors.isNotFound(e)) {
-          throw new ImageNotFoundException(key, describe());
+          throw missing.get();
         }
-        throw S3Errors.io("look up the data of image " + key, url(dataKey), e);
+        throw S3Errors.io("look up " + what, url(objectKey), e);
       }
       if (size < offset) {
-        throw new IOException("the data object of image " + key + " at " + url(dataKey) + " holds " + size
+        throw new IOException(what + " at " + url(objectKey) + " holds " + size
             + " bytes, so it has no offset " + offset + ": the store was damaged (an object cut short?)");
       }
       return InputStream.nullInputStream();
     }
     ResponseInputStream<GetObjectResponse> in;
     try {
-      in = s3.getObject(b -> b.bucket(config.bucket()).key(dataKey).range("bytes=" + offset + "-" + (offset + length - 1)));
+      in = s3.getObject(b -> b.bucket(config.bucket()).key(objectKey).range("bytes=" + offset + "-" + (offset + length - 1)));
     } catch (SdkException e) {
       if (S3Errors.isNotFound(e)) {
-        throw new ImageNotFoundException(key, describe());
+        throw missing.get();
       }
       if (S3Errors.status(e) == 416) { // the range starts at or after the object's end
-        throw new IOException("the data object of image " + key + " at " + url(dataKey) + " ends before byte " + offset
+        throw new IOException(what + " at " + url(objectKey) + " ends before byte " + offset
             + ", so bytes " + offset + " to " + (offset + length) + " cannot be read: the store was damaged (an object"
             + " cut short?)", e);
       }
-      throw S3Errors.io("read bytes " + offset + " to " + (offset + length) + " of the data of image " + key, url(dataKey), e);
+      throw S3Errors.io("read bytes " + offset + " to " + (offset + length) + " of " + what, url(objectKey), e);
     }
     Long got = in.response().contentLength();
     if (got == null || got != length) {
       in.abort();
-      throw new IOException("the data object of image " + key + " at " + url(dataKey) + " gave " + got + " bytes for a"
+      throw new IOException(what + " at " + url(objectKey) + " gave " + got + " bytes for a"
           + " range of " + length + " from " + offset + ": the store was damaged (an object cut short?)");
     }
-    return new S3ObjectInputStream(in, "bytes " + offset + " to " + (offset + length) + " of image " + key + " at " + url(dataKey));
+    return new S3ObjectInputStream(in, "bytes " + offset + " to " + (offset + length) + " of " + what + " at " + url(objectKey));
   }
 
   @Override
@@ -305,14 +323,79 @@ public final class S3ImageStore implements ImageStore {
   }
 
   private void deleteObject(ImageKey key, String relative) throws IOException {
+    deleteObject(relative, "image " + key);
+  }
+
+  private void deleteObject(String relative, String what) throws IOException {
     String objectKey = config.objectKey(relative);
     try {
       s3.deleteObject(b -> b.bucket(config.bucket()).key(objectKey));
     } catch (SdkException e) {
       if (!S3Errors.isNotFound(e)) {
-        throw S3Errors.io("delete image " + key, url(objectKey), e);
+        throw S3Errors.io("delete " + what, url(objectKey), e);
       }
     }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One PutObject of {@code <prefix>/shared/<name>}, with the store's server-side encryption.
+   */
+  @Override
+  public void putShared(String name, byte[] bytes) throws IOException {
+    String objectKey = config.objectKey(SharedNames.key(name));
+    Objects.requireNonNull(bytes, "bytes");
+    try {
+      s3.putObject(putRequest(objectKey, SHARED_TYPE), RequestBody.fromBytes(bytes));
+    } catch (SdkException e) {
+      throw S3Errors.io("write shared object " + name, url(objectKey), e);
+    }
+  }
+
+  @Override
+  public boolean sharedExists(String name) throws IOException {
+    String objectKey = config.objectKey(SharedNames.key(name));
+    try {
+      s3.headObject(b -> b.bucket(config.bucket()).key(objectKey));
+      return true;
+    } catch (SdkException e) {
+      if (S3Errors.isNotFound(e)) {
+        return false;
+      }
+      throw S3Errors.io("check whether shared object " + name + " exists", url(objectKey), e);
+    }
+  }
+
+  @Override
+  public InputStream openSharedRange(String name, long offset, long length) throws IOException {
+    return openRange(config.objectKey(SharedNames.key(name)), offset, length, "the shared object " + name,
+        () -> ImageNotFoundException.ofShared(name, describe()));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>ListObjectsV2 of the keys that start with {@code shared/<prefix>} under the store's prefix,
+   * page by page; objects whose names are not valid (none that the store writes) are left out.
+   */
+  @Override
+  public SortedMap<String, Instant> listShared(String prefix) throws IOException {
+    SharedNames.checkPrefix(prefix);
+    String folder = config.objectKey(SharedNames.FOLDER);
+    TreeMap<String, Instant> found = new TreeMap<>();
+    for (S3Object object : list(folder + prefix, false, "the shared objects")) {
+      String name = object.key().substring(folder.length());
+      if (SharedNames.isValid(name)) {
+        found.put(name, object.lastModified());
+      }
+    }
+    return Collections.unmodifiableSortedMap(found);
+  }
+
+  @Override
+  public void deleteShared(String name) throws IOException {
+    deleteObject(SharedNames.key(name), "shared object " + name);
   }
 
   /**

@@ -13,6 +13,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
@@ -837,6 +839,276 @@ public abstract class ImageStoreContractTest {
     assertThatThrownBy(() -> store.fetchApp(null, jars.resolve("fetched.jar")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("'null'");
+  }
+
+  /** A shared object name no other test (or earlier run against the same bucket) uses. */
+  protected static String newSharedName(String base) {
+    return base + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  /** Reads the whole of a range of a shared object. */
+  protected byte[] readShared(String name, long offset, long length) throws IOException {
+    try (InputStream in = store.openSharedRange(name, offset, length)) {
+      return in.readAllBytes();
+    }
+  }
+
+  @Test
+  void aSharedObjectRoundTripsUnderOneOrTwoSegments() throws IOException {
+    String pack = newSharedName("pack") + ".pack";
+    String marker = newSharedName("pack") + ".refs/" + newWorkflowId("wf");
+    byte[] data = bytes(30, 100_000);
+    byte[] small = bytes(31, 10);
+    assertThat(store.sharedExists(pack)).isFalse();
+
+    store.putShared(pack, data);
+    store.putShared(marker, small);
+
+    assertThat(store.sharedExists(pack)).isTrue();
+    assertThat(store.sharedExists(marker)).isTrue();
+    assertThat(store.sharedExists(newSharedName("never-written"))).isFalse();
+    assertThat(readShared(pack, 0, data.length)).as("the whole object").isEqualTo(data);
+    assertThat(readShared(pack, 12_345, 6_789)).as("the middle").isEqualTo(Arrays.copyOfRange(data, 12_345, 19_134));
+    assertThat(readShared(pack, 99_999, 1)).as("the last byte").isEqualTo(Arrays.copyOfRange(data, 99_999, 100_000));
+    assertThat(readShared(pack, 500, 0)).as("an empty range").isEmpty();
+    assertThat(readShared(pack, data.length, 0)).as("an empty range at the end").isEmpty();
+    assertThat(readShared(marker, 0, small.length)).as("the two-segment name").isEqualTo(small);
+  }
+
+  @Test
+  void anEmptySharedObjectRoundTrips() throws IOException {
+    String name = newSharedName("empty");
+
+    store.putShared(name, new byte[0]);
+
+    assertThat(store.sharedExists(name)).isTrue();
+    assertThat(readShared(name, 0, 0)).isEmpty();
+    assertThat(store.listShared(name)).containsOnlyKeys(name);
+  }
+
+  @Test
+  void putSharedReplacesTheObject() throws IOException {
+    String name = newSharedName("replaced") + "/marker";
+    byte[] first = bytes(32, 1_000);
+    byte[] second = bytes(33, 300);
+    store.putShared(name, first);
+
+    store.putShared(name, second);
+
+    assertThat(readShared(name, 0, second.length)).isEqualTo(second);
+    assertThatThrownBy(() -> readShared(name, 0, first.length))
+        .as("the replaced object's length")
+        .isInstanceOf(IOException.class)
+        .isNotInstanceOf(ImageNotFoundException.class);
+    assertThat(store.listShared(name)).containsOnlyKeys(name);
+  }
+
+  @Test
+  void aSharedRangePastTheEndIsAnIOException() throws IOException {
+    String name = newSharedName("short");
+    store.putShared(name, bytes(34, 1_000));
+    String empty = newSharedName("short-empty");
+    store.putShared(empty, new byte[0]);
+
+    long[][] ranges = {{900, 200}, {0, 1_001}, {999, 2}, {1_000, 1}, {5_000, 10}, {5_000, 0}};
+    for (long[] range : ranges) {
+      assertThatThrownBy(() -> readShared(name, range[0], range[1]))
+          .as("%s bytes from %s of a 1000-byte object", range[1], range[0])
+          .isInstanceOf(IOException.class)
+          .isNotInstanceOf(ImageNotFoundException.class)
+          .hasMessageContaining(name);
+    }
+    assertThatThrownBy(() -> readShared(empty, 0, 1))
+        .as("a byte of an empty object")
+        .isInstanceOf(IOException.class)
+        .isNotInstanceOf(ImageNotFoundException.class)
+        .hasMessageContaining(empty);
+  }
+
+  @Test
+  void openSharedRangeOfAMissingObjectThrowsImageNotFound() throws IOException {
+    String neverWritten = newSharedName("missing");
+    String deleted = newSharedName("missing-deleted") + "/marker";
+    store.putShared(deleted, bytes(35, 100));
+    store.deleteShared(deleted);
+
+    for (String name : List.of(neverWritten, deleted)) {
+      for (long length : new long[] {10, 0}) {
+        assertThatThrownBy(() -> store.openSharedRange(name, 0, length))
+            .as("%s, %s bytes", name, length)
+            .isInstanceOf(ImageNotFoundException.class)
+            .hasMessageContaining("no shared object " + name + " in " + store.describe())
+            .satisfies(e -> assertThat(((ImageNotFoundException) e).sharedName()).isEqualTo(name))
+            .satisfies(e -> assertThat(((ImageNotFoundException) e).key()).isNull());
+      }
+    }
+  }
+
+  @Test
+  void listSharedReturnsExactlyTheNamesUnderAPrefixWithTheirLastWrite() throws IOException {
+    String base = newSharedName("p");
+    String other = newSharedName("p");
+    List<String> names =
+        List.of(base + ".pack", base + ".refs/wf-1", base + ".refs/wf-2", base + "-2.pack", base + "-2.refs/wf-1");
+    Instant before = Instant.now();
+    for (String name : names) {
+      store.putShared(name, bytes(36, 100));
+    }
+    store.putShared(other + ".pack", bytes(37, 100));
+    Instant after = Instant.now();
+
+    SortedMap<String, Instant> all = store.listShared(base);
+    assertThat(all).containsOnlyKeys(names);
+    assertThat(all.keySet()).containsExactlyElementsOf(names.stream().sorted().toList());
+    assertThat(all.values())
+        .as("last written, by a clock that may keep whole seconds")
+        .allSatisfy(t -> assertThat(t).isBetween(before.minusSeconds(5), after.plusSeconds(5)));
+    assertThat(store.listShared(base + ".")).containsOnlyKeys(base + ".pack", base + ".refs/wf-1", base + ".refs/wf-2");
+    assertThat(store.listShared(base + ".refs/")).containsOnlyKeys(base + ".refs/wf-1", base + ".refs/wf-2");
+    assertThat(store.listShared(base + ".refs/wf-2")).containsOnlyKeys(base + ".refs/wf-2");
+    assertThat(store.listShared(base + "-2.refs")).containsOnlyKeys(base + "-2.refs/wf-1");
+    assertThat(store.listShared(base + ".refs/wf-3")).isEmpty();
+    assertThat(store.listShared(newSharedName("never-written"))).isEmpty();
+    assertThat(store.listShared("").keySet()).containsAll(names).contains(other + ".pack");
+  }
+
+  @Test
+  void deleteSharedRemovesTheObjectAndIsIdempotent() throws IOException {
+    String folder = newSharedName("deleted") + ".refs";
+    String one = folder + "/wf-1";
+    String two = folder + "/wf-2";
+    String top = newSharedName("deleted") + ".pack";
+    store.putShared(one, bytes(38, 100));
+    store.putShared(two, bytes(39, 100));
+    store.putShared(top, bytes(40, 100));
+
+    store.deleteShared(one);
+
+    assertThat(store.sharedExists(one)).isFalse();
+    assertThatThrownBy(() -> readShared(one, 0, 1)).isInstanceOf(ImageNotFoundException.class);
+    assertThat(store.listShared(folder)).containsOnlyKeys(two);
+    assertThat(readShared(two, 0, 100)).isEqualTo(bytes(39, 100));
+
+    store.deleteShared(two); // the last of its folder
+    store.deleteShared(two); // again: no error
+    store.deleteShared(top);
+    store.deleteShared(newSharedName("never-written"));
+    store.deleteShared(newSharedName("never-written") + "/marker");
+
+    assertThat(store.listShared(folder)).isEmpty();
+    assertThat(store.sharedExists(top)).isFalse();
+    store.putShared(two, bytes(41, 10)); // the folder is written again
+    assertThat(store.listShared(folder)).containsOnlyKeys(two);
+    assertThat(readShared(two, 0, 10)).isEqualTo(bytes(41, 10));
+  }
+
+  @Test
+  void sharedObjectsAreNotWorkflowsOrImages() throws IOException {
+    String workflow = newWorkflowId("beside-shared");
+    put(new ImageKey(workflow, 1), bytes(1, 100));
+    List<String> before = store.workflowIds();
+    String top = newWorkflowId("shared-wf");
+    String lookalike = newWorkflowId("shared-wf"); // a folder of names like an image's objects
+
+    store.putShared(top, bytes(42, 100));
+    store.putShared(lookalike + "/00000000000000000001.manifest.json", aManifestJson(lookalike));
+    store.putShared(lookalike + "/00000000000000000001.tar.zst", bytes(43, 100));
+
+    assertThat(store.workflowIds()).isEqualTo(before).contains(workflow).doesNotContain(top, lookalike, "shared");
+    assertThat(store.seqs(top)).isEmpty();
+    assertThat(store.seqs(lookalike)).isEmpty();
+    assertThat(store.dataSeqs(lookalike)).isEmpty();
+    assertThat(store.manifest(new ImageKey(lookalike, 1))).isEmpty();
+    assertThat(store.seqs(workflow)).containsExactly(1L);
+  }
+
+  private static byte[] aManifestJson(String workflow) {
+    return ManifestJson.toJson(aManifest(new ImageKey(workflow, 1), bytes(43, 100)));
+  }
+
+  @Test
+  void aSharedNameOf160CharactersPerSegmentIsValid() throws IOException {
+    String segment = newSharedName("long");
+    segment += "x".repeat(160 - segment.length());
+    String name = segment + "/" + "y".repeat(160);
+
+    store.putShared(name, bytes(44, 10));
+
+    assertThat(store.sharedExists(name)).isTrue();
+    assertThat(store.listShared(segment)).containsOnlyKeys(name);
+    store.deleteShared(name);
+    assertThat(store.sharedExists(name)).isFalse();
+  }
+
+  static Stream<String> invalidSharedNames() {
+    return Stream.of(
+        "../x",
+        "a/b/c",
+        "",
+        ".x",
+        "a b",
+        "..",
+        "a/..",
+        "a..b",
+        "/a",
+        "a/",
+        "a//b",
+        "a/.b",
+        "_a",
+        "-a",
+        "a\\b",
+        "a:b",
+        "ä",
+        "x".repeat(161),
+        "a/" + "x".repeat(161));
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalidSharedNames")
+  void anInvalidSharedNameIsRefusedNamingIt(String name) {
+    String valid = "one or two segments joined by '/'";
+    assertThatThrownBy(() -> store.putShared(name, new byte[1]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'" + name + "'")
+        .hasMessageContaining(valid);
+    assertThatThrownBy(() -> store.sharedExists(name))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'" + name + "'");
+    assertThatThrownBy(() -> store.openSharedRange(name, 0, 1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'" + name + "'");
+    assertThatThrownBy(() -> store.deleteShared(name))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'" + name + "'");
+  }
+
+  @Test
+  void aNullSharedNameIsRefused() {
+    assertThatThrownBy(() -> store.putShared(null, new byte[1]))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'null'");
+    assertThatThrownBy(() -> store.sharedExists(null)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.deleteShared(null)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> store.listShared(null)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  static Stream<String> invalidSharedPrefixes() {
+    return Stream.of("..", "../", "a/../", "a..", ".", "/", "/a", "a b", "a/b/", "a/b/c", "a//", "a*", "x".repeat(161));
+  }
+
+  @ParameterizedTest
+  @MethodSource("invalidSharedPrefixes")
+  void anInvalidListSharedPrefixIsRefusedNamingIt(String prefix) {
+    assertThatThrownBy(() -> store.listShared(prefix))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("'" + prefix + "'");
+  }
+
+  @Test
+  void aListSharedPrefixMayBeAnyStartOfAName() throws IOException {
+    for (String prefix : List.of("", "a", "a.", "a-", "a/", "a/b", "a/b.", "0_", "x".repeat(160), "a/" + "x".repeat(160))) {
+      assertThat(store.listShared(prefix)).as("prefix '%s'", prefix).isNotNull();
+    }
   }
 
   @Test

@@ -86,6 +86,75 @@ class LocalDirectoryImageStoreTest extends ImageStoreContractTest {
   }
 
   @Test
+  void sharedObjectsLiveInTheSharedFolderAndNoTempFileRemains() throws IOException {
+    byte[] pack = bytes(1, 5_000);
+    byte[] marker = bytes(2, 10);
+
+    store.putShared("p1.pack", pack);
+    store.putShared("p1.refs/wf-7", marker);
+
+    assertThat(root.resolve("shared/p1.pack")).hasBinaryContent(pack);
+    assertThat(root.resolve("shared/p1.refs/wf-7")).hasBinaryContent(marker);
+    assertThat(tmp()).isEmptyDirectory();
+    assertThat(root.resolve("images")).doesNotExist();
+  }
+
+  @Test
+  void deletingTheLastObjectOfASharedFolderRemovesTheFolder() throws IOException {
+    store.putShared("p1.refs/wf-1", bytes(1, 10));
+    store.putShared("p1.refs/wf-2", bytes(2, 10));
+    store.putShared("p1.pack", bytes(3, 10));
+
+    store.deleteShared("p1.refs/wf-1");
+    assertThat(fileNames(root.resolve("shared/p1.refs"))).containsExactly("wf-2");
+
+    store.deleteShared("p1.refs/wf-2");
+    assertThat(fileNames(root.resolve("shared"))).containsExactly("p1.pack");
+
+    store.deleteShared("p1.pack");
+    assertThat(root.resolve("shared")).isEmptyDirectory(); // the top folder stays
+    store.putShared("p1.refs/wf-3", bytes(4, 10)); // the same store makes the folder again
+    assertThat(root.resolve("shared/p1.refs/wf-3")).hasBinaryContent(bytes(4, 10));
+  }
+
+  @Test
+  void aSharedFolderHoldingAStrayFileStaysWhenItsLastObjectIsDeleted() throws IOException {
+    store.putShared("p1.refs/wf-1", bytes(1, 10));
+    writeFile(root.resolve("shared/p1.refs/.stray"), new byte[] {1});
+
+    store.deleteShared("p1.refs/wf-1");
+
+    assertThat(fileNames(root.resolve("shared/p1.refs"))).containsExactly(".stray");
+    assertThat(store.listShared("")).isEmpty();
+  }
+
+  @Test
+  void listSharedLeavesOutWhatTheStoreDoesNotWrite() throws IOException {
+    store.putShared("p1.pack", bytes(1, 10));
+    store.putShared("p1.refs/wf-1", bytes(2, 10));
+    writeFile(root.resolve("shared/.p2.pack.tmp"), new byte[] {1}); // a hidden file
+    writeFile(root.resolve("shared/has space"), new byte[] {1});
+    writeFile(root.resolve("shared/p1.refs/.wf-2.tmp"), new byte[] {1});
+    writeFile(root.resolve("shared/p1.refs/deeper/wf-3"), new byte[] {1}); // a third segment
+    writeFile(root.resolve("shared/.hidden/wf-4"), new byte[] {1});
+    Files.createDirectories(root.resolve("shared/empty-folder"));
+
+    assertThat(store.listShared("")).containsOnlyKeys("p1.pack", "p1.refs/wf-1");
+    assertThat(store.listShared("p1.refs/")).containsOnlyKeys("p1.refs/wf-1");
+    assertThat(store.sharedExists("p1.refs")).as("a folder is no object").isFalse();
+    assertThatThrownBy(() -> store.openSharedRange("p1.refs", 0, 0)).isInstanceOf(ImageNotFoundException.class);
+    store.deleteShared("p1.refs"); // a folder is no object: nothing to delete
+    assertThat(store.listShared("p1.refs/")).containsOnlyKeys("p1.refs/wf-1");
+  }
+
+  @Test
+  void listSharedOfAStoreWithNothingSharedIsEmpty() throws IOException {
+    assertThat(store.listShared("")).isEmpty();
+    assertThat(store.listShared("p1.refs/")).isEmpty();
+    assertThat(root.resolve("shared")).doesNotExist();
+  }
+
+  @Test
   void aRefusedAppJarLeavesNoFile() throws IOException {
     String claimed = sha256Hex(bytes(2, 5_000));
 

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
+import java.util.SortedMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -328,7 +330,10 @@ class WorkerLifecycleTest {
     }
   }
 
-  /** A local store that refuses every commit while {@link #refuse} is set, as a store that is down does. */
+  /**
+   * A local store that refuses every commit, and every write of a shared object, while {@link
+   * #refuse} is set, as a store that is down does.
+   */
   private static final class RefusingStore implements ImageStore {
     final AtomicBoolean refuse = new AtomicBoolean();
     private final ImageStore store;
@@ -383,6 +388,34 @@ class WorkerLifecycleTest {
     @Override
     public void deleteData(ImageKey key) throws IOException {
       store.deleteData(key);
+    }
+
+    @Override
+    public void putShared(String name, byte[] bytes) throws IOException {
+      if (refuse.get()) {
+        throw new IOException("the test's store refuses writes");
+      }
+      store.putShared(name, bytes);
+    }
+
+    @Override
+    public boolean sharedExists(String name) throws IOException {
+      return store.sharedExists(name);
+    }
+
+    @Override
+    public InputStream openSharedRange(String name, long offset, long length) throws IOException {
+      return store.openSharedRange(name, offset, length);
+    }
+
+    @Override
+    public SortedMap<String, Instant> listShared(String prefix) throws IOException {
+      return store.listShared(prefix);
+    }
+
+    @Override
+    public void deleteShared(String name) throws IOException {
+      store.deleteShared(name);
     }
 
     @Override
