@@ -32,6 +32,10 @@ import java.util.Map;
  * benchmarks can still be run alone: {@code snapshot ARGS}, {@code control-plane ARGS}, {@code
  * cluster ARGS}, with the arguments their classes document; arguments that begin with a number
  * go to the snapshot benchmark, as before this entry point existed.
+ *
+ * <p>The density part suspends 10,000 workflows, then again with {@code --no-aslr};
+ * {@code -Dtorpor.bench.density=N} and {@code -Dtorpor.bench.densityNoAslr=N} change those
+ * counts (the report names the count it measured).
  */
 public final class Bench {
   static final String USAGE = String.join("\n",
@@ -39,13 +43,16 @@ public final class Bench {
       "       java -jar torpor-bench.jar snapshot [cycles] [repeats] [markdown-out] [--s3 | --stores=LIST]",
       "       java -jar torpor-bench.jar control-plane [workflows] [markdown-out]",
       "       java -jar torpor-bench.jar cluster [workflows] [cycles] [kills] [markdown-out]",
-      "  --quick   small sizes, without the control-plane and cluster parts (what the test suite runs)");
+      "  --quick   small sizes, without the control-plane and cluster parts (what the test suite runs)",
+      "  -Dtorpor.bench.density=N, -Dtorpor.bench.densityNoAslr=N   workflows suspended in the density part"
+          + " (default 10000, and the same with --no-aslr)");
 
   /** What to run: sizes of each part. */
   record Plan(boolean quick, String[] snapshotArgs, HistoryBenchmark.Options history, int density, int dedupSample,
       String[] controlPlaneArgs, String[] clusterArgs) {
     static Plan fullPlan() {
-      return new Plan(false, new String[] {"25", "3", null, "--s3"}, HistoryBenchmark.Options.FULL, 10_000, 100,
+      return new Plan(false, new String[] {"25", "3", null, "--s3"}, HistoryBenchmark.Options.FULL,
+          Integer.getInteger("torpor.bench.density", 10_000), 100,
           new String[] {"1000", null}, new String[] {"24", "20", "5", null});
     }
 
@@ -269,6 +276,19 @@ public final class Bench {
       double stretch = DensityBenchmark.STRETCH_BYTES / 1e6;
       summary.add(row(String.format(Locale.ROOT, "stored per suspended workflow (%,d suspended), MB", end.suspended()),
           SnapshotBenchmark.mb(per), "≤ " + SnapshotBenchmark.mb(stretch) + " (stretch)", per <= stretch));
+      // The same with --no-aslr: workflow JVMs laid out alike share most pages of their first images.
+      int noAslrCount = plan.quick() ? plan.density() : Integer.getInteger("torpor.bench.densityNoAslr", plan.density());
+      log("part 3b: density with --no-aslr, " + noAslrCount + " suspended workflows");
+      DensityBenchmark.Result n = DensityBenchmark.run(noAslrCount, plan.dedupSample(), problems, List.of("--no-aslr"));
+      sections.put(String.format(Locale.ROOT, "Density with `--no-aslr`: %,d suspended workflows on one machine",
+          noAslrCount), "The density part again, the server started with `--no-aslr` (workflow JVMs without address"
+          + " space layout randomization, so the first images of workflows of one program share most chunks; see the"
+          + " README for the trade-off).\n\n" + n.markdown());
+      double perNoAslr = n.perWorkflowMb();
+      DensityBenchmark.Point endNoAslr = n.points().get(n.points().size() - 1);
+      summary.add(row(String.format(Locale.ROOT, "stored per suspended workflow (%,d suspended, `--no-aslr`), MB",
+          endNoAslr.suspended()), SnapshotBenchmark.mb(perNoAslr), "≤ " + SnapshotBenchmark.mb(stretch) + " (stretch)",
+          perNoAslr <= stretch));
       summary.add(row(String.format(Locale.ROOT, "server RSS with %,d suspended, MB", end.suspended()),
           SnapshotBenchmark.mb(end.rssKb() * 1024 / 1e6), "", null));
       summary.add(row("workflow processes resident with all suspended", Integer.toString(end.processes()), "0",

@@ -57,6 +57,11 @@ final class DensityBenchmark {
   private DensityBenchmark() {}
 
   static Result run(int count, int dedupSample, List<String> problems) throws Exception {
+    return run(count, dedupSample, problems, List.of());
+  }
+
+  /** As {@link #run(int, int, List)}, with {@code serverArgs} added to the server's command (e.g. {@code --no-aslr}). */
+  static Result run(int count, int dedupSample, List<String> problems, List<String> serverArgs) throws Exception {
     Path cliJar = BenchServer.cliJar();
     Path dir = Files.createTempDirectory(Path.of("/tmp"), "torpor-density-");
     Path runBase = Files.createTempDirectory(Path.of("/tmp"), "td");
@@ -67,7 +72,9 @@ final class DensityBenchmark {
     BenchServer server = null;
     try {
       Path examples = BenchServer.examplesJar(dir.resolve("upload"), EMBEDDED_WORKFLOW_JAR);
-      server = BenchServer.start(cliJar, data, runBase, dir, List.of("--max-running", Integer.toString(SLOTS)));
+      List<String> args = new ArrayList<>(List.of("--max-running", Integer.toString(SLOTS)));
+      args.addAll(serverArgs);
+      server = BenchServer.start(cliJar, data, runBase, dir, args);
       String app = server.uploadApp(examples);
       log("density: server pid " + server.pid() + "; submitting " + count + " workflows, " + SLOTS + " at a time");
       long t0 = System.nanoTime();

@@ -70,11 +70,26 @@ class BenchIT {
     assertThat(end[5]).as("workflow processes resident").isEqualTo("0");
     assertThat(Long.parseLong(end[3])).as("image store bytes").isGreaterThan(20L * 1_000_000);
 
+    // Again with --no-aslr: workflows of one program laid out alike share most of their first images' chunks.
+    assertThat(md).contains("## Density with `--no-aslr`: 20 suspended workflows");
+    double aslr = summaryMb(md, "stored per suspended workflow (20 suspended), MB");
+    double noAslr = summaryMb(md, "stored per suspended workflow (20 suspended, `--no-aslr`), MB");
+    assertThat(noAslr).as("MB stored per suspended workflow with --no-aslr, against " + aslr + " without")
+        .isLessThan(aslr / 2);
+
     try (Stream<Path> tables = Files.list(assets.resolve("tables"))) {
       assertThat(tables.map(p -> p.getFileName().toString()))
           .contains("summary-1.csv")
           .hasSizeGreaterThanOrEqualTo(6);
     }
+  }
+
+  /** The value of the summary row {@code metric}, in MB. */
+  private static double summaryMb(String md, String metric) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\| " + java.util.regex.Pattern.quote(metric)
+        + "\\s*\\|\\s*([0-9.]+)").matcher(md);
+    assertThat(m.find()).as("summary row '" + metric + "'").isTrue();
+    return Double.parseDouble(m.group(1));
   }
 
   private static List<String[]> csv(Path file) throws Exception {

@@ -58,7 +58,12 @@ public enum CrashPoint {
    * The image collector deleted a superseded image's manifest, or every manifest it meant to of
    * a finished workflow; the data objects no image reads any more are not yet swept.
    */
-  IMAGE_UNLISTED;
+  IMAGE_UNLISTED,
+  /**
+   * The image collector released a finished workflow's references to shared packs; its manifests
+   * are not yet deleted, nor the packs no other workflow refers to.
+   */
+  SHARED_RELEASED;
 
   /** The environment variable that arms a point. */
   public static final String ENV = "TORPOR_CRASH_POINT";

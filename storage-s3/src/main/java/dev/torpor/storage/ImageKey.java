@@ -11,6 +11,7 @@ import dev.torpor.WorkflowId;
  *   images/&lt;workflowId&gt;/&lt;seq, 20 digits&gt;.tar.zst         the packed image
  *   images/&lt;workflowId&gt;/&lt;seq, 20 digits&gt;.manifest.json   written last: it makes the image exist
  *   apps/&lt;sha256&gt;.jar                                    an application jar ({@link ImageStore#putApp})
+ *   shared/&lt;name&gt;                                         a shared pack and its references ({@link SharedPacks})
  * </pre>
  */
 public record ImageKey(String workflowId, long seq) {

@@ -75,8 +75,22 @@ public record ImageManifest(
    *     object's end ({@code packedBytes})
    * @param packs the seqs of the workflow's data objects the image reads, ascending, its own
    *     included: the garbage collector keeps these objects while the image exists
+   * @param shared the ids of the shared packs ({@link SharedPacks}) the workflow holds a
+   *     reference to, which include those the image reads frames from; null when none (and in
+   *     manifests written before shared packs), so that such a manifest's canonical form is unchanged
    */
-  public record Chunks(long indexOffset, List<Long> packs) {}
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Chunks(long indexOffset, List<Long> packs, List<String> shared) {
+    /** A chunked image that reads no shared pack. */
+    public Chunks(long indexOffset, List<Long> packs) {
+      this(indexOffset, packs, null);
+    }
+
+    /** {@link #shared}, empty rather than null. */
+    public List<String> sharedPacks() {
+      return shared == null ? List.of() : shared;
+    }
+  }
 
   /** Whether the image is chunked (format 2). */
   public boolean chunked() {

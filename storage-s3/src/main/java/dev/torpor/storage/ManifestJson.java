@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -242,6 +243,14 @@ public final class ManifestJson {
       Long p = packs.get(i);
       if (p == null || p < 1 || (i > 0 && p <= packs.get(i - 1))) {
         throw new CorruptManifestException(where, "key 'chunks.packs' must hold ascending seqs from 1, found " + packs);
+      }
+    }
+    List<String> shared = chunks.shared();
+    if (shared != null) {
+      if (shared.isEmpty() || shared.size() > SharedPacks.MAX_PER_WORKFLOW
+          || shared.stream().anyMatch(id -> id == null || !SharedPacks.isId(id)) || Set.copyOf(shared).size() != shared.size()) {
+        throw new CorruptManifestException(where, "key 'chunks.shared' must list 1 to " + SharedPacks.MAX_PER_WORKFLOW
+            + " distinct shared pack ids (32 hex digits each), or be left out, found " + shared);
       }
     }
   }

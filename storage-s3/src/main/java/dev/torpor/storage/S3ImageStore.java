@@ -355,7 +355,11 @@ public final class S3ImageStore implements ImageStore {
 
   @Override
   public boolean sharedExists(String name) throws IOException {
-    String objectKey = config.objectKey(SharedNames.key(name));
+    return exists(config.objectKey(SharedNames.key(name)), "check whether shared object " + name + " exists");
+  }
+
+  /** Whether {@code objectKey} exists (a HEAD); {@code doing} names the request in errors. */
+  private boolean exists(String objectKey, String doing) throws IOException {
     try {
       s3.headObject(b -> b.bucket(config.bucket()).key(objectKey));
       return true;
@@ -363,7 +367,7 @@ public final class S3ImageStore implements ImageStore {
       if (S3Errors.isNotFound(e)) {
         return false;
       }
-      throw S3Errors.io("check whether shared object " + name + " exists", url(objectKey), e);
+      throw S3Errors.io(doing, url(objectKey), e);
     }
   }
 
@@ -456,16 +460,7 @@ public final class S3ImageStore implements ImageStore {
 
   /** Whether the manifest of {@code key} is stored: whether the image exists. */
   boolean isCommitted(ImageKey key) throws IOException {
-    String objectKey = config.objectKey(key.manifestKey());
-    try {
-      s3.headObject(b -> b.bucket(config.bucket()).key(objectKey));
-      return true;
-    } catch (SdkException e) {
-      if (S3Errors.isNotFound(e)) {
-        return false;
-      }
-      throw S3Errors.io("check whether image " + key + " is committed", url(objectKey), e);
-    }
+    return exists(config.objectKey(key.manifestKey()), "check whether image " + key + " is committed");
   }
 
   FileAlreadyExistsException alreadyCommitted(ImageKey key) {

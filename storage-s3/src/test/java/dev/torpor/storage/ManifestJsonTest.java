@@ -262,6 +262,31 @@ class ManifestJsonTest {
   }
 
   @Test
+  void aChunkedManifestNamesTheSharedPacksItsWorkflowRefersTo() throws Exception {
+    String pack = "0123456789abcdef0123456789abcdef";
+    ImageManifest plain = manifestFor(new ImageKey("wf", 3), bytes(3, 1_000)).chunked(900, List.of(1L, 3L)).build();
+    ImageManifest shared = new ImageManifest(plain.format(), plain.workflowId(), plain.seq(), plain.createdAt(),
+        plain.sha256(), plain.rawBytes(), plain.packedBytes(), plain.compression(), plain.engine(), plain.jdk(),
+        plain.cpuFlags(), plain.waitFor(), plain.restore(), plain.timingsMillis(), plain.encryption(), plain.mac(),
+        new ImageManifest.Chunks(900, List.of(1L, 3L), List.of(pack)));
+
+    ImageManifest read = ManifestJson.fromJson(utf8(text(shared)), WHERE);
+    assertThat(read).isEqualTo(shared);
+    assertThat(read.chunks().sharedPacks()).containsExactly(pack);
+    assertThat(new String(ManifestJson.toCanonicalJson(shared), StandardCharsets.UTF_8))
+        .contains("\"chunks\":{\"indexOffset\":900,\"packs\":[1,3],\"shared\":[\"" + pack + "\"]}");
+    assertThat(plain.chunks().sharedPacks()).isEmpty();
+
+    for (String bad : List.of("[]", "[\"xyz\"]", "[\"" + pack + "\", \"" + pack + "\"]")) {
+      String json = text(shared).replace("[ \"" + pack + "\" ]", bad);
+      assertThat(json).contains(bad);
+      assertThatThrownBy(() -> ManifestJson.fromJson(utf8(json), WHERE))
+          .isInstanceOf(CorruptManifestException.class)
+          .hasMessageContaining("key 'chunks.shared' must list 1 to 64 distinct shared pack ids");
+    }
+  }
+
+  @Test
   void aTarManifestReadsOnlyItsOwnDataObject() throws Exception {
     ImageManifest tar = ManifestJson.fromJson(ManifestJson.toJson(aManifest(new ImageKey("wf", 7), bytes(7, 10))));
 

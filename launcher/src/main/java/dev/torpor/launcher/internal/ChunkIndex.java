@@ -1,6 +1,7 @@
 package dev.torpor.launcher.internal;
 
 import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.SharedPacks;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -35,13 +36,32 @@ final class ChunkIndex {
   /** How many chunks a frame holds at most: 256 KiB of raw bytes. */
   static final int FRAME_CHUNKS = 64;
 
-  private static final int MAGIC = 0x54505833; // "TPX3"
+  /** The first index format: no shared packs, no hashes in frames. Still read. */
+  private static final int MAGIC_3 = 0x54505833; // "TPX3"
+  private static final int MAGIC = 0x54505834; // "TPX4"
   private static final int HASH = 32;
+  /** How much of a chunk's SHA-256 a frame's trailer keeps, and lookups compare: 128 bits. */
+  static final int KEY = 16;
+  /** A trailer entry: the chunk's offset in the frame and its hash's first {@link #KEY} bytes. */
+  static final int TRAILER_ENTRY = 4 + KEY;
+  /** The largest raw frame: its chunks, then a trailer of their hashes and its entry count. */
+  static final int MAX_FRAME = FRAME_CHUNKS * (CHUNK + TRAILER_ENTRY) + 4;
   /** Limits a damaged index cannot make us exceed. */
   private static final int MAX_COUNT = 1 << 24;
 
-  /** A frame: where it is and what it holds. {@code keyId} is null for a frame in the clear. */
-  record Frame(long pack, long offset, int storedBytes, int rawBytes, byte[] sha256, String keyId) {}
+  /**
+   * A frame: where it is and what it holds. It is in the workflow's data object {@code pack}, or,
+   * when {@code shared} is not null, in that shared pack ({@code pack} 0). {@code keyId} is null
+   * for a frame in the clear. A {@code trailer} frame ends with the hashes of its chunks (see
+   * {@link ChunkedImages}), so a reader need not hash them.
+   */
+  record Frame(long pack, String shared, long offset, int storedBytes, int rawBytes, byte[] sha256, String keyId,
+      boolean trailer) {
+    /** Where the frame is, for messages. */
+    String object(String workflowId) {
+      return shared == null ? "the data object of image " + workflowId + "#" + pack : "shared pack " + shared;
+    }
+  }
 
   /** A chunk: the frame it is in and where in the frame's raw bytes. */
   record Chunk(int frame, int offset, int length) {}
@@ -52,23 +72,40 @@ final class ChunkIndex {
   final List<Frame> frames;
   final List<Chunk> chunks;
   final List<FileEntry> files;
-  /** The chunks by SHA-256, or null when not known. */
+  /**
+   * The shared packs the workflow refers to ({@link dev.torpor.storage.SharedPacks}): every pack
+   * a frame is in, and those its earlier images referred to, which its collection releases.
+   */
+  final List<String> shared;
+  /** The chunks by the first {@link #KEY} bytes of their SHA-256 ({@link #key}), or null when not known. */
   private final Map<ByteBuffer, Integer> byHash;
 
-  ChunkIndex(List<Frame> frames, List<Chunk> chunks, List<FileEntry> files, Map<ByteBuffer, Integer> byHash) {
+  ChunkIndex(List<Frame> frames, List<Chunk> chunks, List<FileEntry> files, List<String> shared,
+      Map<ByteBuffer, Integer> byHash) {
     this.frames = List.copyOf(frames);
     this.chunks = List.copyOf(chunks);
     this.files = List.copyOf(files);
+    this.shared = List.copyOf(shared);
     this.byHash = byHash;
+    for (Frame f : this.frames) {
+      if (f.shared() != null && !this.shared.contains(f.shared())) {
+        throw new IllegalStateException("a frame is in shared pack " + f.shared() + ", which the index does not list");
+      }
+    }
   }
 
-  /** This index with the chunks' SHA-256s, {@code hashes[i]} being chunk {@code i}'s. */
+  /** What a chunk is looked up by: the first {@link #KEY} bytes of its SHA-256 (or of a trailer's). */
+  static ByteBuffer key(byte[] sha256) {
+    return ByteBuffer.wrap(sha256, 0, KEY);
+  }
+
+  /** This index with the chunks' hashes, {@code hashes[i]} being chunk {@code i}'s (at least {@link #KEY} bytes). */
   ChunkIndex withHashes(byte[][] hashes) {
     Map<ByteBuffer, Integer> map = new HashMap<>(hashes.length * 2);
     for (int i = 0; i < hashes.length; i++) {
-      map.putIfAbsent(ByteBuffer.wrap(hashes[i]), i);
+      map.putIfAbsent(key(hashes[i]), i);
     }
-    return new ChunkIndex(frames, chunks, files, map);
+    return new ChunkIndex(frames, chunks, files, shared, map);
   }
 
   /** Whether {@link #lookup} can find chunks. */
@@ -78,14 +115,16 @@ final class ChunkIndex {
 
   /** The chunk with this SHA-256, or null (also when the hashes are not known). */
   Integer lookup(byte[] sha256) {
-    return byHash == null ? null : byHash.get(ByteBuffer.wrap(sha256));
+    return byHash == null ? null : byHash.get(key(sha256));
   }
 
-  /** The seqs of the data objects the frames are in, ascending. */
+  /** The seqs of the workflow's data objects the frames are in, ascending. */
   List<Long> packs() {
     TreeSet<Long> packs = new TreeSet<>();
     for (Frame f : frames) {
-      packs.add(f.pack());
+      if (f.shared() == null) {
+        packs.add(f.pack());
+      }
     }
     return List.copyOf(packs);
   }
@@ -113,13 +152,19 @@ final class ChunkIndex {
       for (String k : keyIds) {
         out.writeUTF(k);
       }
+      out.writeInt(shared.size());
+      for (String id : shared) {
+        out.writeUTF(id);
+      }
       out.writeInt(frames.size());
       for (Frame f : frames) {
         out.writeLong(f.pack());
+        out.writeInt(f.shared() == null ? -1 : shared.indexOf(f.shared()));
         out.writeLong(f.offset());
         out.writeInt(f.storedBytes());
         out.writeInt(f.rawBytes());
         out.writeInt(f.keyId() == null ? -1 : keyIds.indexOf(f.keyId()));
+        out.writeBoolean(f.trailer());
         out.write(f.sha256());
       }
       out.writeInt(chunks.size());
@@ -153,28 +198,45 @@ final class ChunkIndex {
   static ChunkIndex decode(ImageKey key, byte[] encoded) throws IOException {
     DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded));
     try {
-      if (in.readInt() != MAGIC) {
+      int magic = in.readInt();
+      if (magic != MAGIC && magic != MAGIC_3) {
         throw corrupt(key, "it does not start as a chunk index does");
       }
+      boolean v4 = magic == MAGIC;
       int keyCount = count(in, key, "key ids");
       List<String> keyIds = new ArrayList<>();
       for (int i = 0; i < keyCount; i++) {
         keyIds.add(in.readUTF());
       }
+      List<String> shared = new ArrayList<>();
+      if (v4) {
+        int sharedCount = count(in, key, "shared packs");
+        for (int i = 0; i < sharedCount; i++) {
+          String id = in.readUTF();
+          if (!SharedPacks.isId(id) || shared.contains(id)) {
+            throw corrupt(key, "shared pack " + i + " has the id '" + id + "', which is not one or is there twice");
+          }
+          shared.add(id);
+        }
+      }
       int frameCount = count(in, key, "frames");
       List<Frame> frames = new ArrayList<>(frameCount);
       for (int i = 0; i < frameCount; i++) {
         long pack = in.readLong();
+        int sharedIndex = v4 ? in.readInt() : -1;
         long offset = in.readLong();
         int stored = in.readInt();
         int raw = in.readInt();
         int keyIndex = in.readInt();
+        boolean trailer = v4 && in.readBoolean();
         byte[] sha = in.readNBytes(HASH);
-        if (pack < 1 || pack > key.seq() || offset < 0 || stored < 0 || raw < 0 || raw > FRAME_CHUNKS * CHUNK
+        boolean placed = sharedIndex < 0 ? pack >= 1 && pack <= key.seq() : pack == 0 && sharedIndex < shared.size();
+        if (!placed || offset < 0 || stored < 0 || raw < 0 || raw > (trailer ? MAX_FRAME : FRAME_CHUNKS * CHUNK)
             || keyIndex < -1 || keyIndex >= keyIds.size() || sha.length != HASH) {
           throw corrupt(key, "frame " + i + " is out of bounds");
         }
-        frames.add(new Frame(pack, offset, stored, raw, sha, keyIndex < 0 ? null : keyIds.get(keyIndex)));
+        frames.add(new Frame(pack, sharedIndex < 0 ? null : shared.get(sharedIndex), offset, stored, raw, sha,
+            keyIndex < 0 ? null : keyIds.get(keyIndex), trailer));
       }
       int chunkCount = count(in, key, "chunks");
       List<Chunk> chunks = new ArrayList<>(chunkCount);
@@ -218,7 +280,7 @@ final class ChunkIndex {
       if (in.read() != -1) {
         throw corrupt(key, "bytes follow its end");
       }
-      return new ChunkIndex(frames, chunks, files, null);
+      return new ChunkIndex(frames, chunks, files, shared, null);
     } catch (EOFException e) {
       throw corrupt(key, "it ends early");
     }

@@ -10,6 +10,7 @@ import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.ImageNotFoundException;
 import dev.torpor.storage.ImageStore;
+import dev.torpor.storage.SharedPacks;
 import dev.torpor.storage.crypto.ImageCipher;
 import dev.torpor.storage.crypto.UnknownImageKeyException;
 import java.io.ByteArrayInputStream;
@@ -114,9 +115,16 @@ final class ChunkedImages {
 
   /**
    * Writes the dump in {@code dir} as image {@code key} to {@code data} (not closed), sharing the
-   * frames of {@code base} (an earlier image of the same workflow, or null) worth sharing.
+   * frames of {@code base} (an earlier image of the same workflow, or the seed of its program:
+   * an image in a shared pack; or null) worth sharing.
+   *
+   * @param shared the shared packs the new image's workflow refers to: every shared pack a frame of
+   *     {@code base} is in, those earlier images of the workflow referred to, and {@code intoPack}
+   * @param intoPack when not null, the new frames go into {@code intoPack.frames} for the shared
+   *     pack {@code intoPack.id}, which the caller stores, and only the index into {@code data}
    */
-  Written write(ImageKey key, Path dir, OutputStream data, ChunkIndex base) throws IOException {
+  Written write(ImageKey key, Path dir, OutputStream data, ChunkIndex base, List<String> shared, NewPack intoPack)
+      throws IOException {
     List<Path> paths = new ArrayList<>();
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
       for (Path p : ds) {
@@ -131,7 +139,7 @@ final class ChunkedImages {
       for (int i = 0; i < paths.size(); i++) {
         files[i] = FileChannel.open(paths.get(i), StandardOpenOption.READ);
       }
-      return write(key, paths, files, data, base);
+      return write(key, paths, files, data, base, shared, intoPack);
     } finally {
       for (FileChannel ch : files) {
         if (ch != null) {
@@ -141,8 +149,15 @@ final class ChunkedImages {
     }
   }
 
-  private Written write(ImageKey key, List<Path> paths, FileChannel[] contents, OutputStream data, ChunkIndex base)
-      throws IOException {
+  /** A shared pack being written: its id, and its frames as they are sealed. */
+  record NewPack(String id, ByteArrayOutputStream frames) {
+    NewPack(String id) {
+      this(id, new ByteArrayOutputStream(1 << 20));
+    }
+  }
+
+  private Written write(ImageKey key, List<Path> paths, FileChannel[] contents, OutputStream data, ChunkIndex base,
+      List<String> shared, NewPack intoPack) throws IOException {
     long[] sizes = new long[paths.size()];
     int[] firstChunk = new int[paths.size() + 1];
     for (int i = 0; i < paths.size(); i++) {
@@ -170,17 +185,17 @@ final class ChunkedImages {
         keep[f] = used[f] * 4 >= base.frames.get(f).rawBytes();
       }
     }
-    Builder b = new Builder(key, data);
+    Builder b = new Builder(key, intoPack == null ? data : intoPack.frames(), intoPack == null ? null : intoPack.id());
     int[] baseFrameIds = new int[keep.length];
     Arrays.fill(baseFrameIds, -1);
     List<FileEntry> files = new ArrayList<>();
-    int shared = 0;
+    int sharedChunks = 0;
     byte[] page = new byte[ChunkIndex.CHUNK];
     for (int i = 0; i < paths.size(); i++) {
       int[] ids = new int[firstChunk[i + 1] - firstChunk[i]];
       for (int j = 0; j < ids.length; j++) {
         byte[] h = hashes[firstChunk[i] + j];
-        ByteBuffer hk = ByteBuffer.wrap(h);
+        ByteBuffer hk = ChunkIndex.key(h);
         Integer known = b.byHash.get(hk);
         if (known == null) {
           Integer c = base == null ? null : base.lookup(h);
@@ -193,12 +208,12 @@ final class ChunkedImages {
             }
             known = b.chunks.size();
             b.chunks.add(new Chunk(baseFrameIds[f], old.offset(), old.length()));
-            shared++;
+            sharedChunks++;
           } else {
             long off = (long) j * ChunkIndex.CHUNK;
             int len = (int) Math.min(ChunkIndex.CHUNK, sizes[i] - off);
             readFully(contents[i], ByteBuffer.wrap(page, 0, len), off, paths.get(i));
-            known = b.append(page, len);
+            known = b.append(page, len, h);
           }
           b.byHash.put(hk, known);
         }
@@ -207,12 +222,12 @@ final class ChunkedImages {
       files.add(new FileEntry(paths.get(i).getFileName().toString(), sizes[i], ids));
     }
     b.seal();
-    ChunkIndex index = new ChunkIndex(b.frames, b.chunks, files, b.byHash);
-    byte[] stored = seal(key, compress(index.encode()));
-    long indexOffset = b.written;
+    ChunkIndex index = new ChunkIndex(b.frames, b.chunks, files, shared, b.byHash);
+    byte[] stored = seal(key, null, compress(index.encode()));
+    long indexOffset = intoPack == null ? b.written : 0;
     data.write(stored);
     data.flush();
-    return new Written(index, indexOffset + stored.length, b.newChunks, shared, indexOffset,
+    return new Written(index, indexOffset + stored.length, b.newChunks, sharedChunks, indexOffset,
         ChunkIndex.hex(ImagePacker.sha256().digest(stored)), cipher == null ? null : cipher.encryption());
   }
 
@@ -290,10 +305,18 @@ final class ChunkedImages {
   }
 
 
-  /** The new frames of one image as they are written. */
+  /**
+   * The new frames of one image as they are written. A frame's raw bytes are its chunks, then a
+   * trailer: for each chunk its offset (int) and the first {@link ChunkIndex#KEY} bytes of its
+   * SHA-256, then the number of entries (int). A restore takes the hashes from there instead of
+   * hashing every chunk it rebuilt; they are as trustworthy as the frame, whose SHA-256 the
+   * index holds.
+   */
   private final class Builder {
     final ImageKey key;
     final OutputStream data;
+    final String pack; // the shared pack written, or null: the image's own data object
+    final ByteArrayOutputStream trailer = new ByteArrayOutputStream(ChunkIndex.FRAME_CHUNKS * ChunkIndex.TRAILER_ENTRY + 4);
     final List<Frame> frames = new ArrayList<>();
     final List<Chunk> chunks = new ArrayList<>();
     final Map<ByteBuffer, Integer> byHash = new HashMap<>();
@@ -304,19 +327,26 @@ final class ChunkedImages {
     int newChunks;
     long written;
 
-    Builder(ImageKey key, OutputStream data) {
+    Builder(ImageKey key, OutputStream data, String pack) {
       this.key = key;
       this.data = data;
+      this.pack = pack;
     }
 
-    int append(byte[] content, int len) throws IOException {
+    int append(byte[] content, int len, byte[] sha256) throws IOException {
       if (open < 0) {
         open = frames.size();
         frames.add(null); // sealed below
       }
       int id = chunks.size();
-      chunks.add(new Chunk(open, raw.size(), len));
+      int offset = raw.size();
+      chunks.add(new Chunk(open, offset, len));
       raw.write(content, 0, len);
+      trailer.write(offset >>> 24);
+      trailer.write(offset >>> 16);
+      trailer.write(offset >>> 8);
+      trailer.write(offset);
+      trailer.write(sha256, 0, ChunkIndex.KEY);
       newChunks++;
       if (++inOpen == ChunkIndex.FRAME_CHUNKS) {
         seal();
@@ -328,13 +358,20 @@ final class ChunkedImages {
       if (open < 0) {
         return;
       }
+      int entries = inOpen;
+      trailer.writeTo(raw);
+      raw.write(entries >>> 24);
+      raw.write(entries >>> 16);
+      raw.write(entries >>> 8);
+      raw.write(entries);
       byte[] rawBytes = raw.toByteArray();
-      byte[] stored = ChunkedImages.this.seal(key, compress(rawBytes));
+      byte[] stored = ChunkedImages.this.seal(key, pack, compress(rawBytes));
       data.write(stored);
-      frames.set(open, new Frame(key.seq(), written, stored.length, rawBytes.length, sha.digest(stored),
-          cipher == null ? null : cipher.encryption().get("keyId")));
+      frames.set(open, new Frame(pack == null ? key.seq() : 0, pack, written, stored.length, rawBytes.length,
+          sha.digest(stored), cipher == null ? null : cipher.encryption().get("keyId"), true));
       written += stored.length;
       raw.reset();
+      trailer.reset();
       open = -1;
       inOpen = 0;
     }
@@ -377,19 +414,27 @@ final class ChunkedImages {
     }
   }
 
-  /** Encrypts {@code plain} for the data object of {@code key}, if this worker has keys. */
-  private byte[] seal(ImageKey key, byte[] plain) throws IOException {
+  /**
+   * Encrypts {@code plain} for the data object of {@code key}, or for the shared pack {@code
+   * pack} if not null, if this worker has keys.
+   */
+  private byte[] seal(ImageKey key, String pack, byte[] plain) throws IOException {
     if (cipher == null) {
       return plain;
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream(plain.length + 128);
-    try (OutputStream enc = cipher.encrypt(out, key)) {
+    try (OutputStream enc = pack == null ? cipher.encrypt(out, key) : cipher.encryptShared(out, pack)) {
       enc.write(plain);
     }
     return out.toByteArray();
   }
 
   private byte[] open(ImageKey key, byte[] stored, String keyId, String what) throws IOException {
+    return open(key, null, stored, keyId, what);
+  }
+
+  /** Decrypts {@code stored}, of the data object of {@code key}, or of the shared pack {@code pack} if not null. */
+  private byte[] open(ImageKey key, String pack, byte[] stored, String keyId, String what) throws IOException {
     if (keyId == null) {
       return stored;
     }
@@ -397,7 +442,8 @@ final class ChunkedImages {
     if (cipher == null) {
       throw new UnknownImageKeyException(key, keyId, List.of());
     }
-    try (InputStream in = cipher.decrypt(new ByteArrayInputStream(stored), key, encryption)) {
+    try (InputStream in = pack == null ? cipher.decrypt(new ByteArrayInputStream(stored), key, encryption)
+        : cipher.decryptShared(new ByteArrayInputStream(stored), key, pack, encryption)) {
       return in.readAllBytes();
     } catch (UnknownImageKeyException e) {
       throw e;
@@ -520,13 +566,17 @@ final class ChunkedImages {
       int f = index.chunks.get(c).frame();
       chunksOfFrame[f][perFrame[f]++] = c;
     }
-    Map<Long, List<Integer>> byPack = new TreeMap<>();
+    // By the object the frames are in: the workflow's data objects (by seq), then shared packs (by id).
+    Map<String, List<Integer>> byPack = new TreeMap<>();
     for (int f = 0; f < index.frames.size(); f++) {
-      byPack.computeIfAbsent(index.frames.get(f).pack(), p -> new ArrayList<>()).add(f);
+      Frame frame = index.frames.get(f);
+      String object = frame.shared() == null ? String.format("0:%020d", frame.pack()) : "1:" + frame.shared();
+      byPack.computeIfAbsent(object, p -> new ArrayList<>()).add(f);
     }
-    for (Map.Entry<Long, List<Integer>> e : byPack.entrySet()) {
-      ImageKey pack = new ImageKey(key.workflowId(), e.getKey());
-      List<Integer> ids = e.getValue();
+    for (List<Integer> ids : byPack.values()) {
+      Frame any = index.frames.get(ids.get(0));
+      ImageKey pack = any.shared() == null ? new ImageKey(key.workflowId(), any.pack()) : key;
+      String shared = any.shared();
       ids.sort(Comparator.comparingLong(f -> index.frames.get(f).offset()));
       int i = 0;
       while (i < ids.size()) {
@@ -543,13 +593,13 @@ final class ChunkedImages {
           end = nextEnd;
           j++;
         }
-        byte[] bytes = readRange(key, pack, start, end - start,
-            "the data object of image " + pack + ", which holds " + ids.size() + " of its frames,");
+        byte[] bytes = readRange(key, shared, pack, start, end - start,
+            any.object(key.workflowId()) + ", which holds " + ids.size() + " of its frames,");
         List<Runnable> unpacks = new ArrayList<>();
         for (int k = i; k < j; k++) {
           int f = ids.get(k);
           int from = (int) (index.frames.get(f).offset() - start);
-          unpacks.add(() -> place(key, index, f, pack, unpack(key, index, f, pack, bytes, from), extents.get(f),
+          unpacks.add(() -> place(key, index, f, unpack(key, index, f, pack, bytes, from), extents.get(f),
               chunksOfFrame[f], files, hashes));
         }
         runOnTwoThreads(unpacks);
@@ -558,9 +608,13 @@ final class ChunkedImages {
     }
   }
 
-  /** Writes frame {@code f}'s raw bytes where its chunks go and hashes each chunk. */
-  private static void place(ImageKey key, ChunkIndex index, int f, ImageKey pack, byte[] raw, List<long[]> extents,
+  /**
+   * Writes frame {@code f}'s raw bytes where its chunks go, and records each chunk's hash: from the
+   * frame's trailer if it has one, else hashing the chunk.
+   */
+  private static void place(ImageKey key, ChunkIndex index, int f, byte[] raw, List<long[]> extents,
       int[] chunksOfFrame, FileChannel[] files, byte[][] hashes) {
+    Frame frame = index.frames.get(f);
     try {
       for (long[] x : extents) {
         ByteBuffer piece = ByteBuffer.wrap(raw, (int) x[2], (int) x[3]);
@@ -570,15 +624,41 @@ final class ChunkedImages {
         }
       }
     } catch (IOException e) {
-      throw new UncheckedIOException(new IOException("cannot write " + describe(index, f, pack) + " of image " + key
+      throw new UncheckedIOException(new IOException("cannot write " + describe(key, index, f) + " of image " + key
           + " into its restore directory: " + e.getMessage(), e));
     }
-    MessageDigest sha = ImagePacker.sha256();
+    Map<Integer, byte[]> fromTrailer = frame.trailer() ? trailerOf(key, index, f, raw) : Map.of();
+    MessageDigest sha = null;
     for (int c : chunksOfFrame) {
       Chunk chunk = index.chunks.get(c);
-      sha.update(raw, chunk.offset(), chunk.length());
-      hashes[c] = sha.digest();
+      byte[] h = fromTrailer.get(chunk.offset());
+      if (h == null) {
+        if (sha == null) {
+          sha = ImagePacker.sha256();
+        }
+        sha.update(raw, chunk.offset(), chunk.length());
+        h = sha.digest();
+      }
+      hashes[c] = h;
     }
+  }
+
+  /** The chunk hashes in frame {@code f}'s trailer, by the chunk's offset in the frame. */
+  private static Map<Integer, byte[]> trailerOf(ImageKey key, ChunkIndex index, int f, byte[] raw) {
+    ByteBuffer b = ByteBuffer.wrap(raw);
+    int n = raw.length < 4 ? -1 : b.getInt(raw.length - 4);
+    long trailerStart = raw.length - 4 - (long) n * ChunkIndex.TRAILER_ENTRY;
+    if (n < 0 || n > ChunkIndex.FRAME_CHUNKS || trailerStart < 0) {
+      throw new UncheckedIOException(new ImageCorruptException(key, describe(key, index, f)
+          + " ends with a hash trailer of " + n + " entries, which does not fit it"));
+    }
+    Map<Integer, byte[]> byOffset = new HashMap<>(n * 2);
+    for (int e = 0; e < n; e++) {
+      int at = (int) trailerStart + e * ChunkIndex.TRAILER_ENTRY;
+      byte[] h = Arrays.copyOfRange(raw, at + 4, at + ChunkIndex.TRAILER_ENTRY);
+      byOffset.put(b.getInt(at), h);
+    }
+    return byOffset;
   }
 
   /** Checks, decrypts and decompresses frame {@code f}, stored in {@code bytes} from {@code from}. */
@@ -589,7 +669,7 @@ final class ChunkedImages {
     byte[] sha = digest.digest();
     try {
       if (!MessageDigest.isEqual(sha, frame.sha256())) {
-        throw new ImageCorruptException(key, describe(index, f, pack) + " has SHA-256 " + ChunkIndex.hex(sha)
+        throw new ImageCorruptException(key, describe(key, index, f) + " has SHA-256 " + ChunkIndex.hex(sha)
             + " but the index says " + ChunkIndex.hex(frame.sha256()));
       }
       byte[] plain = new byte[frame.rawBytes()];
@@ -597,12 +677,12 @@ final class ChunkedImages {
       if (frame.keyId() == null) {
         n = decompress(plain, bytes, from, frame.storedBytes());
       } else {
-        byte[] compressed = open(pack, Arrays.copyOfRange(bytes, from, from + frame.storedBytes()), frame.keyId(),
-            describe(index, f, pack));
+        byte[] compressed = open(pack, frame.shared(), Arrays.copyOfRange(bytes, from, from + frame.storedBytes()),
+            frame.keyId(), describe(key, index, f));
         n = decompress(plain, compressed, 0, compressed.length);
       }
       if (n != plain.length) {
-        throw new ImageCorruptException(key, describe(index, f, pack) + " holds " + n + " bytes, not " + plain.length);
+        throw new ImageCorruptException(key, describe(key, index, f) + " holds " + n + " bytes, not " + plain.length);
       }
       return plain;
     } catch (IOException e) {
@@ -611,7 +691,7 @@ final class ChunkedImages {
       if (e instanceof UncheckedIOException) {
         throw e;
       }
-      throw new UncheckedIOException(new ImageCorruptException(key, describe(index, f, pack) + " does not decompress: "
+      throw new UncheckedIOException(new ImageCorruptException(key, describe(key, index, f) + " does not decompress: "
           + e.getMessage()));
     }
   }
@@ -671,7 +751,7 @@ final class ChunkedImages {
   }
 
   /** Names a frame, where it is, and the chunks of the image's files it holds. */
-  private static String describe(ChunkIndex index, int f, ImageKey pack) {
+  private static String describe(ImageKey key, ChunkIndex index, int f) {
     Frame frame = index.frames.get(f);
     StringBuilder where = new StringBuilder();
     int n = 0;
@@ -687,15 +767,22 @@ final class ChunkedImages {
       }
     }
     return "frame " + f + " (bytes " + frame.offset() + " to " + (frame.offset() + frame.storedBytes())
-        + " of the data object of image " + pack + ", SHA-256 " + ChunkIndex.hex(frame.sha256()) + ", holding " + n
+        + " of " + frame.object(key.workflowId()) + ", SHA-256 " + ChunkIndex.hex(frame.sha256()) + ", holding " + n
         + " chunk(s) of the image: " + where + (n > 3 ? ", ..." : "") + ")";
   }
 
   private byte[] readRange(ImageKey image, ImageKey object, long offset, long length, String what) throws IOException {
+    return readRange(image, null, object, offset, length, what);
+  }
+
+  /** Reads a range of the data object {@code object}, or of the shared pack {@code shared} if not null. */
+  private byte[] readRange(ImageKey image, String shared, ImageKey object, long offset, long length, String what)
+      throws IOException {
     if (length > Integer.MAX_VALUE - 16) {
       throw new ImageCorruptException(image, what + " claims " + length + " bytes");
     }
-    try (InputStream in = store.openRange(object, offset, length)) {
+    try (InputStream in = shared == null ? store.openRange(object, offset, length)
+        : store.openSharedRange(SharedPacks.packName(shared), offset, length)) {
       byte[] bytes = in.readNBytes((int) length);
       if (bytes.length != length) {
         throw new ImageCorruptException(image, what + " ends after " + bytes.length + " of " + length + " bytes");

@@ -6,6 +6,7 @@ import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.ImageStore;
 import dev.torpor.storage.ImageUpload;
+import dev.torpor.storage.SharedPacks;
 import dev.torpor.storage.crypto.ImageCipher;
 import dev.torpor.storage.crypto.ImageKeyring;
 import dev.torpor.storage.crypto.ManifestAuth;
@@ -15,6 +16,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +37,18 @@ final class ImageIo {
   /** How many indexes of recent images are kept in memory (about 1 MB each); others are read again. */
   private static final int BASES = 16;
 
+  /** How many programs' seeds are kept in memory. */
+  private static final int SEEDS = 8;
+  /** The largest dump written into a shared pack, which is built in memory. */
+  private static final long MAX_SEED_BYTES = 256L << 20;
+
   private record Base(long seq, ChunkIndex index) {}
+
+  /**
+   * The first image of a program written here, whose frames are in shared pack {@code packId}:
+   * the first images of later workflows of the program store only the chunks it lacks.
+   */
+  private record Seed(String packId, ChunkIndex index) {}
 
   private final ImageStore store;
   private final ImagePacker packer;
@@ -50,6 +63,17 @@ final class ImageIo {
       return size() > BASES;
     }
   };
+  /** Seeds by program (JDK, class path, ASLR); see {@link #template}. */
+  private final Map<String, Seed> seeds = new LinkedHashMap<>(8, 0.75f, true) {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Seed> eldest) {
+      return size() > SEEDS;
+    }
+  };
+  private final SharedPacks sharedPacks;
+  private final boolean acrossWorkflows;
   private final Optional<ImageCipher> cipher;
   private final Optional<ManifestAuth> auth;
   private final Duration commitRetry;
@@ -64,6 +88,16 @@ final class ImageIo {
    */
   ImageIo(ImageStore store, Optional<ImageKeyring> keys, Duration commitRetry, CheckpointEngine engine, Path javaHome,
       int format) {
+    this(store, keys, commitRetry, engine, javaHome, format, true);
+  }
+
+  /**
+   * @param acrossWorkflows whether the first images of workflows share chunks through shared packs
+   *     (else only the images of one workflow share chunks)
+   */
+  ImageIo(ImageStore store, Optional<ImageKeyring> keys, Duration commitRetry, CheckpointEngine engine, Path javaHome,
+      int format, boolean acrossWorkflows) {
+    this.acrossWorkflows = acrossWorkflows;
     if (format != ImageManifest.FORMAT_TAR && format != ImageManifest.FORMAT_CHUNKED) {
       throw new IllegalArgumentException("image format " + format + " is neither " + ImageManifest.FORMAT_TAR
           + " (tar) nor " + ImageManifest.FORMAT_CHUNKED + " (chunked)");
@@ -74,6 +108,7 @@ final class ImageIo {
     this.cipher = keys.map(ImageCipher::new);
     this.packer = new ImagePacker(1, cipher);
     this.chunked = new ChunkedImages(store, cipher, 1);
+    this.sharedPacks = new SharedPacks(store);
     this.auth = keys.map(ManifestAuth::new);
     this.commitRetry = commitRetry;
     this.engine = engine;
@@ -177,7 +212,37 @@ final class ImageIo {
       store.delete(key);
       begun = store.begin(key);
     }
-    ChunkIndex base = format == ImageManifest.FORMAT_CHUNKED ? baseOf(key) : null;
+    ChunkIndex base = null;
+    List<String> shared = new ArrayList<>();
+    ChunkedImages.NewPack intoPack = null;
+    String template = null;
+    if (format == ImageManifest.FORMAT_CHUNKED) {
+      base = baseOf(key);
+      if (base != null) {
+        shared.addAll(base.shared);
+      } else if (key.seq() > 1) {
+        shared.addAll(sharedOfPrevious(key)); // so that the workflow's collection releases them
+      }
+      if (key.seq() == 1 && acrossWorkflows) {
+        template = template(facts);
+        Seed seed;
+        synchronized (seeds) {
+          seed = seeds.get(template);
+        }
+        if (seed != null && sharedPacks.reference(seed.packId(), key.workflowId())) {
+          base = seed.index();
+          shared.add(seed.packId());
+        } else {
+          if (seed != null) {
+            forgetSeed(template, seed);
+          }
+          if (sizeOf(dumpDir) <= MAX_SEED_BYTES) {
+            intoPack = new ChunkedImages.NewPack(SharedPacks.newId());
+            shared.add(intoPack.id());
+          }
+        }
+      }
+    }
     try (ImageUpload upload = begun) {
       Suspend s = facts.request();
       Map<String, String> wait = new LinkedHashMap<>();
@@ -187,13 +252,17 @@ final class ImageIo {
       ImageManifest m;
       ChunkIndex index = null;
       if (format == ImageManifest.FORMAT_CHUNKED) {
-        ChunkedImages.Written w = chunked.write(key, dumpDir, upload.data(), base);
+        ChunkedImages.Written w = chunked.write(key, dumpDir, upload.data(), base, shared, intoPack);
         index = w.index();
+        if (intoPack != null) {
+          // Durable before the manifest that makes the image read it; referred to by this workflow first.
+          sharedPacks.create(intoPack.id(), intoPack.frames().toByteArray(), key.workflowId());
+        }
         timings.put("packUpload", millisSince(t0));
         m = new ImageManifest(ImageManifest.FORMAT_CHUNKED, key.workflowId(), key.seq(), Instant.now().toString(),
             w.indexSha256(), index.rawBytes(), w.storedBytes(), "chunks+zstd", engine.describe(), facts.jdk(),
             cpuFlags, wait, restoreFacts(facts), timings, w.encryption(), null,
-            new ImageManifest.Chunks(w.indexOffset(), packsOf(index, key)));
+            new ImageManifest.Chunks(w.indexOffset(), packsOf(index, key), index.shared.isEmpty() ? null : index.shared));
       } else {
         ImagePacker.Packed packed = packer.pack(key, dumpDir, upload.data());
         timings.put("packUpload", millisSince(t0));
@@ -210,6 +279,11 @@ final class ImageIo {
       timings.put("commit", millisSince(t1));
       if (index != null) {
         remember(key, index);
+      }
+      if (intoPack != null) {
+        synchronized (seeds) {
+          seeds.put(template, new Seed(intoPack.id(), index));
+        }
       }
       return m;
     }
@@ -243,6 +317,40 @@ final class ImageIo {
     System.err.println("torpor worker: image " + key + " shares no chunks with image " + (key.seq() - 1)
         + ", whose index is not in this worker's memory (it was neither committed nor restored here lately)");
     return null;
+  }
+
+  /**
+   * The shared packs the workflow's image before {@code key} refers to, read from its manifest
+   * (which stays committed until the new image is recorded): carried into the new image so that
+   * the workflow's collection releases them.
+   */
+  private List<String> sharedOfPrevious(ImageKey key) throws IOException {
+    Optional<ImageManifest> m = manifest(new ImageKey(key.workflowId(), key.seq() - 1));
+    return m.isPresent() && m.get().chunks() != null ? m.get().chunks().sharedPacks() : List.of();
+  }
+
+  /**
+   * What makes the pages of two workflows' JVMs alike: the same JDK, class path and address
+   * layout; their first images share the chunks of the first such image written here.
+   */
+  private static String template(Facts facts) {
+    return facts.plan().javaHome() + "\n" + facts.plan().classPathFact() + "\n" + facts.addrNoRandomize();
+  }
+
+  private void forgetSeed(String template, Seed seed) {
+    synchronized (seeds) {
+      seeds.remove(template, seed);
+    }
+  }
+
+  private static long sizeOf(Path dir) throws IOException {
+    long total = 0;
+    try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        total += java.nio.file.Files.size(p);
+      }
+    }
+    return total;
   }
 
   private void remember(ImageKey key, ChunkIndex index) {

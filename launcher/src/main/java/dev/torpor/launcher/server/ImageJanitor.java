@@ -8,14 +8,19 @@ import dev.torpor.scheduler.ImageLedger.ImagesKept;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.ImageStore;
+import dev.torpor.storage.SharedPacks;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -39,8 +44,17 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ImageJanitor implements Images, AutoCloseable {
   private static final int BATCH = 10_000;
+  /**
+   * How old a reference to a shared pack must be before a collection may drop it for want of an
+   * image of its workflow: far longer than a commit takes (a worker refers to the pack before it
+   * writes the image that reads it).
+   */
+  static final Duration SHARED_GRACE = Duration.ofHours(1);
 
   private final ImageStore store;
+  private final SharedPacks sharedPacks;
+  /** When every shared pack was last swept (for references left by crashes); at most once per {@link #SHARED_GRACE}. */
+  private Instant lastFullSweep = Instant.EPOCH;
   private final ImageLedger ledger;
   private final Duration retention;
   private final Clock clock;
@@ -53,6 +67,7 @@ public final class ImageJanitor implements Images, AutoCloseable {
       throw new IllegalArgumentException("the image retention must not be negative, got " + retention);
     }
     this.store = store;
+    this.sharedPacks = new SharedPacks(store);
     this.ledger = ledger;
     this.retention = retention;
     this.clock = clock;
@@ -127,9 +142,35 @@ public final class ImageJanitor implements Images, AutoCloseable {
       List<Long> seqs = store.seqs(f.workflowId());
       long last = seqs.isEmpty() ? -1 : seqs.get(seqs.size() - 1);
       boolean clean = true;
+      Map<Long, Long> sizes = new HashMap<>();
+      Set<String> shared = new TreeSet<>(); // the shared packs the workflow refers to
+      for (long seq : seqs) {
+        Optional<ImageManifest> manifest = store.manifest(new ImageKey(f.workflowId(), seq));
+        manifest.filter(m -> m.chunks() != null).ifPresent(m -> shared.addAll(m.chunks().sharedPacks()));
+        sizes.put(seq, manifest.map(ImageManifest::packedBytes).orElse(0L));
+      }
+      if (expired && !dryRun) {
+        try {
+          shared.addAll(sharedPacks.referredBy(f.workflowId())); // also those a crashed commit left
+        } catch (IOException | RuntimeException e) {
+          errors.add(f.workflowId() + ": listing its shared packs: " + e.getMessage());
+          continue;
+        }
+      }
+      if (expired && !dryRun && !shared.isEmpty()) {
+        // Before the manifests that name them go, so that a crash cannot lose which they were: no
+        // image of a finished workflow is restored again.
+        try {
+          sharedPacks.release(f.workflowId(), shared);
+          CrashPoint.reach(CrashPoint.SHARED_RELEASED);
+        } catch (IOException | RuntimeException e) {
+          errors.add(f.workflowId() + ": releasing its shared packs: " + e.getMessage());
+          continue;
+        }
+      }
       for (long seq : seqs) {
         ImageKey key = new ImageKey(f.workflowId(), seq);
-        long bytes = store.manifest(key).map(ImageManifest::packedBytes).orElse(0L);
+        long bytes = sizes.get(seq);
         if (seq == last && !expired) {
           kept++;
           keptBytes += bytes;
@@ -152,6 +193,9 @@ public final class ImageJanitor implements Images, AutoCloseable {
           // Data objects no image left reads: all of them once none is left, also after a crash cut a sweep short.
           CrashPoint.reach(CrashPoint.IMAGE_UNLISTED);
           store.sweep(f.workflowId());
+          if (expired && !shared.isEmpty()) {
+            sharedPacks.sweep(shared, SHARED_GRACE, this::hasImages); // those no other workflow refers to
+          }
         } catch (IOException | RuntimeException e) {
           clean = false;
           errors.add(f.workflowId() + ": " + e.getMessage());
@@ -161,7 +205,25 @@ public final class ImageJanitor implements Images, AutoCloseable {
         ledger.imagesKept(f.workflowId(), expired || seqs.isEmpty() ? ImagesKept.NONE : ImagesKept.LAST);
       }
     }
+    if (!dryRun && !now.isBefore(lastFullSweep.plus(SHARED_GRACE))) {
+      // References that a crash left behind (a commit cut short, a collection cut short after its
+      // workflow's manifests went), and the packs only they kept.
+      try {
+        SharedPacks.Swept swept = sharedPacks.sweep(null, SHARED_GRACE, this::hasImages);
+        lastFullSweep = now;
+        if (swept.packsDeleted() > 0 || swept.staleReferencesDropped() > 0) {
+          log("shared packs: deleted " + swept.packsDeleted() + ", dropped " + swept.staleReferencesDropped()
+              + " stale reference(s), " + swept.packsKept() + " in use");
+        }
+      } catch (IOException | RuntimeException e) {
+        errors.add("shared packs: " + e.getMessage());
+      }
+    }
     return new Report(dryRun, finished.size(), deleted, deletedBytes, kept, keptBytes, List.copyOf(errors));
+  }
+
+  private boolean hasImages(String workflowId) throws IOException {
+    return !store.seqs(workflowId).isEmpty();
   }
 
   private void log(String message) {

@@ -8,6 +8,7 @@ import dev.torpor.internal.protocol.Suspend;
 import dev.torpor.storage.ImageKey;
 import dev.torpor.storage.ImageManifest;
 import dev.torpor.storage.LocalDirectoryImageStore;
+import dev.torpor.storage.SharedPacks;
 import dev.torpor.storage.crypto.ImageKeyring;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -50,8 +51,15 @@ class ChunkedImagesTest {
     store = new LocalDirectoryImageStore(tmp.resolve("store"));
   }
 
+  /** Images of one workflow: its first image is not written into a shared pack (see {@link #ioSharing}). */
   private ImageIo io(int format, Optional<ImageKeyring> keys) {
-    return new ImageIo(store, keys, Duration.ofSeconds(2), engine, WorkflowSpec.currentJavaHome(), format);
+    return new ImageIo(store, keys, Duration.ofSeconds(2), engine, WorkflowSpec.currentJavaHome(), format, false);
+  }
+
+  /** Images of several workflows, whose first images share chunks through shared packs. */
+  private ImageIo ioSharing(Optional<ImageKeyring> keys) {
+    return new ImageIo(store, keys, Duration.ofSeconds(2), engine, WorkflowSpec.currentJavaHome(),
+        ImageManifest.FORMAT, true);
   }
 
   /** A dump as CRIU writes one: a page file, a small file of odd length and an empty one. */
@@ -81,8 +89,12 @@ class ChunkedImagesTest {
   }
 
   private ImageManifest commit(ImageIo io, long seq, Path dump) throws Exception {
-    ImageKey key = new ImageKey(WF, seq);
-    ImageIo.Facts facts = new ImageIo.Facts(key, new Suspend(WF, WaitKind.TIMER,
+    return commit(io, WF, seq, dump);
+  }
+
+  private ImageManifest commit(ImageIo io, String wf, long seq, Path dump) throws Exception {
+    ImageKey key = new ImageKey(wf, seq);
+    ImageIo.Facts facts = new ImageIo.Facts(key, new Suspend(wf, WaitKind.TIMER,
         Optional.of(Instant.now().plusSeconds(60)), Optional.empty(), "m", "stack", Optional.empty()),
         Map.of("vendor", "test"), "pipe:[1]", new SandboxPlan(tmp.resolve("run"), WorkflowSpec.currentJavaHome(), List.of()),
         false);
@@ -163,7 +175,7 @@ class ChunkedImagesTest {
     Path d = dump(pages, "core");
     ChunkedImages chunked = new ChunkedImages(store, Optional.empty(), 1);
 
-    ChunkedImages.Written w = chunked.write(new ImageKey(WF, 1), d, new ByteArrayOutputStream(), null);
+    ChunkedImages.Written w = chunked.write(new ImageKey(WF, 1), d, new ByteArrayOutputStream(), null, List.of(), null);
 
     assertThat(w.newChunks()).as("16 random pages, one zero page, the core file; the empty file has no chunk").isEqualTo(18);
     assertThat(w.sharedChunks()).isZero();
@@ -297,5 +309,151 @@ class ChunkedImagesTest {
     store.delete(m1.key());
     assertThat(store.dataSeqs(WF)).containsExactly(2L);
     assertSameFiles(fetch(upgraded, m2), second);
+  }
+
+  // ----- shared packs: chunks shared across workflows -----
+
+  private Path sharedDir() {
+    return tmp.resolve("store/shared");
+  }
+
+  private List<String> sharedFiles() throws IOException {
+    if (!Files.isDirectory(sharedDir())) {
+      return List.of();
+    }
+    try (var walk = Files.walk(sharedDir())) {
+      return walk.filter(Files::isRegularFile).map(p -> sharedDir().relativize(p).toString()).sorted().toList();
+    }
+  }
+
+  /** What the janitor does once a workflow finished and its retention passed. */
+  private void collect(ImageManifest... images) throws IOException {
+    String wf = images[0].workflowId();
+    List<String> shared = images[images.length - 1].chunks().sharedPacks();
+    assertThat(new SharedPacks(store).referredBy(wf)).containsExactlyInAnyOrderElementsOf(shared);
+    new SharedPacks(store).release(wf, shared);
+    for (ImageManifest m : images) {
+      store.delete(m.key());
+    }
+    store.sweep(wf);
+    new SharedPacks(store).sweep(shared, Duration.ofHours(1), w -> !store.seqs(w).isEmpty());
+  }
+
+  @Test
+  void theFirstImagesOfLaterWorkflowsStoreOnlyWhatTheSeedLacksAndRestoreAfterTheSeedsWorkflowIsCollected()
+      throws Exception {
+    sharingAcrossWorkflows(Optional.empty());
+  }
+
+  @Test
+  void encryptedSharedPacksAreSharedToo() throws Exception {
+    sharingAcrossWorkflows(Optional.of(ImageKeyring.fromEnvironmentValue("TEST_KEYS", ImageKeyring.generate())));
+  }
+
+  private void sharingAcrossWorkflows(Optional<ImageKeyring> keys) throws Exception {
+    ImageIo io = ioSharing(keys);
+    byte[] pages = randomPages(PAGES);
+    Path a1 = dump(pages, "core a");
+    ImageManifest ma1 = commit(io, "wf-a", 1, a1);
+    List<String> seed = ma1.chunks().sharedPacks();
+    assertThat(seed).as("the first image of a program is written into a shared pack").hasSize(1);
+    String pack = seed.get(0);
+    long packBytes = Files.size(sharedDir().resolve(SharedPacks.packName(pack)));
+    assertThat(packBytes).as("the seed's frames").isGreaterThan((long) PAGES * ChunkIndex.CHUNK / 2);
+    assertThat(sharedFiles()).containsExactly(pack + ".pack", pack + ".refs/wf-a", "wf.wf-a/" + pack);
+
+    Path b1 = dump(changed(pages, 32), "core b");
+    ImageManifest mb1 = commit(io, "wf-b", 1, b1);
+    assertThat(mb1.chunks().sharedPacks()).as("a later workflow's first image reads the seed").containsExactly(pack);
+    assertThat(mb1.packedBytes()).as("8 of 256 pages differ from the seed's").isLessThan(packBytes / 5);
+    assertThat(sharedFiles()).containsExactly(pack + ".pack", pack + ".refs/wf-a", pack + ".refs/wf-b",
+        "wf.wf-a/" + pack, "wf.wf-b/" + pack);
+    if (keys.isPresent()) {
+      assertThat(mb1.mac()).isNotNull();
+      assertThatThrownBy(() -> ioSharing(Optional.empty()).fetch(mb1, tmp.resolve("no-key")))
+          .isInstanceOf(IOException.class).hasMessageContaining(keys.get().currentKeyId());
+    }
+
+    // wf-b's next image grows from its first, and keeps reading the seed's frames it needs.
+    Path b2 = dump(changed(Files.readAllBytes(b1.resolve("pages-1.img")), 40), "core b2");
+    ImageManifest mb2 = commit(io, "wf-b", 2, b2);
+    assertThat(mb2.chunks().sharedPacks()).containsExactly(pack);
+    assertThat(mb2.packedBytes()).isLessThan(packBytes / 5);
+
+    collect(ma1); // wf-a, which wrote the seed, finished
+    assertThat(sharedFiles()).as("wf-b still reads the pack")
+        .containsExactly(pack + ".pack", pack + ".refs/wf-b", "wf.wf-b/" + pack);
+    assertThat(store.workflowIds()).doesNotContain("wf-a");
+    store.delete(mb1.key());
+    assertSameFiles(fetch(ioSharing(keys), mb2), b2);
+
+    collect(mb2);
+    assertThat(sharedFiles()).as("no workflow refers to the pack any more").isEmpty();
+    assertThat(store.workflowIds()).isEmpty();
+  }
+
+  @Test
+  void aPackACollectorIsDeletingIsNotReferredToAndANewSeedIsWritten() throws Exception {
+    ImageIo io = ioSharing(Optional.empty());
+    byte[] pages = randomPages(PAGES);
+    ImageManifest ma1 = commit(io, "wf-a", 1, dump(pages, "a"));
+    String pack = ma1.chunks().sharedPacks().get(0);
+    store.putShared(pack + ".condemned", new byte[0]); // a collector found no reference and is deleting it
+
+    Path b1 = dump(changed(pages, 32), "b");
+    ImageManifest mb1 = commit(io, "wf-b", 1, b1);
+    assertThat(mb1.chunks().sharedPacks()).as("wf-b does not read a condemned pack").doesNotContain(pack).hasSize(1);
+    assertThat(sharedFiles()).as("wf-b's reference to the condemned pack was taken back")
+        .doesNotContain(pack + ".refs/wf-b", "wf.wf-b/" + pack).contains(pack + ".refs/wf-a");
+    assertSameFiles(fetch(ioSharing(Optional.empty()), mb1), b1);
+  }
+
+  @Test
+  void aDamagedFrameOfASharedPackIsRefusedNamingThePackAndRestoresOnceTheBytesAreBack() throws Exception {
+    ImageIo io = ioSharing(Optional.empty());
+    byte[] pages = randomPages(PAGES);
+    ImageManifest ma1 = commit(io, "wf-a", 1, dump(pages, "a"));
+    Path b1 = dump(changed(pages, 32), "b");
+    ImageManifest mb1 = commit(io, "wf-b", 1, b1);
+    String pack = mb1.chunks().sharedPacks().get(0);
+    Path file = sharedDir().resolve(SharedPacks.packName(pack));
+    byte[] intact = Files.readAllBytes(file);
+    byte[] damaged = intact.clone();
+    damaged[100] ^= 1;
+    Files.write(file, damaged);
+    assertThatThrownBy(() -> io.fetch(mb1, tmp.resolve("damaged")))
+        .isInstanceOf(ImageCorruptException.class)
+        .hasMessageContaining("wf-b#1")
+        .hasMessageContaining("shared pack " + pack)
+        .hasMessageContaining("frame ");
+    assertThat(tmp.resolve("damaged")).doesNotExist();
+    Files.delete(file);
+    assertThatThrownBy(() -> io.fetch(mb1, tmp.resolve("missing")))
+        .isInstanceOf(ImageCorruptException.class)
+        .hasMessageContaining("shared pack " + pack)
+        .hasMessageContaining("missing");
+    Files.write(file, intact);
+    assertSameFiles(fetch(io, mb1), b1);
+    assertThat(ma1.chunks().sharedPacks()).containsExactly(pack);
+  }
+
+  @Test
+  void aCollectorDropsOnlyOldReferencesOfWorkflowsWithoutImages() throws Exception {
+    ImageIo io = ioSharing(Optional.empty());
+    byte[] pages = randomPages(PAGES);
+    ImageManifest ma1 = commit(io, "wf-a", 1, dump(pages, "a"));
+    String pack = ma1.chunks().sharedPacks().get(0);
+    store.putShared(pack + ".refs/crashed-commit", new byte[0]); // a commit that referred, then died
+
+    SharedPacks packs = new SharedPacks(store);
+    SharedPacks.Swept young = packs.sweep(null, Duration.ofHours(1), w -> !store.seqs(w).isEmpty());
+    assertThat(young.staleReferencesDropped()).as("a young reference may be a commit in flight").isZero();
+    assertThat(sharedFiles()).contains(pack + ".refs/crashed-commit", pack + ".pack");
+
+    SharedPacks.Swept old = packs.sweep(null, Duration.ZERO, w -> !store.seqs(w).isEmpty());
+    assertThat(old.staleReferencesDropped()).isEqualTo(1);
+    assertThat(old.packsKept()).as("wf-a has an image").isEqualTo(1);
+    assertThat(sharedFiles()).containsExactly(pack + ".pack", pack + ".refs/wf-a", "wf.wf-a/" + pack);
+    assertSameFiles(fetch(io, ma1), tmp.resolve("dump-1"));
   }
 }

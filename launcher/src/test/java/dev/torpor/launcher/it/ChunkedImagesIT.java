@@ -110,6 +110,11 @@ class ChunkedImagesIT {
     assertThat(gc.out()).startsWith("deleted ").contains("kept 0 last image(s)");
     assertThat(manifestSeqs(localStore, id)).isEmpty();
     assertThat(dataSeqs(localStore, id)).as("no data object of a collected workflow is left").isEmpty();
+    String pack = shared(cycled.manifests().get(0)).get(0);
+    assertThat(referrers(localStore, pack)).as("its reference to shared pack " + pack + " is released").doesNotContain(id);
+    if (referrers(localStore, pack).isEmpty()) {
+      assertThat(sharedPack(localStore, pack)).as("a shared pack no workflow refers to is deleted").doesNotExist();
+    }
   }
 
   /** Issue: the same round trip through S3 (S3Proxy), encrypted and signed with image keys. */
@@ -272,6 +277,12 @@ class ChunkedImagesIT {
       assertThat(manifestSeqs(localStore, id)).as(id).isEmpty();
       assertThat(dataSeqs(localStore, id)).as(id + ": data objects left behind").isEmpty();
     }
+    // Their first images shared chunks through shared packs: every reference of theirs is released.
+    try (var walk = Files.walk(localStore.resolve("shared"))) {
+      List<String> left = walk.filter(Files::isRegularFile).map(p -> p.getFileName().toString())
+          .filter(ids::contains).toList();
+      assertThat(left).as("references to shared packs left by collected workflows").isEmpty();
+    }
   }
 
   /**
@@ -284,6 +295,12 @@ class ChunkedImagesIT {
     int waits = 6;
     int kib = 2048;
     long seed = 33;
+    // A workflow of the program suspended first, so that "damaged" is not the first one on the
+    // server (whose frames go into a shared pack) but one that stores its own frames.
+    Result first = local.cli("submit", "--jar", jar.toString(), "--main", Cycles.class.getName(), "--id", "damaged-seed",
+        "--", "2", Integer.toString(kib), "34");
+    assertThat(first.exitCode()).as(first.err()).isZero();
+    awaitCount(local, "damaged-seed", "SUSPENDED", 1);
     Result submitted = local.cli("submit", "--jar", jar.toString(), "--main", Cycles.class.getName(), "--id", id, "--",
         Integer.toString(waits), Integer.toString(kib), Long.toString(seed));
     assertThat(submitted.exitCode()).as(submitted.err()).isZero();
@@ -423,7 +440,11 @@ class ChunkedImagesIT {
       assertThat(m.path("format").asInt()).as(m.toString()).isEqualTo(2);
       assertThat(m.path("packedBytes").asLong()).as("its own data object").isEqualTo(Files.size(dataObject(store, id, seq)));
       long indexOffset = m.path("chunks").path("indexOffset").asLong();
-      assertThat(indexOffset).isPositive().isLessThan(m.path("packedBytes").asLong());
+      // Zero when its frames went into a shared pack: the first image of the program on this server.
+      assertThat(indexOffset).isNotNegative().isLessThan(m.path("packedBytes").asLong());
+      assertThat(shared(m)).as("every image refers to the shared pack its workflow's first image read or wrote")
+          .hasSize(1);
+      assertThat(sharedPack(store, shared(m).get(0))).as("the shared pack, in the store").exists();
       if (seq == 1) {
         head = Arrays.copyOf(Files.readAllBytes(dataObject(store, id, 1)), 4);
       }
@@ -432,8 +453,12 @@ class ChunkedImagesIT {
       if (seq == 1) {
         assertThat(packs).containsExactly(1L);
       } else {
-        assertThat(packs).as("image " + seq + " reads earlier images' frames: " + m).hasSizeGreaterThan(1);
-        long firstPacked = manifests.get(0).path("packedBytes").asLong();
+        assertThat(packs.size() > 1 || manifests.get(0).path("chunks").path("indexOffset").asLong() == 0)
+            .as("image " + seq + " reads earlier images' frames, or those of the shared pack image 1 wrote: " + m).isTrue();
+        // What image 1 stored: its data object and, if it wrote it, the shared pack.
+        long firstPacked = manifests.get(0).path("packedBytes").asLong()
+            + (manifests.get(0).path("chunks").path("indexOffset").asLong() == 0
+                ? Files.size(sharedPack(store, shared(manifests.get(0)).get(0))) : 0);
         assertThat(m.path("packedBytes").asLong()).as("image " + seq + " stores only what changed, image 1 " + firstPacked)
             .isLessThan(firstPacked / 3);
         assertThat(m.path("rawBytes").asLong()).as("yet is as large as a whole image")
@@ -593,6 +618,27 @@ class ChunkedImagesIT {
 
   private static JsonNode awaitManifest(Path store, String id, long seq) {
     return await().atMost(LONG).until(() -> manifest(store, id, seq), Optional::isPresent).orElseThrow();
+  }
+
+  private static List<String> shared(JsonNode manifest) {
+    List<String> shared = new ArrayList<>();
+    manifest.path("chunks").path("shared").forEach(p -> shared.add(p.asText()));
+    return shared;
+  }
+
+  private static Path sharedPack(Path store, String id) {
+    return store.resolve("shared").resolve(id + ".pack");
+  }
+
+  /** The workflows that refer to shared pack {@code id}. */
+  private static List<String> referrers(Path store, String id) throws IOException {
+    Path refs = store.resolve("shared").resolve(id + ".refs");
+    if (!Files.isDirectory(refs)) {
+      return List.of();
+    }
+    try (var files = Files.list(refs)) {
+      return files.map(p -> p.getFileName().toString()).sorted().toList();
+    }
   }
 
   private static List<Long> packs(JsonNode manifest) {

@@ -92,6 +92,7 @@ class CrashPointsIT {
         "EXIT_COMMITTED",
         "IMAGE_DELETED",
         "IMAGE_UNLISTED",
+        "SHARED_RELEASED",
         "WAKE_DELIVERED:2,RECOVERY_COMMITTED");
     // -Dtorpor.crash.only=REGEX runs only the cases whose "POINTS on MODE" matches, when working on one;
     // -Dtorpor.crash.modes=h2,postgres,cluster adds the single server on PostgreSQL (its code paths are H2's).
@@ -164,6 +165,10 @@ class CrashPointsIT {
       await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250))
           .untilAsserted(() -> assertThat(files(images)).as("images of the completed workflow past a retention of 0"
               + " (gc every 1 s); " + driver.diagnosis()).isEmpty());
+      // Its first image was written into a shared pack, which goes once no workflow refers to it.
+      await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250))
+          .untilAsserted(() -> assertThat(files(server.data.resolve("store/shared"))).as("shared packs and references"
+              + " left after the completed workflow's images were collected; " + driver.diagnosis()).isEmpty());
       List<String> temps = files(server.data.resolve("store/.tmp"));
       if (!temps.isEmpty()) {
         report.add("upload temp files left in the store " + temps);

@@ -17,6 +17,8 @@ import dev.torpor.launcher.internal.WorkflowEvent;
 import dev.torpor.launcher.it.workflows.Approval;
 import dev.torpor.launcher.it.workflows.Undumpable;
 import dev.torpor.storage.ImageKey;
+import dev.torpor.storage.ImageManifest;
+import dev.torpor.storage.SharedPacks;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -51,18 +53,25 @@ class FaultsIT {
   void flippedByteIsRefusedNamingTheChecksumAndAnIntactCopyStillRestores() throws Exception {
     String id = h.launch(Approval.class);
     h.awaitEvent(id, SUSPENDED, 1);
-    Path data = h.imageData(id, 1);
+    // A chunked image's frames: those of its own data object before its index, or, when it has
+    // none (an earlier workflow's first image seeded a shared pack it reads), those of the pack.
+    ImageManifest m = h.store.manifest(new ImageKey(id, 1)).orElseThrow();
+    long framesEnd = m.chunks().indexOffset();
+    Path own = h.imageData(id, 1);
+    Path data = framesEnd > 0 ? own : own.getParent().getParent().getParent().resolve("shared")
+        .resolve(SharedPacks.packName(m.chunks().sharedPacks().get(0)));
+    String object = framesEnd > 0 ? "of the data object of image " + id + "#1" : "of shared pack ";
     Path intact = h.data.resolve("intact-copy.tar.zst");
     Files.copy(data, intact);
     byte[] bytes = Files.readAllBytes(data);
-    bytes[bytes.length / 2] ^= 0x01;
+    bytes[(int) (framesEnd > 0 ? framesEnd / 2 : bytes.length / 2)] ^= 0x01;
     Files.write(data, bytes);
     h.supervisor.signal(WorkflowId.of(id), SignalName.of("approve"), "after repair".getBytes(StandardCharsets.UTF_8));
 
     WorkflowEvent refused = h.awaitEvent(id, RESTORE_FAILED, 1);
     // A chunked image: the byte is in one of its frames, refused by the SHA-256 its index holds for it.
     assertThat((String) refused.details().get("error")).contains("image " + id + "#1 is corrupt: frame ")
-        .contains("of the data object of image " + id + "#1").contains("pages-").contains("has SHA-256 ")
+        .contains(object).contains("pages-").contains("has SHA-256 ")
         .contains("but the index says");
     assertThat(h.anyProcessIn(id)).isFalse();
     assertThat(h.store.seqs(id)).as("the image is kept").containsExactly(1L);

@@ -25,7 +25,8 @@ import java.util.Objects;
  *
  * <p>The ciphertext is bound to its image: the associated data is {@code
  * "torpor-image-v1:<workflowId>#<seq>"}, so data moved to another workflow or seq does not
- * decrypt.
+ * decrypt. A frame of a shared pack, which images of several workflows read, is bound to the
+ * pack instead: {@code "torpor-shared-v1:<packId>"}.
  *
  * <p>What a manifest records of the encryption is {@link #encryption()}: the {@link #SCHEME} and
  * the id of the key used, never the key. Thread-safe: one instance serves every image.
@@ -65,11 +66,23 @@ public final class ImageCipher {
    * whose stream was not closed does not decrypt.
    */
   public OutputStream encrypt(OutputStream sink, ImageKey key) throws IOException {
+    return encrypt(sink, associatedData(key), "image " + key);
+  }
+
+  /**
+   * As {@link #encrypt(OutputStream, ImageKey)}, for a frame of the shared pack {@code packId}
+   * (associated data {@code "torpor-shared-v1:<packId>"}), which images of several workflows read.
+   */
+  public OutputStream encryptShared(OutputStream sink, String packId) throws IOException {
+    return encrypt(sink, sharedAssociatedData(packId), "shared pack " + packId);
+  }
+
+  private OutputStream encrypt(OutputStream sink, byte[] associatedData, String what) throws IOException {
     Objects.requireNonNull(sink, "sink");
     try {
-      return aeads.get(keyring.currentKeyId()).newEncryptingStream(sink, associatedData(key));
+      return aeads.get(keyring.currentKeyId()).newEncryptingStream(sink, associatedData);
     } catch (GeneralSecurityException e) {
-      throw new IOException("cannot start encrypting image " + key + ": " + e.getMessage(), e);
+      throw new IOException("cannot start encrypting " + what + ": " + e.getMessage(), e);
     }
   }
 
@@ -84,6 +97,20 @@ public final class ImageCipher {
    */
   public InputStream decrypt(InputStream source, ImageKey key, Map<String, String> encryption)
       throws IOException {
+    return decrypt(source, key, associatedData(key), encryption);
+  }
+
+  /**
+   * As {@link #decrypt(InputStream, ImageKey, Map)}, for a frame of the shared pack {@code
+   * packId} that image {@code key} reads (named in errors).
+   */
+  public InputStream decryptShared(InputStream source, ImageKey key, String packId, Map<String, String> encryption)
+      throws IOException {
+    return decrypt(source, key, sharedAssociatedData(packId), encryption);
+  }
+
+  private InputStream decrypt(InputStream source, ImageKey key, byte[] associatedData, Map<String, String> encryption)
+      throws IOException {
     Objects.requireNonNull(source, "source");
     String keyId = requireKnownScheme(key, encryption);
     AesGcmHkdfStreaming aead = aeads.get(keyId);
@@ -93,7 +120,7 @@ public final class ImageCipher {
     Watched watched = new Watched(source);
     InputStream plain;
     try {
-      plain = aead.newDecryptingStream(watched, associatedData(key));
+      plain = aead.newDecryptingStream(watched, associatedData);
     } catch (GeneralSecurityException e) {
       throw new IOException("cannot start decrypting image " + key + ": " + e.getMessage(), e);
     }
@@ -157,6 +184,11 @@ public final class ImageCipher {
       throw new IOException("the manifest of image " + key + " says it is encrypted but names no keyId");
     }
     return keyId;
+  }
+
+  /** The associated data that binds a ciphertext to a shared pack. */
+  static byte[] sharedAssociatedData(String packId) {
+    return ("torpor-shared-v1:" + packId).getBytes(StandardCharsets.UTF_8);
   }
 
   /** The associated data that binds a ciphertext to its image. */
