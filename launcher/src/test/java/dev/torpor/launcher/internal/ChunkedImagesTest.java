@@ -92,12 +92,17 @@ class ChunkedImagesTest {
     return commit(io, WF, seq, dump);
   }
 
+  /** Commits as a worker does for a workflow JVM run with {@code --no-aslr}, whose first images share chunks across workflows. */
   private ImageManifest commit(ImageIo io, String wf, long seq, Path dump) throws Exception {
+    return commit(io, wf, seq, dump, true);
+  }
+
+  private ImageManifest commit(ImageIo io, String wf, long seq, Path dump, boolean noAslr) throws Exception {
     ImageKey key = new ImageKey(wf, seq);
     ImageIo.Facts facts = new ImageIo.Facts(key, new Suspend(wf, WaitKind.TIMER,
         Optional.of(Instant.now().plusSeconds(60)), Optional.empty(), "m", "stack", Optional.empty()),
         Map.of("vendor", "test"), "pipe:[1]", new SandboxPlan(tmp.resolve("run"), WorkflowSpec.currentJavaHome(), List.of()),
-        false);
+        noAslr);
     return io.commit(facts, dump, new HashMap<>(), System.nanoTime(), () -> true);
   }
 
@@ -455,5 +460,54 @@ class ChunkedImagesTest {
     assertThat(old.packsKept()).as("wf-a has an image").isEqualTo(1);
     assertThat(sharedFiles()).containsExactly(pack + ".pack", pack + ".refs/wf-a", "wf.wf-a/" + pack);
     assertSameFiles(fetch(io, ma1), tmp.resolve("dump-1"));
+  }
+
+  @Test
+  void firstImagesCommittedTogetherWaitForOneSeedAndShareIt() throws Exception {
+    ImageIo io = ioSharing(Optional.empty());
+    byte[] pages = randomPages(PAGES);
+    List<Path> dumps = new java.util.ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      dumps.add(dump(changed(pages, 32 + i), "core " + i));
+    }
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+    try {
+      java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+      List<java.util.concurrent.Future<ImageManifest>> commits = new java.util.ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        int n = i;
+        commits.add(pool.submit(() -> {
+          go.await();
+          return commit(io, "together-" + n, 1, dumps.get(n));
+        }));
+      }
+      go.countDown();
+      List<ImageManifest> ms = new java.util.ArrayList<>();
+      for (var c : commits) {
+        ms.add(c.get());
+      }
+      assertThat(ms.stream().flatMap(m -> m.chunks().sharedPacks().stream()).distinct().toList())
+          .as("one seed for all six").hasSize(1);
+      assertThat(sharedFiles().stream().filter(f -> f.endsWith(".pack")).toList()).hasSize(1);
+      assertThat(ms.stream().filter(m -> m.chunks().indexOffset() > 0).count())
+          .as("five store only what the seed lacks").isEqualTo(5);
+      for (int i = 0; i < 6; i++) {
+        assertSameFiles(fetch(ioSharing(Optional.empty()), ms.get(i)), dumps.get(i));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void withAddressLayoutRandomizationFirstImagesShareNothingAcrossWorkflows() throws Exception {
+    ImageIo io = ioSharing(Optional.empty());
+    byte[] pages = randomPages(PAGES);
+    ImageManifest a = commit(io, "random-a", 1, dump(pages, "a"), false);
+    ImageManifest b = commit(io, "random-b", 1, dump(changed(pages, 32), "b"), false);
+    assertThat(a.chunks().sharedPacks()).isEmpty();
+    assertThat(b.chunks().sharedPacks()).isEmpty();
+    assertThat(b.chunks().indexOffset()).as("its own frames").isPositive();
+    assertThat(sharedFiles()).isEmpty();
   }
 }

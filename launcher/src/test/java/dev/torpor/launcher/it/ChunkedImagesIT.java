@@ -46,7 +46,10 @@ import org.junit.jupiter.api.Test;
  * in a loop while 50 workflows cycle; a damaged or missing frame refused with the frame named and
  * the workflow resumable once it is back; and format 1 images, written with {@code --image-format
  * 1}, restored by a server writing format 2. Every server here runs with {@code --image-cache 0},
- * so every wake reads the store.
+ * so every wake reads the store. The servers that share chunks run with {@code --no-aslr}: the
+ * first image of a program on a server goes into a shared pack, and the first images of later
+ * workflows store only what it lacks; in the loop of 50, workflows keep restoring from it after
+ * the workflow that wrote it finished and was collected, and every reference is released at the end.
  */
 class ChunkedImagesIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -61,7 +64,8 @@ class ChunkedImagesIT {
 
   @BeforeAll
   static void startLocalServer() throws IOException {
-    local = new ServerProcess("--quiet", "--image-cache", "0", "--image-retention", "0");
+    // --no-aslr: the first images of workflows of one program share chunks through a shared pack.
+    local = new ServerProcess("--quiet", "--image-cache", "0", "--image-retention", "0", "--no-aslr");
     local.start();
     localStore = local.data.resolve("store");
     jar = ServerProcess.workflowJar(local.base);
@@ -128,7 +132,8 @@ class ChunkedImagesIT {
       Files.setPosixFilePermissions(keys, PosixFilePermissions.fromString("rw-------"));
       String keyId = ImageKeyring.fromFile(keys).currentKeyId();
       try (ServerProcess server = new ServerProcess("--quiet", "--store", "s3://" + BUCKET + "/enc", "--s3-endpoint",
-          s3.endpoint().toString(), "--s3-region", "us-east-1", "--image-key-file", keys.toString(), "--image-cache", "0")
+          s3.endpoint().toString(), "--s3-region", "us-east-1", "--image-key-file", keys.toString(), "--image-cache", "0",
+          "--no-aslr")
           .env("AWS_ACCESS_KEY_ID", s3.accessKey()).env("AWS_SECRET_ACCESS_KEY", s3.secretKey())) {
         server.start();
         Path store = s3.basedir().resolve(BUCKET).resolve("enc");
@@ -460,7 +465,7 @@ class ChunkedImagesIT {
             + (manifests.get(0).path("chunks").path("indexOffset").asLong() == 0
                 ? Files.size(sharedPack(store, shared(manifests.get(0)).get(0))) : 0);
         assertThat(m.path("packedBytes").asLong()).as("image " + seq + " stores only what changed, image 1 " + firstPacked)
-            .isLessThan(firstPacked / 3);
+            .isLessThan(firstPacked / 2);
         assertThat(m.path("rawBytes").asLong()).as("yet is as large as a whole image")
             .isGreaterThan(manifests.get(0).path("rawBytes").asLong() / 2);
         long s = seq;

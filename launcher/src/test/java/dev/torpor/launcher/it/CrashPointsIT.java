@@ -111,6 +111,11 @@ class CrashPointsIT {
       String url = postgres.createDatabase("crash_" + DATABASES.incrementAndGet());
       args.addAll(List.of("--db-url", url, "--db-user", "postgres"));
     }
+    if (armed.contains("IMAGE_") || armed.contains("SHARED_")) {
+      // The workflow's first image goes into a shared pack (only JVMs run without ASLR share chunks
+      // across workflows), so that these points also prove the collection of shared packs.
+      args.add("--no-aslr");
+    }
     boolean cluster = mode.equals("cluster");
     if (cluster) {
       // The API server and a worker in one process, as one node of a cluster; its restart (same name) takes over at once.

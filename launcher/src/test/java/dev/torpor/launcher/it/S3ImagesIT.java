@@ -155,17 +155,7 @@ class S3ImagesIT {
       assertThat(manifest.path("format").asInt()).isEqualTo(2);
       assertThat(manifest.path("packedBytes").asLong()).isEqualTo(data.length);
       int indexOffset = manifest.path("chunks").path("indexOffset").asInt();
-      // The server's first image of the program: its frames went into a shared pack, its index into its data object.
-      assertThat(indexOffset).isZero();
-      String pack = manifest.path("chunks").path("shared").get(0).asText();
-      Result shared = aws("s3", "ls", "--recursive", "s3://" + BUCKET + "/e2e/shared/");
-      assertThat(shared.exitCode()).as(shared.err()).isZero();
-      assertThat(shared.out()).contains("e2e/shared/" + pack + ".pack").contains("e2e/shared/" + pack + ".refs/steps");
-      assertThat(aws("s3", "cp", "--only-show-errors", "s3://" + BUCKET + "/e2e/shared/" + pack + ".pack",
-          down.resolve("pack").toString()).exitCode()).isZero();
-      assertThat(Files.size(down.resolve("pack"))).as("the frames of a whole image").isGreaterThan(1_000_000L);
-      assertThat(Arrays.copyOf(Files.readAllBytes(down.resolve("pack")), 4)).as("ciphertext, not a zstd frame")
-          .isNotEqualTo(new byte[] {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd});
+      assertThat(indexOffset).isPositive().isLessThan(data.length);
       assertThat(manifest.path("sha256").asText()).isEqualTo(HexFormat.of().formatHex(
           MessageDigest.getInstance("SHA-256").digest(Arrays.copyOfRange(data, indexOffset, data.length))));
       assertThat(manifest.path("chunks").path("packs").toString()).isEqualTo("[1]");
