@@ -282,7 +282,7 @@ public final class Bench {
       DensityBenchmark.Result n = DensityBenchmark.run(noAslrCount, plan.dedupSample(), problems, List.of("--no-aslr"));
       sections.put(String.format(Locale.ROOT, "Density with `--no-aslr`: %,d suspended workflows on one machine",
           noAslrCount), "The density part again, the server started with `--no-aslr` (workflow JVMs without address"
-          + " space layout randomization, so the first images of workflows of one program share most chunks; see the"
+          + " space layout randomization, so the first images of workflows of one program share chunks through a shared pack; see the"
           + " README for the trade-off).\n\n" + n.markdown());
       double perNoAslr = n.perWorkflowMb();
       DensityBenchmark.Point endNoAslr = n.points().get(n.points().size() - 1);

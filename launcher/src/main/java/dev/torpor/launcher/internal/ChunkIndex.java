@@ -26,8 +26,11 @@ import java.util.TreeSet;
  * its SHA-256: with a signed manifest, every frame is authenticated through it.
  *
  * <p>The SHA-256 of every chunk, which the next image of the workflow looks its chunks up by,
- * is not stored (it would make up most of the index): the writer knows them, and a reader
- * hashes the chunks it rebuilt ({@link #withHashes}). Immutable.
+ * is not in the index (it would make up most of it): the writer knows them, and a frame written
+ * since index format 4 ends with a trailer of its chunks' hashes (their first {@link #KEY}
+ * bytes), which a reader takes instead of hashing what it rebuilt ({@link #withHashes}). Since
+ * format 4 the index also lists the shared packs ({@link SharedPacks}) its workflow refers to,
+ * and a frame may be in one of them. Immutable.
  */
 final class ChunkIndex {
   /** The size of a chunk: a page, so a page that did not change is a chunk already stored. */

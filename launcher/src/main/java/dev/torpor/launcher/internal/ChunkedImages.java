@@ -49,8 +49,9 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Writes and reads chunked images (format 2). Writing cuts every file of a dump into 4 KiB
  * chunks, hashes each with SHA-256, and stores only the chunks that the image it grew from (its
- * base: the image the JVM was restored from) does not hold in a frame worth reading, in new
- * frames of its own data object, followed by its index ({@link ChunkIndex}). A base frame is
+ * base: the image the JVM was restored from, or for a first image the seed of its program in a
+ * shared pack) does not hold in a frame worth reading, in new frames of its own data object (or
+ * of a new shared pack, for a seed), followed by its index ({@link ChunkIndex}). A base frame is
  * worth reading when at least a quarter of its raw bytes are chunks the new image needs;
  * otherwise those chunks are written again, so a restore never reads more than about four times
  * the image's own frames however long the workflow's history. Reading fetches the index, checks

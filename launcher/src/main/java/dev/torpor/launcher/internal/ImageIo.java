@@ -208,9 +208,56 @@ final class ImageIo {
   private ImageManifest commitOnce(Facts facts, Path dumpDir, Map<String, Double> timings, long t0,
       BooleanSupplier mayReplace) throws IOException {
     ImageKey key = facts.key();
-    ImageUpload begun;
+    ChunkIndex base = null;
+    List<String> shared = new ArrayList<>();
+    ChunkedImages.NewPack intoPack = null;
+    String template = null;
+    CompletableFuture<Seed> seeding = null; // this commit's claim to write its program's seed
     try {
-      begun = store.begin(key);
+      if (format == ImageManifest.FORMAT_CHUNKED) {
+        base = baseOf(key);
+        if (base != null) {
+          shared.addAll(base.shared);
+        } else if (key.seq() > 1) {
+          shared.addAll(sharedOfPrevious(key)); // so that the workflow's collection releases them
+        }
+        // Only JVMs laid out alike (--no-aslr) have pages alike: measured with a small workflow, a
+        // first image shares 35% of its chunks with the seed's without ASLR, 4-10% with it.
+        if (key.seq() == 1 && acrossWorkflows && facts.addrNoRandomize()) {
+          template = template(facts);
+          SeedChoice choice = chooseSeed(template);
+          seeding = choice.claim();
+          Seed seed = choice.seed();
+          if (seed != null && sharedPacks.reference(seed.packId(), key.workflowId())) {
+            base = seed.index();
+            shared.add(seed.packId());
+          } else {
+            if (seed != null) {
+              forgetSeed(template, seed);
+            }
+            if (sizeOf(dumpDir) <= MAX_SEED_BYTES) {
+              intoPack = new ChunkedImages.NewPack(SharedPacks.newId());
+              shared.add(intoPack.id());
+            }
+          }
+        }
+      }
+      ImageUpload begun = begin(key, mayReplace);
+      return commitOnce(facts, key, begun, dumpDir, timings, t0, base, shared, intoPack, template, seeding);
+    } finally {
+      if (seeding != null) {
+        seeding.complete(null); // no-op when committed
+        synchronized (seeds) {
+          pendingSeeds.remove(template, seeding);
+        }
+      }
+    }
+  }
+
+  /** Begins the upload of image {@code key}, replacing an orphaned image of that key if {@code mayReplace} says so. */
+  private ImageUpload begin(ImageKey key, BooleanSupplier mayReplace) throws IOException {
+    try {
+      return store.begin(key);
     } catch (FileAlreadyExistsException e) {
       if (!mayReplace.getAsBoolean()) {
         // Another worker holds the workflow now and may have committed this very key: its image stays.
@@ -220,61 +267,7 @@ final class ImageIo {
       // Left by a segment that crashed after its commit but before anyone learned of it.
       System.err.println("torpor worker: replacing the orphaned image " + key + " of an earlier attempt");
       store.delete(key);
-      begun = store.begin(key);
-    }
-    ChunkIndex base = null;
-    List<String> shared = new ArrayList<>();
-    ChunkedImages.NewPack intoPack = null;
-    String template = null;
-    if (format == ImageManifest.FORMAT_CHUNKED) {
-      base = baseOf(key);
-      if (base != null) {
-        shared.addAll(base.shared);
-      } else if (key.seq() > 1) {
-        shared.addAll(sharedOfPrevious(key)); // so that the workflow's collection releases them
-      }
-      // Only JVMs laid out alike (--no-aslr) have pages alike: measured with a small workflow, a
-      // first image shares 35% of its chunks with the seed's without ASLR, 4-10% with it.
-      if (key.seq() == 1 && acrossWorkflows && facts.addrNoRandomize()) {
-        template = template(facts);
-        Seed seed = seedFor(template);
-        if (seed != null && sharedPacks.reference(seed.packId(), key.workflowId())) {
-          base = seed.index();
-          shared.add(seed.packId());
-        } else {
-          if (seed != null) {
-            forgetSeed(template, seed);
-          }
-          if (sizeOf(dumpDir) <= MAX_SEED_BYTES) {
-            intoPack = new ChunkedImages.NewPack(SharedPacks.newId());
-            shared.add(intoPack.id());
-          }
-        }
-      }
-    }
-    CompletableFuture<Seed> seeding = null;
-    if (intoPack != null) {
-      seeding = new CompletableFuture<>();
-      CompletableFuture<Seed> other;
-      synchronized (seeds) {
-        other = seeding(template);
-        if (other == null) {
-          pendingSeeds.put(template, seeding);
-        }
-      }
-      if (other != null) {
-        seeding = null; // another commit became the seed meanwhile: this image is written as one anyway
-      }
-    }
-    try {
-      return commitOnce(facts, key, begun, dumpDir, timings, t0, base, shared, intoPack, template, seeding);
-    } finally {
-      if (seeding != null) {
-        seeding.complete(null); // no-op when committed
-        synchronized (seeds) {
-          pendingSeeds.remove(template, seeding);
-        }
-      }
+      return store.begin(key);
     }
   }
 
@@ -379,31 +372,43 @@ final class ImageIo {
     return facts.plan().javaHome() + "\n" + facts.plan().classPathFact() + "\n" + facts.addrNoRandomize();
   }
 
+  /** A seed to share, or a claim to write one (which others then wait for), or neither. */
+  private record SeedChoice(Seed seed, CompletableFuture<Seed> claim) {}
+
   /**
    * The seed of {@code template}; if none is known but one is being committed (the first
    * workflows of a program on a fresh worker suspend together), waits for it up to {@link
-   * #SEED_WAIT}, so that they share it rather than each writing a whole image.
+   * #SEED_WAIT}, so that they share it rather than each writing a whole image; if none is being
+   * committed either, the claim to commit it.
    */
-  private Seed seedFor(String template) throws IOException {
-    CompletableFuture<Seed> pending;
-    synchronized (seeds) {
-      Seed seed = seeds.get(template);
-      if (seed != null) {
-        return seed;
+  private SeedChoice chooseSeed(String template) throws IOException {
+    for (int attempt = 0; attempt < 2; attempt++) {
+      CompletableFuture<Seed> pending;
+      synchronized (seeds) {
+        Seed seed = seeds.get(template);
+        if (seed != null) {
+          return new SeedChoice(seed, null);
+        }
+        pending = seeding(template);
+        if (pending == null) {
+          CompletableFuture<Seed> claim = new CompletableFuture<>();
+          pendingSeeds.put(template, claim);
+          return new SeedChoice(null, claim);
+        }
       }
-      pending = seeding(template);
+      try {
+        Seed seed = pending.get(SEED_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        if (seed != null) {
+          return new SeedChoice(seed, null);
+        }
+      } catch (TimeoutException | ExecutionException e) {
+        return new SeedChoice(null, null);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while waiting for the seed of a program");
+      }
     }
-    if (pending == null) {
-      return null;
-    }
-    try {
-      return pending.get(SEED_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (TimeoutException | ExecutionException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new InterruptedIOException("interrupted while waiting for the seed of a program");
-    }
+    return new SeedChoice(null, null);
   }
 
   private CompletableFuture<Seed> seeding(String template) {
