@@ -75,8 +75,9 @@ public record ImageManifest(
    *     object's end ({@code packedBytes})
    * @param packs the seqs of the workflow's data objects the image reads, ascending, its own
    *     included: the garbage collector keeps these objects while the image exists
-   * @param shared the ids of the shared packs ({@link SharedPacks}) the workflow holds a
-   *     reference to, which include those the image reads frames from; null when none (and in
+   * @param shared the ids of the shared packs ({@link SharedPacks}) the image reads frames from,
+   *     and those of the image it grew from (the collector finds every pack a workflow refers to
+   *     through {@link SharedPacks#referredBy}); null when none (and in
    *     manifests written before shared packs), so that such a manifest's canonical form is unchanged
    */
   @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -76,8 +76,8 @@ final class ChunkIndex {
   final List<Chunk> chunks;
   final List<FileEntry> files;
   /**
-   * The shared packs the workflow refers to ({@link dev.torpor.storage.SharedPacks}): every pack
-   * a frame is in, and those its earlier images referred to, which its collection releases.
+   * The shared packs ({@link dev.torpor.storage.SharedPacks}) the workflow's images read from:
+   * every pack a frame is in, and those of the image it grew from.
    */
   final List<String> shared;
   /** The chunks by the first {@link #KEY} bytes of their SHA-256 ({@link #key}), or null when not known. */
@@ -109,11 +109,6 @@ final class ChunkIndex {
       map.putIfAbsent(key(hashes[i]), i);
     }
     return new ChunkIndex(frames, chunks, files, shared, map);
-  }
-
-  /** Whether {@link #lookup} can find chunks. */
-  boolean hashed() {
-    return byHash != null;
   }
 
   /** The chunk with this SHA-256, or null (also when the hashes are not known). */

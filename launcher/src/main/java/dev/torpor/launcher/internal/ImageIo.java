@@ -217,9 +217,7 @@ final class ImageIo {
       if (format == ImageManifest.FORMAT_CHUNKED) {
         base = baseOf(key);
         if (base != null) {
-          shared.addAll(base.shared);
-        } else if (key.seq() > 1) {
-          shared.addAll(sharedOfPrevious(key)); // so that the workflow's collection releases them
+          shared.addAll(base.shared); // the packs its frames may be in
         }
         // Only JVMs laid out alike (--no-aslr) have pages alike: measured with a small workflow, a
         // first image shares 35% of its chunks with the seed's without ASLR, 4-10% with it.
@@ -352,16 +350,6 @@ final class ImageIo {
     System.err.println("torpor worker: image " + key + " shares no chunks with image " + (key.seq() - 1)
         + ", whose index is not in this worker's memory (it was neither committed nor restored here lately)");
     return null;
-  }
-
-  /**
-   * The shared packs the workflow's image before {@code key} refers to, read from its manifest
-   * (which stays committed until the new image is recorded): carried into the new image so that
-   * the workflow's collection releases them.
-   */
-  private List<String> sharedOfPrevious(ImageKey key) throws IOException {
-    Optional<ImageManifest> m = manifest(new ImageKey(key.workflowId(), key.seq() - 1));
-    return m.isPresent() && m.get().chunks() != null ? m.get().chunks().sharedPacks() : List.of();
   }
 
   /**

@@ -19,8 +19,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -143,15 +141,13 @@ public final class ImageJanitor implements Images, AutoCloseable {
       long last = seqs.isEmpty() ? -1 : seqs.get(seqs.size() - 1);
       boolean clean = true;
       Map<Long, Long> sizes = new HashMap<>();
-      Set<String> shared = new TreeSet<>(); // the shared packs the workflow refers to
       for (long seq : seqs) {
-        Optional<ImageManifest> manifest = store.manifest(new ImageKey(f.workflowId(), seq));
-        manifest.filter(m -> m.chunks() != null).ifPresent(m -> shared.addAll(m.chunks().sharedPacks()));
-        sizes.put(seq, manifest.map(ImageManifest::packedBytes).orElse(0L));
+        sizes.put(seq, store.manifest(new ImageKey(f.workflowId(), seq)).map(ImageManifest::packedBytes).orElse(0L));
       }
+      List<String> shared = List.of(); // the shared packs the workflow refers to, also through a crashed commit
       if (expired && !dryRun) {
         try {
-          shared.addAll(sharedPacks.referredBy(f.workflowId())); // also those a crashed commit left
+          shared = sharedPacks.referredBy(f.workflowId());
         } catch (IOException | RuntimeException e) {
           errors.add(f.workflowId() + ": listing its shared packs: " + e.getMessage());
           continue;
