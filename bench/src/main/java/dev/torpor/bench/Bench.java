@@ -35,7 +35,9 @@ import java.util.Map;
  *
  * <p>The density part suspends 10,000 workflows, then again with {@code --no-aslr};
  * {@code -Dtorpor.bench.density=N} and {@code -Dtorpor.bench.densityNoAslr=N} change those
- * counts (the report names the count it measured).
+ * counts (the report names the count it measured). {@code -Dtorpor.bench.serverJvmOptions="..."}
+ * adds options to every server JVM the parts start (a profiler's: {@code
+ * -XX:StartFlightRecording=filename=server.jfr}).
  */
 public final class Bench {
   static final String USAGE = String.join("\n",
@@ -45,7 +47,8 @@ public final class Bench {
       "       java -jar torpor-bench.jar cluster [workflows] [cycles] [kills] [markdown-out]",
       "  --quick   small sizes, without the control-plane and cluster parts (what the test suite runs)",
       "  -Dtorpor.bench.density=N, -Dtorpor.bench.densityNoAslr=N   workflows suspended in the density part"
-          + " (default 10000, and the same with --no-aslr)");
+          + " (default 10000, and the same with --no-aslr)",
+      "  -Dtorpor.bench.serverJvmOptions=\"...\"   more options for every server JVM started (a profiler's)");
 
   /** What to run: sizes of each part. */
   record Plan(boolean quick, String[] snapshotArgs, HistoryBenchmark.Options history, int density, int dedupSample,

@@ -68,6 +68,7 @@ final class BenchServer implements AutoCloseable {
     int port = freePort();
     List<String> cmd = new ArrayList<>(List.of(java(), "-Xmx256m", "-XX:+UseSerialGC"));
     cmd.addAll(jvmArgs);
+    cmd.addAll(serverJvmOptions());
     cmd.addAll(List.of("-jar", cliJar.toString(),
         "server", "--data", data.toString(), "--run-dir", runBase.toString(), "--listen", "127.0.0.1:" + port, "--quiet"));
     cmd.addAll(extraArgs);
@@ -90,6 +91,15 @@ final class BenchServer implements AutoCloseable {
       Thread.sleep(100);
     }
     return s;
+  }
+
+  /**
+   * {@code -Dtorpor.bench.serverJvmOptions="..."}: more options for every server JVM the benchmark
+   * starts (a profiler's, say), after its own; split at spaces.
+   */
+  static List<String> serverJvmOptions() {
+    String o = System.getProperty("torpor.bench.serverJvmOptions", "").strip();
+    return o.isEmpty() ? List.of() : List.of(o.split("\\s+"));
   }
 
   /** How the server stopped, once {@link #close} has stopped it. */

@@ -815,8 +815,8 @@ public final class ControlPlaneBenchmark {
       } else {
         Stats busy = Stats.of(lateBusy);
         out.append(String.format(Locale.ROOT, "- p99 timer lateness %s ms > %s ms: MISSED by %s ms (+%s). %d of %d wakes "
-            + "fell due with all %d slots busy (their lateness p50 %s ms, max %s ms): the server does not take a wake "
-            + "before a slot is free and retries it every 250 ms, so they waited for running workflows to finish; the "
+            + "fell due with all %d slots busy (their lateness p50 %s ms, max %s ms): the server's Quartz takes a due wake "
+            + "only when a slot is free, so they waited for running workflows to finish; the "
             + "%d that found a slot free were %s ms late at p99. A slot is held %s ms per wake (median; restore %s ms, "
             + "then the rest of the workflow and its exit %s ms), so %d slots take at most %s wakes/s against timers "
             + "falling due at up to %s/s; all slots were busy %s of the wake phase, the machine CPU %s.%n",
@@ -898,7 +898,8 @@ public final class ControlPlaneBenchmark {
       st.row("transactions rolled back per cycle", per(all.rollbacks(), k));
       if (mainWakes != null) {
         st.row(String.format(Locale.ROOT, "statements per wake in the main run (all %d suspended → all completed; "
-            + "a wake that found every slot busy is retried through Quartz, so this depends on load)", n),
+            + "Quartz takes due wakes only as slots come free, yet a wake that found every slot busy for 250 ms is "
+            + "taken and handed back, so this depends on load)", n),
             per(mainWakes.statements(), n));
         st.row("  idle polling apart from these (read-only transactions of the API and Quartz's loops), per s",
             String.format(Locale.ROOT, "%.1f", mainWakes.idleStatements() / mainWakeSeconds));

@@ -2,6 +2,7 @@ package dev.torpor.scheduler;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -15,6 +16,15 @@ public interface WorkerGateway {
 
   /** Gives back a slot taken by {@link #tryReserve} that was not used. */
   void release();
+
+  /**
+   * Waits at most {@code max} for a free slot and returns how many are free now (0 when none came
+   * free in time). Quartz asks before it takes triggers, so that a full worker takes no wake only
+   * to hand it back. The default has no limit to wait for.
+   */
+  default int awaitFreeSlots(Duration max) throws InterruptedException {
+    return Integer.MAX_VALUE;
+  }
 
   /**
    * Starts a workflow JVM in a reserved slot, from the application jar with SHA-256 {@code

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -31,6 +32,8 @@ import java.util.function.Consumer;
  */
 public final class ServerWorker implements WorkerGateway, WorkerCallbacks, Consumer<WorkflowEvent> {
   private final Semaphore slots;
+  /** Notified whenever a slot is given back. */
+  private final Object freed = new Object();
   private final WorkerCallbacks plane;
   private final ImageJanitor janitor;
   private final Optional<ImageStore> apps;
@@ -96,6 +99,22 @@ public final class ServerWorker implements WorkerGateway, WorkerCallbacks, Consu
   public void release() {
     slots.release();
     adjustCapacity();
+    synchronized (freed) {
+      freed.notifyAll();
+    }
+  }
+
+  @Override
+  public int awaitFreeSlots(java.time.Duration max) throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    synchronized (freed) {
+      int free;
+      long left;
+      while ((free = slots.availablePermits()) == 0 && (left = deadline - System.nanoTime()) > 0) {
+        TimeUnit.NANOSECONDS.timedWait(freed, left);
+      }
+      return free;
+    }
   }
 
   /** Tells the plane whether this worker has a free slot, as of now (calls may interleave; the last one is right). */

@@ -113,7 +113,7 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
       public void wake(String workflowId, long seq, String reason) {
         fireWake(workflowId, seq, reason);
       }
-    });
+    }, () -> gateway);
     this.apps = new AppLibrary(config.dataDir().resolve("apps"));
     this.recovery = new Recovery(sql, timers, clustered, () -> gateway, () -> sweepGrace);
   }

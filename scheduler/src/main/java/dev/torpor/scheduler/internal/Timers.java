@@ -39,7 +39,11 @@ final class Timers implements AutoCloseable {
     void wake(String workflowId, long seq, String reason);
   }
 
+  static final java.time.Duration MISFIRE_THRESHOLD = java.time.Duration.ofMinutes(10);
+
   private final Scheduler quartz;
+  /** The name under which {@link SlotAwareThreadPool} finds the worker's slots. */
+  private final String gate;
   private volatile boolean started;
   /** Whether Quartz's calls from the plane's threads run shielded from interrupts (an embedded H2; see {@link Sql#shielded}). */
   private final boolean shield;
@@ -48,8 +52,10 @@ final class Timers implements AutoCloseable {
    * @param nodeId this process's name among the nodes: names the connection provider, and the
    *     scheduler when not clustered (clustered nodes share one scheduler name, as Quartz requires)
    */
-  Timers(Database db, String nodeId, int threads, boolean clustered, Handler handler) {
+  Timers(Database db, String nodeId, int threads, boolean clustered, Handler handler,
+      java.util.function.Supplier<dev.torpor.scheduler.WorkerGateway> slots) {
     String dsName = "torpor-" + nodeId;
+    this.gate = dsName;
     this.shield = !db.isPostgres();
     // Quartz keeps a scheduler's jobs under its name: a single server's must be the same at every
     // start (its jobs from before a restart fire after it), and differ between databases, since
@@ -71,13 +77,20 @@ final class Timers implements AutoCloseable {
     p.setProperty("org.quartz.scheduler.instanceName", instanceName);
     p.setProperty("org.quartz.scheduler.instanceId", "AUTO");
     p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
+    p.setProperty("org.quartz.threadPool.class", SlotAwareThreadPool.class.getName());
+    p.setProperty("org.quartz.threadPool.gate", gate);
+    SlotAwareThreadPool.register(gate, slots);
     p.setProperty("org.quartz.threadPool.threadCount", Integer.toString(threads));
     p.setProperty("org.quartz.threadPool.threadNamePrefix", "torpor-quartz");
     p.setProperty("org.quartz.jobStore.class", "org.quartz.impl.jdbcjobstore.JobStoreTX");
     p.setProperty("org.quartz.jobStore.driverDelegateClass", db.quartzDelegate());
     p.setProperty("org.quartz.jobStore.dataSource", dsName);
     p.setProperty("org.quartz.jobStore.tablePrefix", "QRTZ_");
-    p.setProperty("org.quartz.jobStore.misfireThreshold", "1000");
+    // Quartz takes a due trigger only while it is less than this late; later ones wait for its misfire
+    // handler, which sets them due "now". With a threshold of a second, a backlog of wakes (all slots
+    // busy) was rewritten every second and lost its order. Ten minutes: a backlog is taken as it fell
+    // due, earliest first; a timer that fell due while the server was down still fires at start.
+    p.setProperty("org.quartz.jobStore.misfireThreshold", Long.toString(MISFIRE_THRESHOLD.toMillis()));
     p.setProperty("org.quartz.jobStore.isClustered", Boolean.toString(clustered));
     p.setProperty("org.quartz.jobStore.acquireTriggersWithinLock", "true");
     p.setProperty("org.quartz.scheduler.batchTriggerAcquisitionMaxCount", Integer.toString(threads));
@@ -99,6 +112,7 @@ final class Timers implements AutoCloseable {
       };
       quartz.setJobFactory(factory);
     } catch (SchedulerException e) {
+      SlotAwareThreadPool.unregister(gate);
       throw new TorporException("cannot create the Quartz scheduler: " + e.getMessage(), e);
     }
   }
@@ -250,6 +264,7 @@ final class Timers implements AutoCloseable {
 
   @Override
   public void close() {
+    SlotAwareThreadPool.unregister(gate);
     try {
       quartz.shutdown(true);
     } catch (SchedulerException e) {
