@@ -152,6 +152,25 @@ class SlotGateTest {
     }
   }
 
+  @Test
+  void aWakeOfAJvmWaitingInMemoryStillComesWhenItHoldsTheLastSlot() throws Exception {
+    gateway.setFree(1);
+    plane = new JdbcControlPlane(ControlPlaneConfig.embedded(dir, dir.resolve("logs")), "gate-" + System.nanoTime(), false);
+    plane.start(gateway);
+    String app = plane.storeApp(new ByteArrayInputStream(jar()));
+    plane.submit(new SubmitRequest(WorkflowId.of("mem"), app, "com.acme.Main", List.of(), List.of()));
+    await().atMost(Duration.ofSeconds(20)).until(() -> gateway.calls.contains("start mem"));
+    assertThat(gateway.free()).isZero();
+    // Its JVM waits in memory, keeping the worker's only slot: Quartz's wait for a free slot runs out
+    // and it takes the wake anyway, which needs none.
+    long t0 = System.nanoTime();
+    assertThat(plane.waiting("mem", 0, WaitKind.TIMER, Optional.of(Instant.now().plusMillis(300)), Optional.empty(),
+        true, Map.of())).isTrue();
+    await().atMost(Duration.ofSeconds(10)).until(() -> gateway.calls.contains("wake mem"));
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("ms from the wait to its wake").isLessThan(3000);
+    assertThat(gateway.free()).as("the wake took no slot").isZero();
+  }
+
   private static byte[] jar() throws Exception {
     ByteArrayOutputStream jar = new ByteArrayOutputStream();
     try (JarOutputStream out = new JarOutputStream(jar)) {
