@@ -391,13 +391,25 @@ final class ChunkedImages {
     }
   }
 
-  private static long decompress(byte[] dst, byte[] src, int from, int length) {
+  /**
+   * A frame's raw bytes at most, trailer included: each thread unpacks into one buffer of this size
+   * instead of a new array per frame (26 MB of arrays to zero and collect per restore).
+   */
+  private static final int POOLED_FRAME = ChunkIndex.FRAME_CHUNKS * (ChunkIndex.CHUNK + ChunkIndex.TRAILER_ENTRY) + 4;
+  private static final ThreadLocal<byte[]> FRAME_BUFFER = ThreadLocal.withInitial(() -> new byte[POOLED_FRAME]);
+
+  /** A buffer of at least {@code n} bytes for this thread's frame: the pooled one, or a new one if larger. */
+  private static byte[] frameBuffer(int n) {
+    return n <= POOLED_FRAME ? FRAME_BUFFER.get() : new byte[n];
+  }
+
+  private static long decompress(byte[] dst, int dstLength, byte[] src, int from, int length) {
     ZstdDecompressCtx ctx = DECOMPRESSORS.poll();
     if (ctx == null) {
       ctx = new ZstdDecompressCtx();
     }
     try {
-      return ctx.decompressByteArray(dst, 0, dst.length, src, from, length);
+      return ctx.decompressByteArray(dst, 0, dstLength, src, from, length);
     } finally {
       release(DECOMPRESSORS, ctx);
     }
@@ -628,7 +640,7 @@ final class ChunkedImages {
       throw new UncheckedIOException(new IOException("cannot write " + describe(key, index, f) + " of image " + key
           + " into its restore directory: " + e.getMessage(), e));
     }
-    Map<Integer, byte[]> fromTrailer = frame.trailer() ? trailerOf(key, index, f, raw) : Map.of();
+    Map<Integer, byte[]> fromTrailer = frame.trailer() ? trailerOf(key, index, f, raw, frame.rawBytes()) : Map.of();
     MessageDigest sha = null;
     for (int c : chunksOfFrame) {
       Chunk chunk = index.chunks.get(c);
@@ -645,10 +657,10 @@ final class ChunkedImages {
   }
 
   /** The chunk hashes in frame {@code f}'s trailer, by the chunk's offset in the frame. */
-  private static Map<Integer, byte[]> trailerOf(ImageKey key, ChunkIndex index, int f, byte[] raw) {
+  private static Map<Integer, byte[]> trailerOf(ImageKey key, ChunkIndex index, int f, byte[] raw, int rawLength) {
     ByteBuffer b = ByteBuffer.wrap(raw);
-    int n = raw.length < 4 ? -1 : b.getInt(raw.length - 4);
-    long trailerStart = raw.length - 4 - (long) n * ChunkIndex.TRAILER_ENTRY;
+    int n = rawLength < 4 ? -1 : b.getInt(rawLength - 4);
+    long trailerStart = rawLength - 4 - (long) n * ChunkIndex.TRAILER_ENTRY;
     if (n < 0 || n > ChunkIndex.FRAME_CHUNKS || trailerStart < 0) {
       throw new UncheckedIOException(new ImageCorruptException(key, describe(key, index, f)
           + " ends with a hash trailer of " + n + " entries, which does not fit it"));
@@ -662,7 +674,11 @@ final class ChunkedImages {
     return byOffset;
   }
 
-  /** Checks, decrypts and decompresses frame {@code f}, stored in {@code bytes} from {@code from}. */
+  /**
+   * Checks, decrypts and decompresses frame {@code f}, stored in {@code bytes} from {@code from},
+   * into this thread's frame buffer, which it returns: the frame is its first {@code rawBytes} bytes,
+   * valid until this thread's next unpack.
+   */
   private byte[] unpack(ImageKey key, ChunkIndex index, int f, ImageKey pack, byte[] bytes, int from) {
     Frame frame = index.frames.get(f);
     MessageDigest digest = ImagePacker.sha256();
@@ -673,17 +689,18 @@ final class ChunkedImages {
         throw new ImageCorruptException(key, describe(key, index, f) + " has SHA-256 " + ChunkIndex.hex(sha)
             + " but the index says " + ChunkIndex.hex(frame.sha256()));
       }
-      byte[] plain = new byte[frame.rawBytes()];
+      int rawLength = frame.rawBytes();
+      byte[] plain = frameBuffer(rawLength); // this thread's: place() uses it before the next unpack
       long n;
       if (frame.keyId() == null) {
-        n = decompress(plain, bytes, from, frame.storedBytes());
+        n = decompress(plain, rawLength, bytes, from, frame.storedBytes());
       } else {
         byte[] compressed = open(pack, frame.shared(), Arrays.copyOfRange(bytes, from, from + frame.storedBytes()),
             frame.keyId(), describe(key, index, f));
-        n = decompress(plain, compressed, 0, compressed.length);
+        n = decompress(plain, rawLength, compressed, 0, compressed.length);
       }
-      if (n != plain.length) {
-        throw new ImageCorruptException(key, describe(key, index, f) + " holds " + n + " bytes, not " + plain.length);
+      if (n != rawLength) {
+        throw new ImageCorruptException(key, describe(key, index, f) + " holds " + n + " bytes, not " + rawLength);
       }
       return plain;
     } catch (IOException e) {
