@@ -122,10 +122,11 @@ class SlotGateTest {
     }
     gateway.calls.clear();
 
-    // Three seconds with every wake due and no slot.
-    Thread.sleep(Duration.between(Instant.now(), first).toMillis() + 3000);
-    assertThat(gateway.calls).as("no wake without a slot").isEmpty();
-    // Taking every due wake and handing it back for 250 ms later, as before, refused 133 in these three
+    // Three seconds with every wake due and no slot: no wake, all along.
+    await().atMost(Duration.ofSeconds(5)).until(() -> Instant.now().isAfter(first.plusMillis(50L * n)));
+    gateway.refused.set(0);
+    await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(gateway.calls::isEmpty);
+    // Taking every due wake and handing it back for 250 ms later, as before, refused 142 in these three
     // seconds (39 with the misfire threshold of one second there was then); waiting for a slot refuses
     // at most one per 250 ms.
     System.out.println("SlotGateTest: " + gateway.refused.get() + " wakes found no slot in three seconds");
@@ -142,8 +143,8 @@ class SlotGateTest {
       await().atMost(Duration.ofSeconds(5)).until(() -> gateway.calls.size() == before + 1);
       assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("a freed slot's wake began within")
           .isLessThan(1500);
-      Thread.sleep(100);
-      assertThat(gateway.calls).as("one wake per freed slot").hasSize(before + 1);
+      // one wake per freed slot
+      await().during(Duration.ofMillis(100)).atMost(Duration.ofSeconds(1)).until(() -> gateway.calls.size() == before + 1);
     }
     List<Integer> woken = gateway.calls.stream().map(c -> Integer.parseInt(c.substring("wake w".length()))).toList();
     assertThat(woken).containsExactlyInAnyOrder(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
