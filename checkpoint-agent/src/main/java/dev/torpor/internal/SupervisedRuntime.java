@@ -55,6 +55,16 @@ public final class SupervisedRuntime implements DurableRuntime {
   public static final String SETTLE_PROPERTY = "torpor.wait.settleMillis";
   /** The settle window's default, in milliseconds (see the README on concurrent waits for how it was chosen). */
   public static final long DEFAULT_SETTLE_MILLIS = 20;
+  /**
+   * The system property that turns off ({@code false}) the full collection before a checkpoint.
+   * The agent collects before a checkpoint when the heap grew by more than {@link #GC_GROWTH_BYTES}
+   * (committed or in use) since the last such collection, and before the first. With the worker's
+   * default options the heap then shrinks to what the live objects need, and the memory the
+   * garbage held is given back instead of being dumped, stored and restored.
+   */
+  public static final String GC_PROPERTY = "torpor.checkpoint.gc";
+  /** How much the heap may grow since the last collection before a checkpoint without another. */
+  public static final long GC_GROWTH_BYTES = 8L << 20;
 
   private static final int CONNECT_ATTEMPTS = 50;
   /** How long the other threads must stay idle before a checkpoint that does not wait out the settle window. */
@@ -66,6 +76,10 @@ public final class SupervisedRuntime implements DurableRuntime {
   private final ResourceRegistry resources = new ResourceRegistry();
   private final FileOutputStream rawStdout = new FileOutputStream(FileDescriptor.out);
   private final long settleNanos;
+  private final boolean gcBeforeCheckpoint = gcBeforeCheckpoint();
+  /** The heap committed and in use after the last collection before a checkpoint (-1: none yet); the coordinator's alone. */
+  private long committedAfterGc = -1;
+  private long usedAfterGc = -1;
   /** Guards everything below. */
   private final Object mon = new Object();
   private final WaitSet waits = new WaitSet();
@@ -89,6 +103,14 @@ public final class SupervisedRuntime implements DurableRuntime {
     this.runDir = runDir;
     this.workerAddress = runDir.resolve(CONTROL_SOCKET).toString();
     this.settleNanos = TimeUnit.MILLISECONDS.toNanos(settleMillis());
+  }
+
+  private static boolean gcBeforeCheckpoint() {
+    String v = System.getProperty(GC_PROPERTY, "true").trim();
+    if (!v.equals("true") && !v.equals("false")) {
+      System.err.println("torpor: -D" + GC_PROPERTY + "=" + v + " is neither true nor false; using true");
+    }
+    return !v.equals("false");
   }
 
   private static long settleMillis() {
@@ -319,6 +341,9 @@ public final class SupervisedRuntime implements DurableRuntime {
   /** One checkpoint of the wait set {@code batch}, and the wake that ends it. */
   private void round(List<Waiter> batch, long gatherMicros, String trigger) {
     List<Throwable> refusals = resources.beforeCheckpoint();
+    if (gcBeforeCheckpoint) {
+      collectIfGrown(); // after the hooks, which may have dropped what they held
+    }
     WakeListener l;
     Wake wake;
     try {
@@ -365,6 +390,18 @@ public final class SupervisedRuntime implements DurableRuntime {
       ended.forEach(w -> w.round = round);
       returning += ended.size();
       mon.notifyAll();
+    }
+  }
+
+  /** See {@link #GC_PROPERTY}. */
+  private void collectIfGrown() {
+    Runtime rt = Runtime.getRuntime();
+    long committed = rt.totalMemory();
+    long used = committed - rt.freeMemory();
+    if (committedAfterGc < 0 || committed - committedAfterGc > GC_GROWTH_BYTES || used - usedAfterGc > GC_GROWTH_BYTES) {
+      System.gc();
+      committedAfterGc = rt.totalMemory();
+      usedAfterGc = committedAfterGc - rt.freeMemory();
     }
   }
 

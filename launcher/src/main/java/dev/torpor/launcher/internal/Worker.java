@@ -309,6 +309,7 @@ public final class Worker implements AutoCloseable {
       if (config.noAslr()) {
         command.addAll(NO_ASLR_JAVA_OPTIONS); // before the workflow's own options, which may override them
       }
+      command.addAll(WorkflowJvmDefaults.forWorkflow(spec.javaOptions(), spec.env())); // small images
       command.addAll(spec.javaOptions());
       command.addAll(List.of("-cp", classPath.stream().map(Path::toString)
           .collect(Collectors.joining(File.pathSeparator)), spec.mainClass()));
