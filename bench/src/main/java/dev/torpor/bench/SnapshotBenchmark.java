@@ -416,7 +416,8 @@ public final class SnapshotBenchmark {
   private boolean runOnce(Lane lane, int r, Path workflowJar, boolean criuStats)
       throws IOException, InterruptedException {
     return runOnce(lane, r, workflowJar, criuStats, Cycles.class.getName(),
-        List.of(Integer.toString(options.cycles()), Integer.toString(options.pendingWaits())));
+        List.of(Integer.toString(options.cycles()), Integer.toString(options.pendingWaits()), "50",
+            Integer.toString(Integer.getInteger("torpor.bench.churnMiB", 0))));
   }
 
   private boolean runOnce(Lane lane, int r, Path workflowJar, boolean criuStats, String mainClass, List<String> args)

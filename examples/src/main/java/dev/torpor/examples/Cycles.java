@@ -18,7 +18,9 @@ import java.util.Map;
  *
  * <p>With a second argument {@code P}, P more threads wait on signals that never come while the
  * loop runs, so that every checkpoint holds P + 1 waits (the benchmark's {@code --pending-waits}).
- * A third argument sets the wait in milliseconds (default 50).
+ * A third argument sets the wait in milliseconds (default 50). A fourth, {@code G}, makes each
+ * iteration build G MiB of arrays and drop them before its wait, as a workflow that parsed or
+ * built something large and kept only a result would: garbage at the checkpoint.
  */
 public final class Cycles {
   /** Entries in the map: enough for a non-trivial heap, few enough to build in milliseconds. */
@@ -33,6 +35,7 @@ public final class Cycles {
     }
     int pending = args.length > 1 ? Integer.parseInt(args[1]) : 0;
     Duration wait = Duration.ofMillis(args.length > 2 ? Long.parseLong(args[2]) : 50);
+    int churnMiB = args.length > 3 ? Integer.parseInt(args[3]) : 0;
     for (int i = 0; i < pending; i++) {
       int k = i;
       Thread t = new Thread(() -> Durable.awaitSignal("never-" + k), "pending-" + i);
@@ -46,6 +49,7 @@ public final class Cycles {
     }
     long checksum = checksum(table);
     for (int i = 0; i < n; i++) {
+      churn(churnMiB);
       long calledAt = micros(Instant.now());
       Durable.waitFor(wait);
       long resumedAt = micros(Instant.now()); // the first statement after the wait
@@ -62,6 +66,20 @@ public final class Cycles {
     }
     System.out.println(intact ? "state intact after " + n + " cycles" : "STATE CORRUPTED after " + n + " cycles");
     System.exit(intact ? 0 : 1);
+  }
+
+  /** Allocates {@code mib} MiB in 64 KiB arrays, all reachable until it returns. */
+  private static void churn(int mib) {
+    byte[][] all = new byte[mib * 16][];
+    long sum = 0;
+    for (int i = 0; i < all.length; i++) {
+      all[i] = new byte[64 << 10];
+      all[i][i % all[i].length] = (byte) i;
+      sum += all[(i * 31) % (i + 1)][i % 7];
+    }
+    if (sum == Long.MIN_VALUE) {
+      System.out.println(sum); // never: keeps the arrays from being optimised away
+    }
   }
 
   private static long value(int i) {
