@@ -48,7 +48,9 @@ public final class Bench {
       "  --quick   small sizes, without the control-plane and cluster parts (what the test suite runs)",
       "  -Dtorpor.bench.density=N, -Dtorpor.bench.densityNoAslr=N   workflows suspended in the density part"
           + " (default 10000, and the same with --no-aslr)",
-      "  -Dtorpor.bench.serverJvmOptions=\"...\"   more options for every server JVM started (a profiler's)");
+      "  -Dtorpor.bench.serverJvmOptions=\"...\"   more options for every server JVM started (a profiler's)",
+      "  -Dtorpor.bench.javaOpts=\"...\"   more options for the snapshot part's workflow JVMs (to measure flags)",
+      "  -Dtorpor.bench.churnMiB=N   the snapshot part's workflow builds and drops N MiB before each wait");
 
   /** What to run: sizes of each part. */
   record Plan(boolean quick, String[] snapshotArgs, HistoryBenchmark.Options history, int density, int dedupSample,

@@ -89,7 +89,11 @@ final class HistoryBenchmark {
 
   // ----- the peer -----
 
-  /** Runs TemporalReplay in its own JVM, as Torpor runs a workflow: the same java, {@code -XX:-UsePerfData}. */
+  /**
+   * Runs TemporalReplay in its own JVM: the same java as Torpor's workflows, {@code -XX:-UsePerfData},
+   * and the JVM's own defaults otherwise (not the small-image options Torpor gives its workflow JVMs,
+   * which are for images, not for a replaying worker).
+   */
   private static List<TemporalPoint> temporal(Options o, List<String> problems) throws IOException, InterruptedException {
     Path jar = temporalJar();
     Path out = Files.createTempFile("torpor-temporal-", ".json");
