@@ -23,12 +23,14 @@ import java.util.regex.Pattern;
  *       not need, not a tenth of it.
  * </ul>
  *
- * <p>The workflow's own options come after these, so a later {@code -Xms} or {@code
- * -XX:+ShrinkHeapInSteps} wins as usual. Two of them would not win but clash, so a default is
- * left out when the workflow's options (or its {@code JAVA_TOOL_OPTIONS} or {@code
- * JDK_JAVA_OPTIONS}) choose a collector ({@code -XX:+Use...GC}: the JVM refuses two), or cap the
- * heap below 8 MiB with {@code -Xmx} or {@code -XX:MaxHeapSize} (the JVM refuses an initial heap
- * above the maximum).
+ * <p>The workflow's own options come after these on the command line, so a later {@code -Xms}
+ * or {@code -XX:+ShrinkHeapInSteps} there wins as usual. The JVM reads {@code JAVA_TOOL_OPTIONS}
+ * and {@code JDK_JAVA_OPTIONS} before the command line, so a default that the workflow's
+ * environment sets there is left out, to let the workflow's choice stand. Two options would not
+ * win but clash, so a default is also left out when the workflow chooses a collector anywhere
+ * ({@code -XX:+Use...GC}, also in {@code _JAVA_OPTIONS}: the JVM refuses two), or caps the heap
+ * below 8 MiB with {@code -Xmx} or {@code -XX:MaxHeapSize} (the JVM refuses an initial heap above
+ * the maximum).
  */
 public final class WorkflowJvmDefaults {
   public static final String COLLECTOR = "-XX:+UseSerialGC";
@@ -36,10 +38,14 @@ public final class WorkflowJvmDefaults {
   public static final String SHRINK_AT_ONCE = "-XX:-ShrinkHeapInSteps";
   private static final long INITIAL_HEAP_BYTES = 8L << 20;
 
-  /** The environment variables the JVM reads options from. */
-  static final List<String> OPTION_VARIABLES = List.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS");
+  /** The environment variables the JVM reads before the command line. */
+  static final List<String> EARLIER_VARIABLES = List.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS");
+  /** The environment variable the JVM reads after the command line. */
+  static final String LATER_VARIABLE = "_JAVA_OPTIONS";
 
   private static final Pattern CHOOSES_COLLECTOR = Pattern.compile("-XX:\\+Use\\w*GC");
+  private static final Pattern SETS_INITIAL_HEAP = Pattern.compile("-Xms.*|-XX:(?:Initial|Min)HeapSize=.*");
+  private static final Pattern SETS_SHRINKING = Pattern.compile("-XX:[+-]ShrinkHeapInSteps");
   private static final Pattern MAX_HEAP = Pattern.compile("(?:-Xmx|-XX:MaxHeapSize=)(\\d+)([kKmMgGtT]?)");
 
   private WorkflowJvmDefaults() {}
@@ -49,23 +55,29 @@ public final class WorkflowJvmDefaults {
    * whose environment is {@code env}.
    */
   public static List<String> forWorkflow(List<String> workflowOptions, Map<String, String> env) {
-    List<String> theirs = new ArrayList<>(workflowOptions);
-    for (String variable : OPTION_VARIABLES) {
-      String value = env.get(variable);
-      if (value != null && !value.isBlank()) {
-        theirs.addAll(List.of(value.strip().split("\\s+")));
-      }
-    }
+    List<String> earlier = new ArrayList<>();
+    EARLIER_VARIABLES.forEach(v -> earlier.addAll(split(env.get(v))));
+    List<String> all = new ArrayList<>(earlier); // in the order the JVM reads them
+    all.addAll(workflowOptions);
+    all.addAll(split(env.get(LATER_VARIABLE)));
+
     List<String> defaults = new ArrayList<>();
-    if (theirs.stream().noneMatch(o -> CHOOSES_COLLECTOR.matcher(o).matches())) {
+    if (all.stream().noneMatch(o -> CHOOSES_COLLECTOR.matcher(o).matches())) {
       defaults.add(COLLECTOR);
     }
-    Optional<Long> max = maxHeap(theirs);
-    if (max.isEmpty() || max.get() >= INITIAL_HEAP_BYTES) {
+    Optional<Long> max = maxHeap(all);
+    if ((max.isEmpty() || max.get() >= INITIAL_HEAP_BYTES)
+        && earlier.stream().noneMatch(o -> SETS_INITIAL_HEAP.matcher(o).matches())) {
       defaults.add(INITIAL_HEAP);
     }
-    defaults.add(SHRINK_AT_ONCE);
+    if (earlier.stream().noneMatch(o -> SETS_SHRINKING.matcher(o).matches())) {
+      defaults.add(SHRINK_AT_ONCE);
+    }
     return defaults;
+  }
+
+  private static List<String> split(String options) {
+    return options == null || options.isBlank() ? List.of() : List.of(options.strip().split("\\s+"));
   }
 
   /** The maximum heap the last {@code -Xmx} or {@code -XX:MaxHeapSize} of {@code options} sets, in bytes. */

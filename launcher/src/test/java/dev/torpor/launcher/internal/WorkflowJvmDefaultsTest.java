@@ -26,6 +26,8 @@ class WorkflowJvmDefaultsTest {
         .doesNotContain("-XX:+UseSerialGC");
     assertThat(WorkflowJvmDefaults.forWorkflow(List.of(), Map.of("JDK_JAVA_OPTIONS", "-XX:+UseShenandoahGC")))
         .doesNotContain("-XX:+UseSerialGC");
+    assertThat(WorkflowJvmDefaults.forWorkflow(List.of(), Map.of("_JAVA_OPTIONS", "-XX:+UseZGC")))
+        .doesNotContain("-XX:+UseSerialGC");
     assertThat(WorkflowJvmDefaults.forWorkflow(List.of("-XX:-UseG1GC"), Map.of()))
         .as("turning a collector off chooses none").contains("-XX:+UseSerialGC");
   }
@@ -37,6 +39,20 @@ class WorkflowJvmDefaultsTest {
     assertThat(WorkflowJvmDefaults.forWorkflow(List.of("-Xmx4m", "-Xmx1g"), Map.of())).as("the last one counts")
         .contains("-Xms8m");
     assertThat(WorkflowJvmDefaults.forWorkflow(List.of("-Xmx8m"), Map.of())).contains("-Xms8m");
+  }
+
+  @Test
+  void whatTheEnvironmentSetsBeforeTheCommandLineIsNotOverriddenByADefault() {
+    assertThat(WorkflowJvmDefaults.forWorkflow(List.of(), Map.of("JAVA_TOOL_OPTIONS", "-Xms64m")))
+        .containsExactly("-XX:+UseSerialGC", "-XX:-ShrinkHeapInSteps");
+    assertThat(WorkflowJvmDefaults.forWorkflow(List.of(), Map.of("JDK_JAVA_OPTIONS", "-XX:InitialHeapSize=64m -XX:+ShrinkHeapInSteps")))
+        .containsExactly("-XX:+UseSerialGC");
+    assertThat(WorkflowJvmDefaults.forWorkflow(List.of(), Map.of("_JAVA_OPTIONS", "-Xms64m")))
+        .as("read after the command line, it wins anyway").contains("-Xms8m");
+    assertThat(WorkflowJvmDefaults.forWorkflow(List.of("-Xmx1g"), Map.of("JAVA_TOOL_OPTIONS", "-Xmx4m")))
+        .as("the command line's -Xmx is read last").contains("-Xms8m");
+    assertThat(WorkflowJvmDefaults.forWorkflow(List.of("-Xmx1g"), Map.of("_JAVA_OPTIONS", "-Xmx4m")))
+        .as("_JAVA_OPTIONS' -Xmx is read last").doesNotContain("-Xms8m");
   }
 
   @Test
