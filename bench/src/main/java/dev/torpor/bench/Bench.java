@@ -49,7 +49,7 @@ public final class Bench {
       "  -Dtorpor.bench.density=N, -Dtorpor.bench.densityNoAslr=N   workflows suspended in the density part"
           + " (default 10000, and the same with --no-aslr)",
       "  -Dtorpor.bench.serverJvmOptions=\"...\"   more options for every server JVM started (a profiler's)",
-      "  -Dtorpor.bench.javaOpts=\"...\"   more options for the snapshot part's workflow JVMs (to measure flags)",
+      "  -Dtorpor.bench.javaOpts=\"...\"   more options for the snapshot and density parts' workflow JVMs (to measure flags)",
       "  -Dtorpor.bench.churnMiB=N   the snapshot part's workflow builds and drops N MiB before each wait");
 
   /** What to run: sizes of each part. */

@@ -110,7 +110,7 @@ final class DensityBenchmark {
         }
         for (int i = inFlight; i < SLOTS && submitted < count; i++) {
           String id = String.format(Locale.ROOT, "d%05d", submitted);
-          server.submit(id, app, HELLO, List.of("864000"), List.of());
+          server.submit(id, app, HELLO, List.of("864000"), SnapshotBenchmark.workflowJavaOptions());
           ids.add(id);
           submitted++;
         }

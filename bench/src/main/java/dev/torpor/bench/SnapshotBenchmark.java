@@ -646,7 +646,7 @@ public final class SnapshotBenchmark {
         ? Map.of("criuRestore", t.get("criuRestore"), "criuForking", t.get("criuForking")) : Map.of();
   }
 
-  /** The workflow JVMs' options from {@code -Dtorpor.bench.javaOpts}, to measure flags before adopting them. */
+  /** The workflow JVMs' options from {@code -Dtorpor.bench.javaOpts} (snapshot and density parts), to measure flags. */
   static List<String> workflowJavaOptions() {
     String opts = System.getProperty("torpor.bench.javaOpts", "").strip();
     return opts.isEmpty() ? List.of() : List.of(opts.split("\\s+"));

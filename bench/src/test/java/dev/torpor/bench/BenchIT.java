@@ -74,8 +74,10 @@ class BenchIT {
     assertThat(md).contains("## Density with `--no-aslr`: 20 suspended workflows");
     double aslr = summaryMb(md, "stored per suspended workflow (20 suspended), MB");
     double noAslr = summaryMb(md, "stored per suspended workflow (20 suspended, `--no-aslr`), MB");
+    // Under half with G1 (2.17 against 5.40 MB here); Serial, the workflow JVMs' default since, lays out
+    // its heap less alike from one JVM to the next (2.92 against 5.59 MB): both measured with 20.
     assertThat(noAslr).as("MB stored per suspended workflow with --no-aslr, against " + aslr + " without")
-        .isLessThan(aslr / 2);
+        .isLessThan(aslr * 0.6);
 
     try (Stream<Path> tables = Files.list(assets.resolve("tables"))) {
       assertThat(tables.map(p -> p.getFileName().toString()))
