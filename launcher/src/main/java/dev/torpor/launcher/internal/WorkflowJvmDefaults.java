@@ -33,9 +33,9 @@ import java.util.regex.Pattern;
  * the maximum).
  */
 public final class WorkflowJvmDefaults {
-  public static final String COLLECTOR = "-XX:+UseSerialGC";
-  public static final String INITIAL_HEAP = "-Xms8m";
-  public static final String SHRINK_AT_ONCE = "-XX:-ShrinkHeapInSteps";
+  private static final String COLLECTOR = "-XX:+UseSerialGC";
+  private static final String INITIAL_HEAP = "-Xms8m";
+  private static final String SHRINK_AT_ONCE = "-XX:-ShrinkHeapInSteps";
   private static final long INITIAL_HEAP_BYTES = 8L << 20;
 
   /** The environment variables the JVM reads before the command line. */
