@@ -60,7 +60,11 @@ public final class CriuStats {
    */
   static Map<String, Double> restoreTimings(Path dir) {
     try {
-      long[] f = fields(Files.readAllBytes(dir.resolve(RESTORE_FILE)), RESTORE);
+      byte[] file = Files.readAllBytes(dir.resolve(RESTORE_FILE));
+      if (file.length == 0) {
+        return Map.of(); // being written: CRIU creates it, then fills it
+      }
+      long[] f = fields(file, RESTORE);
       Map<String, Double> out = new LinkedHashMap<>();
       out.put("criuForking", f[3] / 1e3);
       out.put("criuRestore", f[4] / 1e3);
@@ -70,6 +74,30 @@ public final class CriuStats {
     } catch (IOException e) {
       System.err.println("torpor worker: cannot read CRIU's restore stats in " + dir + ": " + e.getMessage());
       return Map.of();
+    }
+  }
+
+  /**
+   * Waits until {@code criu restore} has written its stats into {@code dir}, at most {@code max}:
+   * it writes them at its very end, after the restored JVM runs again, so a restore directory
+   * deleted as soon as the JVM reports back can get the file after its deletion began, and stay
+   * (found on a loaded 2-core machine). Returns whether they are there.
+   */
+  static boolean awaitRestoreStats(Path dir, java.time.Duration max) throws InterruptedException {
+    Path stats = dir.resolve(RESTORE_FILE);
+    long deadline = System.nanoTime() + max.toNanos();
+    while (true) {
+      try {
+        if (Files.size(stats) > 0) {
+          return true;
+        }
+      } catch (IOException e) {
+        // not there yet
+      }
+      if (System.nanoTime() > deadline || !Files.isDirectory(dir)) {
+        return false;
+      }
+      Thread.sleep(10);
     }
   }
 

@@ -1006,6 +1006,8 @@ public final class Worker implements AutoCloseable {
 
   /** How often a wake looks for the restored JVM's wake socket: costs about 0.25 ms of a resume, on average. */
   private static final long WAKE_POLL_NANOS = 500_000;
+  /** How long a resumed JVM's restore directory is kept for CRIU, which writes its stats there last. */
+  private static final java.time.Duration RESTORE_STATS_WAIT = java.time.Duration.ofSeconds(5);
 
   private void sendWake(WorkflowRun run, Wakeup d, boolean restored) throws IOException {
     Wake wake;
@@ -1059,7 +1061,14 @@ public final class Worker implements AutoCloseable {
       emit(Type.RESUMED, run, details);
     }
     if (dir != null) {
-      tasks.execute(() -> deleteQuietly(dir));
+      tasks.execute(() -> {
+        try {
+          CriuStats.awaitRestoreStats(dir, RESTORE_STATS_WAIT); // CRIU may still be writing into dir
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        deleteQuietly(dir);
+      });
     }
   }
 

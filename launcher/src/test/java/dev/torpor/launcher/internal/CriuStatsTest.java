@@ -67,4 +67,30 @@ class CriuStatsTest {
     Files.write(tmp.resolve(CriuStats.RESTORE_FILE), new byte[] {9, 9});
     assertThat(CriuStats.restoreTimings(tmp)).as("a damaged file costs the timings, not the wake").isEmpty();
   }
+
+  @Test
+  void aRestoreDirectoryIsLeftToCriuUntilItsStatsAreWrittenOrTheWaitEnds() throws Exception {
+    Files.createFile(tmp.resolve(CriuStats.RESTORE_FILE)); // CRIU created it and has not filled it yet
+    assertThat(CriuStats.restoreTimings(tmp)).as("an empty file is one being written, not a damaged one").isEmpty();
+    Thread criu = new Thread(() -> {
+      try {
+        Thread.sleep(300);
+        Files.write(tmp.resolve(CriuStats.RESTORE_FILE), image(restoreEntry()));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    long t0 = System.nanoTime();
+    criu.start();
+    assertThat(CriuStats.awaitRestoreStats(tmp, java.time.Duration.ofSeconds(10))).isTrue();
+    assertThat(System.nanoTime() - t0).as("it waited for the write").isGreaterThanOrEqualTo(250_000_000L);
+    criu.join();
+    assertThat(CriuStats.restoreTimings(tmp)).containsEntry("criuRestore", 23.456);
+
+    Path none = Files.createDirectory(tmp.resolve("no-stats"));
+    t0 = System.nanoTime();
+    assertThat(CriuStats.awaitRestoreStats(none, java.time.Duration.ofMillis(200))).as("a CRIU that writes none").isFalse();
+    assertThat(System.nanoTime() - t0).isBetween(200_000_000L, 5_000_000_000L);
+    assertThat(CriuStats.awaitRestoreStats(tmp.resolve("gone"), java.time.Duration.ofSeconds(10))).isFalse();
+  }
 }
