@@ -24,7 +24,9 @@ import java.util.Map;
  * runs every benchmark in turn (the snapshot engine on the local store, S3 and S3 with
  * encryption; the history benchmark against Temporal and the heap sweep; density; the control
  * plane; the cluster), prints a summary, and writes the report: {@code docs/benchmarks.md}, a CSV
- * file per table and per chart under {@code docs/benchmarks/}, and the PNG charts there.
+ * file per table and per chart under {@code docs/benchmarks/}, and the PNG charts there. The
+ * report is written after each part, so that a run cut short leaves what it measured; a part that
+ * fails is named among the run's problems and the next part runs.
  *
  * <p>{@code --quick} runs the same path at small sizes, leaving out the control-plane and cluster
  * parts (minutes, not the better part of two hours); the test suite runs it so, into a directory
@@ -65,6 +67,9 @@ public final class Bench {
       return new Plan(true, new String[] {"8", "1", null}, HistoryBenchmark.Options.QUICK, 20, 10, null, null);
     }
   }
+
+  /** Issue #15: suspend+resume cycles per second on one server. */
+  static final double CYCLES_TARGET_PER_S = 30;
 
   private Bench() {}
 
@@ -144,35 +149,52 @@ public final class Bench {
       Map<String, String> machine = SnapshotBenchmark.machine(CriuEngine.locate(), scratch);
       machine.remove("date");
       machine.remove("image store");
+      List<String> parts = new ArrayList<>(List.of("snapshot", "history", "density"));
+      if (plan.controlPlaneArgs() != null) {
+        parts.add("control-plane");
+      }
+      if (plan.clusterArgs() != null) {
+        parts.add("cluster");
+      }
       try {
-        snapshot(scratch);
-        history();
-        density();
-        if (plan.controlPlaneArgs() != null) {
-          sections.put("Control plane (issue #3): 1,000 workflows on one embedded server",
-              intro("control-plane") + child(scratch, "control-plane", plan.controlPlaneArgs(),
-                  a -> ControlPlaneBenchmark.execute(a)));
-        }
-        if (plan.clusterArgs() != null) {
-          sections.put("Cluster (issue #5): wake-ups per second with 1, 2 and 3 workers, and failover",
-              intro("cluster") + child(scratch, "cluster", plan.clusterArgs(), a -> {
-                ClusterBenchmark.main(a);
-                return 0;
-              }));
+        for (int i = 0; i < parts.size(); i++) {
+          String name = parts.get(i);
+          try {
+            switch (name) {
+              case "snapshot" -> snapshot(scratch);
+              case "history" -> history();
+              case "density" -> density();
+              case "control-plane" -> controlPlane(scratch);
+              default -> cluster(scratch);
+            }
+          } catch (Exception e) {
+            // One part's failure costs its own figures, not the parts after it nor the report.
+            problems.add("the " + name + " part failed: " + e);
+            System.err.println("torpor-bench: the " + name + " part failed, going on with the next:");
+            e.printStackTrace();
+          }
+          if (i < parts.size() - 1) {
+            // Written after every part, so that a run cut short still leaves what it measured.
+            write(render(machine, started, Duration.ofNanos(System.nanoTime() - t0), parts.subList(i + 1, parts.size())));
+          }
         }
       } finally {
         SnapshotBenchmark.deleteTree(scratch);
       }
       Duration took = Duration.ofNanos(System.nanoTime() - t0);
-      String md = render(machine, started, took);
-      Files.writeString(out.resolve("benchmarks.md"), md, StandardCharsets.UTF_8);
-      int tables = Csv.writeTables(md, assets);
+      int tables = write(render(machine, started, took, List.of()));
       System.out.println();
       summary.forEach(r -> System.out.println(String.join(" | ", r)));
       log(String.format(Locale.ROOT, "wrote %s, %d CSV tables and %d charts under %s in %d min %d s",
           out.resolve("benchmarks.md"), tables, charts.size(), assets, took.toMinutes(), took.toSecondsPart()));
       problems.forEach(p -> System.err.println("torpor-bench: problem: " + p));
       return problems.isEmpty() ? 0 : 1;
+    }
+
+    /** Writes the report and its tables' CSV files; returns how many tables. */
+    private int write(String md) throws IOException {
+      Files.writeString(out.resolve("benchmarks.md"), md, StandardCharsets.UTF_8);
+      return Csv.writeTables(md, assets);
     }
 
     // ----- the parts -----
@@ -260,6 +282,11 @@ public final class Bench {
             String.format(Locale.ROOT, "resume p50 at N = %,d: Torpor against Temporal, ms", lo.x()),
             SnapshotBenchmark.ms(lo.resume().median()) + " against " + SnapshotBenchmark.ms(q.resume().median())
                 + (q.resume().median() < lo.resume().median() ? " (Temporal wins here)" : ""), "", null)));
+        summary.add(row("history length N where the resume curves cross",
+            HistoryBenchmark.crossing(h.torpor(), h.temporal()).map(c -> String.format(Locale.ROOT,
+                "N ≈ %,.0f: Temporal's replay faster below it", c.steps())).orElse("none in the N measured"),
+            "none: Torpor faster at every N", HistoryBenchmark.crossing(h.torpor(), h.temporal()).isEmpty()
+                && h.temporal().stream().filter(q -> q.steps() == lo.x()).allMatch(q -> lo.resume().median() < q.resume().median())));
       }
     }
 
@@ -300,13 +327,49 @@ public final class Bench {
           end.processes() == 0));
     }
 
+    private void controlPlane(Path scratch) throws Exception {
+      ControlPlaneBenchmark.Outcome[] o = new ControlPlaneBenchmark.Outcome[1];
+      sections.put("Control plane (issue #3): 1,000 workflows on one embedded server",
+          intro("control-plane") + child(scratch, "control-plane", plan.controlPlaneArgs(), a -> {
+            o[0] = ControlPlaneBenchmark.measure(a);
+            return o[0].code();
+          }));
+      double cycles = o[0] == null ? Double.NaN : o[0].cyclesPerSecond();
+      double p99 = o[0] == null ? Double.NaN : o[0].timerLatenessP99Ms();
+      // Issue #15's targets for these two; the control-plane section also names issue #3's.
+      summary.add(row("suspend+resume cycles per second, one server (`Hello`, busiest 30 s)",
+          Double.isNaN(cycles) ? "not measured" : String.format(Locale.ROOT, "%.1f", cycles),
+          "≥ " + String.format(Locale.ROOT, "%.0f", CYCLES_TARGET_PER_S), !Double.isNaN(cycles) && cycles >= CYCLES_TARGET_PER_S));
+      summary.add(row("timer lateness p99, 1,000 timers due within one minute, ms",
+          Double.isNaN(p99) ? "not measured" : SnapshotBenchmark.ms(p99),
+          "≤ " + SnapshotBenchmark.ms(ControlPlaneBenchmark.LATENESS_P99_TARGET_MS),
+          !Double.isNaN(p99) && p99 <= ControlPlaneBenchmark.LATENESS_P99_TARGET_MS));
+    }
+
+    private void cluster(Path scratch) throws Exception {
+      sections.put("Cluster (issue #5): wake-ups per second with 1, 2 and 3 workers, and failover",
+          intro("cluster") + child(scratch, "cluster", plan.clusterArgs(), a -> {
+            ClusterBenchmark.main(a);
+            return 0;
+          }));
+    }
+
     /** Runs a benchmark that appends its Markdown to a file; returns that Markdown. */
     private String child(Path scratch, String name, String[] template, Part part) throws Exception {
       Path md = scratch.resolve(name + ".md");
       String[] a = template.clone();
       a[Arrays.asList(a).indexOf(null)] = md.toString(); // the plan leaves the report's place empty
       log("part: " + name + " " + String.join(" ", a));
-      int code = part.run(a);
+      int code;
+      try {
+        code = part.run(a);
+      } catch (Exception e) {
+        // What the part wrote before it stopped still goes into the report, with the problem.
+        problems.add("the " + name + " benchmark stopped: " + e);
+        System.err.println("torpor-bench: the " + name + " benchmark stopped:");
+        e.printStackTrace();
+        code = 0;
+      }
       if (code != 0) {
         problems.add("the " + name + " benchmark exited with " + code);
       }
@@ -315,7 +378,7 @@ public final class Bench {
 
     // ----- the document -----
 
-    private String render(Map<String, String> machine, ZonedDateTime started, Duration took) {
+    private String render(Map<String, String> machine, ZonedDateTime started, Duration took, List<String> toCome) {
       StringBuilder md = new StringBuilder();
       md.append("# Benchmarks\n\n");
       md.append("Everything below, figures, tables, charts and CSV files, was written by one command on the machine "
@@ -327,6 +390,10 @@ public final class Bench {
           + "%d min %d s%s.%n%n", args.length == 0 ? "" : " " + String.join(" ", args),
           started.format(DateTimeFormatter.ISO_OFFSET_DATE_TIME), took.toMinutes(), took.toSecondsPart(),
           plan.quick() ? "; `--quick`: small sizes, and the control-plane and cluster parts left out" : ""));
+      if (!toCome.isEmpty()) {
+        md.append("**This run has not finished:** the report is written again after each part; the parts still to come: ")
+            .append(String.join(", ", toCome)).append(".\n\n");
+      }
       md.append("Machine:\n\n");
       machine.forEach((k, v) -> md.append("- ").append(k).append(": ").append(v).append('\n'));
       md.append('\n');

@@ -198,6 +198,9 @@ public final class ControlPlaneBenchmark {
   private final long clockTicks = clockTicksPerSecond();
 
   private Path benchDir;
+  /** Issue #15's two figures, NaN until the report measures them. */
+  private double cyclesPerSecond = Double.NaN;
+  private double timerLatenessP99Ms = Double.NaN;
   private Path runBase;
   private BenchServer server;
   private ScheduledExecutorService sampler;
@@ -223,16 +226,34 @@ public final class ControlPlaneBenchmark {
 
   /** Runs the benchmark as {@link #main} does; returns the exit code instead of exiting. */
   static int execute(String[] args) {
+    return measure(args).code();
+  }
+
+  /**
+   * The exit code and the two figures issue #15 sets targets for, for the one benchmark command's
+   * summary: suspend+resume cycles per second (busiest 30 s) and the p99 timer lateness in ms,
+   * each NaN when the run stopped before it was measured.
+   */
+  record Outcome(int code, double cyclesPerSecond, double timerLatenessP99Ms) {}
+
+  /** Runs the benchmark as {@link #execute} does; returns its figures with the exit code. */
+  static Outcome measure(String[] args) {
+    ControlPlaneBenchmark b;
     try {
-      return new ControlPlaneBenchmark(Options.parse(args)).run();
+      b = new ControlPlaneBenchmark(Options.parse(args));
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage());
-      return 2;
+      return new Outcome(2, Double.NaN, Double.NaN);
+    }
+    int code;
+    try {
+      code = b.run();
     } catch (Exception e) {
       System.err.println("torpor-bench: " + e);
       e.printStackTrace();
-      return 1;
+      code = 1;
     }
+    return new Outcome(code, b.cyclesPerSecond, b.timerLatenessP99Ms);
   }
 
   private int run() throws Exception {
@@ -746,6 +767,7 @@ public final class ControlPlaneBenchmark {
       Window due30 = EventRates.busiestWindow(dueAt, WINDOW_MS);
       Window suspended30 = EventRates.busiestWindow(suspendedAt, WINDOW_MS);
       double cycles = resumed30.count() / (WINDOW_MS / 1e3);
+      cyclesPerSecond = cycles;
       double demand = due30.count() / (WINDOW_MS / 1e3);
       double holdS = Stats.of(hold).median() / 1e3;
       double capacity = slots / holdS;
@@ -809,6 +831,7 @@ public final class ControlPlaneBenchmark {
 
       // --- verdicts ---
       double p99 = Stats.percentileOf(99, timerLate.stream().mapToDouble(Double::doubleValue).toArray());
+      timerLatenessP99Ms = p99;
       out.append("Targets (2-core machine):\n\n");
       if (p99 <= LATENESS_P99_TARGET_MS) {
         out.append(String.format(Locale.ROOT, "- p99 timer lateness %s ms ≤ %s ms: met%n", ms(p99), ms(LATENESS_P99_TARGET_MS)));

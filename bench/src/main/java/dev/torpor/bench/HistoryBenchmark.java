@@ -230,8 +230,18 @@ final class HistoryBenchmark {
     return v;
   }
 
-  /** Where, in N, the two resume curves cross (log-log interpolation between measured points). */
+  /** Where, in N, the two resume curves cross, in words (see {@link #crossing}). */
   static java.util.Optional<String> crossover(List<TorporPoint> torpor, List<TemporalPoint> temporal) {
+    return crossing(torpor, temporal).map(c -> String.format(Locale.ROOT, "The curves cross near N ≈ %,.0f (log-log "
+        + "interpolation between N = %,.0f and %,.0f): below it Temporal's replay resumes faster, above it Torpor",
+        c.steps(), c.below(), c.above()));
+  }
+
+  /** A crossing of the two resume curves: at {@code steps}, between the measured N {@code below} and {@code above}. */
+  record Crossing(double steps, double below, double above) {}
+
+  /** Where, in N, the two resume curves first cross (log-log interpolation between measured points). */
+  static java.util.Optional<Crossing> crossing(List<TorporPoint> torpor, List<TemporalPoint> temporal) {
     List<double[]> pts = new ArrayList<>(); // n, torpor, temporal
     for (TorporPoint p : torpor) {
       temporal.stream().filter(q -> q.steps() == p.x()).findFirst()
@@ -245,9 +255,7 @@ final class HistoryBenchmark {
       if (da < 0 && db >= 0 || da >= 0 && db < 0) {
         double f = da / (da - db);
         double n = Math.exp(Math.log(a[0]) + f * (Math.log(b[0]) - Math.log(a[0])));
-        return java.util.Optional.of(String.format(Locale.ROOT, "The curves cross near N ≈ %,.0f (log-log "
-            + "interpolation between N = %,.0f and %,.0f): below it Temporal's replay resumes faster, above it Torpor",
-            n, a[0], b[0]));
+        return java.util.Optional.of(new Crossing(n, a[0], b[0]));
       }
     }
     return java.util.Optional.empty();

@@ -31,6 +31,9 @@ class BenchIT {
     assertThat(md).contains("## Summary", "## Snapshot engine", "## Resume cost against history length",
         "## Density", "Machine:", "CRIU: 4.", "java -jar bench/target/torpor-bench.jar --quick");
     assertThat(md).doesNotContain("Problems in this run");
+    assertThat(md).as("the report is rewritten after each part; the last one is whole")
+        .doesNotContain("This run has not finished");
+    assertThat(md).as("issue #15: where the curves cross, if they do").contains("| history length N where the resume curves cross");
 
     Path assets = out.resolve("benchmarks");
     for (String chart : List.of("resume-vs-history.png", "resume-vs-heap.png", "phases.png", "density.png")) {
