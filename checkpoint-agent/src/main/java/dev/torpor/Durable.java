@@ -103,10 +103,11 @@ public final class Durable {
    */
   public static void sleepUntil(Instant wakeAt) {
     Objects.requireNonNull(wakeAt, "wakeAt");
-    if (!wakeAt.isAfter(Instant.now())) {
+    Instant now = now();
+    if (!wakeAt.isAfter(now)) {
       return;
     }
-    if (wakeAt.isAfter(Instant.now().plus(MAX_WAIT))) {
+    if (wakeAt.isAfter(now.plus(MAX_WAIT))) {
       throw new IllegalArgumentException("wakeAt " + wakeAt + " is further away than the longest wait Torpor accepts (" + MAX_WAIT + ")");
     }
     runtime().sleepUntil(wakeAt);
@@ -175,7 +176,18 @@ public final class Durable {
     if (d.compareTo(MAX_WAIT) > 0) {
       throw new IllegalArgumentException("a wait of " + d + " is longer than the longest Torpor accepts (" + MAX_WAIT + ")");
     }
-    return Instant.now().plus(d);
+    return now().plus(d);
+  }
+
+  /**
+   * The workflow's current time, the clock its waits are measured on: the wall clock ({@link
+   * Instant#now()}), except in a test of {@code torpor-testing} with virtual time, where it is the
+   * test's clock, which jumps forward as the test skips time. A workflow that reads the time to
+   * decide something (a deadline, a date in a mail) and should behave the same in such tests
+   * reads it here.
+   */
+  public static Instant now() {
+    return runtime().now();
   }
 
   /**

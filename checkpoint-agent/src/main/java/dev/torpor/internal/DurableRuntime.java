@@ -12,6 +12,11 @@ public interface DurableRuntime {
 
   boolean isDurable();
 
+  /** The workflow's clock: the wall clock, or a test's virtual clock. */
+  default Instant now() {
+    return Instant.now();
+  }
+
   void sleepUntil(Instant wakeAt);
 
   /**

@@ -49,6 +49,12 @@ public final class SupervisedRuntime implements DurableRuntime {
   public static final String ENV_WORKFLOW_ID = "TORPOR_WORKFLOW_ID";
 
   public static final String ENV_RUN_DIR = "TORPOR_RUN_DIR";
+  /**
+   * Set by {@code torpor-testing} for virtual time: the test clock's lead on the wall clock at
+   * the JVM's start, in ms. {@link #now()} then follows the test's clock, which each wake's
+   * {@code asOf} moves forward; a worker never sets it.
+   */
+  public static final String ENV_VIRTUAL_CLOCK = "TORPOR_VIRTUAL_CLOCK_OFFSET_MILLIS";
   public static final String CONTROL_SOCKET = "ctl.sock";
   public static final String WAKE_SOCKET = "wake.sock";
   /** The system property that sets the settle window in milliseconds. */
@@ -98,9 +104,22 @@ public final class SupervisedRuntime implements DurableRuntime {
   private String workerAddress;
   private long markers;
 
+  /** Whether {@link #now()} is a test's virtual clock, and its lead on the wall clock in ms. */
+  private final boolean virtualClock;
+  private volatile long clockLeadMillis;
+
   public SupervisedRuntime(String workflowId, Path runDir) {
     this.workflowId = workflowId;
     this.runDir = runDir;
+    String lead = System.getenv(ENV_VIRTUAL_CLOCK);
+    this.virtualClock = lead != null;
+    if (lead != null) {
+      try {
+        clockLeadMillis = Math.max(0, Long.parseLong(lead.trim()));
+      } catch (NumberFormatException e) {
+        throw new TorporException(ENV_VIRTUAL_CLOCK + "=" + lead + " is not a number of milliseconds", e);
+      }
+    }
     this.workerAddress = runDir.resolve(CONTROL_SOCKET).toString();
     this.settleNanos = TimeUnit.MILLISECONDS.toNanos(settleMillis());
   }
@@ -139,6 +158,11 @@ public final class SupervisedRuntime implements DurableRuntime {
   @Override
   public boolean isDurable() {
     return true;
+  }
+
+  @Override
+  public Instant now() {
+    return virtualClock ? Instant.now().plusMillis(clockLeadMillis) : Instant.now();
   }
 
   @Override
@@ -383,7 +407,10 @@ public final class SupervisedRuntime implements DurableRuntime {
       System.err.println("torpor: a resource failed in afterRestore: " + t);
     }
     Round round = new Round(refusals, afterFailures, wake.checkpointFailure(), null);
-    Instant now = Instant.now();
+    if (virtualClock) {
+      clockLeadMillis = Math.max(clockLeadMillis, wake.asOf().toEpochMilli() - System.currentTimeMillis());
+    }
+    Instant now = now();
     Instant asOf = wake.asOf().isAfter(now) ? wake.asOf() : now;
     synchronized (mon) {
       List<Waiter> ended = waits.settle(batch, wake.reason(), wake.signals(), asOf);
