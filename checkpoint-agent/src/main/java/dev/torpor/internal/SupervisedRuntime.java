@@ -50,11 +50,12 @@ public final class SupervisedRuntime implements DurableRuntime {
 
   public static final String ENV_RUN_DIR = "TORPOR_RUN_DIR";
   /**
-   * Set by {@code torpor-testing} for virtual time: the test clock's lead on the wall clock at
-   * the JVM's start, in ms. {@link #now()} then follows the test's clock, which each wake's
-   * {@code asOf} moves forward; a worker never sets it.
+   * The system property {@code torpor-testing} sets for virtual time: the test clock's lead on the
+   * wall clock at the JVM's start, in ms. {@link #now()} then follows the test's clock, which each
+   * wake's {@code asOf} moves forward. A worker never sets it (a workflow that sets it itself only
+   * shifts its own clock).
    */
-  public static final String ENV_VIRTUAL_CLOCK = "TORPOR_VIRTUAL_CLOCK_OFFSET_MILLIS";
+  public static final String VIRTUAL_CLOCK_PROPERTY = "torpor.test.clockLeadMillis";
   public static final String CONTROL_SOCKET = "ctl.sock";
   public static final String WAKE_SOCKET = "wake.sock";
   /** The system property that sets the settle window in milliseconds. */
@@ -111,13 +112,13 @@ public final class SupervisedRuntime implements DurableRuntime {
   public SupervisedRuntime(String workflowId, Path runDir) {
     this.workflowId = workflowId;
     this.runDir = runDir;
-    String lead = System.getenv(ENV_VIRTUAL_CLOCK);
+    String lead = System.getProperty(VIRTUAL_CLOCK_PROPERTY);
     this.virtualClock = lead != null;
     if (lead != null) {
       try {
         clockLeadMillis = Math.max(0, Long.parseLong(lead.trim()));
       } catch (NumberFormatException e) {
-        throw new TorporException(ENV_VIRTUAL_CLOCK + "=" + lead + " is not a number of milliseconds", e);
+        throw new TorporException("-D" + VIRTUAL_CLOCK_PROPERTY + "=" + lead + " is not a number of milliseconds", e);
       }
     }
     this.workerAddress = runDir.resolve(CONTROL_SOCKET).toString();

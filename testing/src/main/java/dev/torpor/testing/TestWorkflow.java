@@ -56,6 +56,7 @@ public final class TestWorkflow {
   private final Process process;
   private final ServerSocketChannel control;
   private final Thread pump;
+  private final Path torporLog;
   private final ByteArrayOutputStream output = new ByteArrayOutputStream();
   /** Complete once its exit is recorded. */
   private final java.util.concurrent.CompletableFuture<Void> ended = new java.util.concurrent.CompletableFuture<>();
@@ -73,9 +74,15 @@ public final class TestWorkflow {
   private final Map<Long, Integer> historyIndex = new HashMap<>();
   private Integer exitCode;
   private long wakes;
+  /** The image the last SUSPEND named (real checkpoints), which its wake must name too. */
+  private Optional<Long> imageSeq = Optional.empty();
 
+  /**
+   * @param torporLog with real checkpoints, where {@code torpor run}'s own messages go (the
+   *     workflow's output comes on its stdout); null when the command is the workflow's JVM itself
+   */
   TestWorkflow(TorporTestEnvironment env, String id, Path runDir, List<String> command, Map<String, String> extraEnv,
-      long leadMillis) throws IOException {
+      Path torporLog) throws IOException {
     this.env = env;
     this.lock = env.lock;
     this.id = id;
@@ -85,12 +92,17 @@ public final class TestWorkflow {
     Thread acceptor = new Thread(this::acceptLoop, "torpor-test-control-" + id);
     acceptor.setDaemon(true);
     acceptor.start();
-    ProcessBuilder pb = new ProcessBuilder(command).directory(runDir.toFile()).redirectErrorStream(true);
+    this.torporLog = torporLog;
+    ProcessBuilder pb = new ProcessBuilder(command).directory(runDir.toFile());
+    if (torporLog == null) {
+      pb.redirectErrorStream(true);
+    } else {
+      pb.redirectError(torporLog.toFile());
+    }
     pb.environment().keySet().removeIf(k -> k.startsWith("TORPOR_")); // a developer's token stays out
     pb.environment().putAll(extraEnv);
     pb.environment().put(SupervisedRuntime.ENV_WORKFLOW_ID, id);
     pb.environment().put(SupervisedRuntime.ENV_RUN_DIR, runDir.toString());
-    pb.environment().put(SupervisedRuntime.ENV_VIRTUAL_CLOCK, Long.toString(leadMillis));
     try {
       this.process = pb.start();
     } catch (IOException e) {
@@ -243,7 +255,7 @@ public final class TestWorkflow {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           throw new IllegalStateException("workflow " + id + " neither waited nor ended within " + env.idleTimeout()
-              + " of real time; its output so far:\n" + tail(output(), 4000));
+              + " of real time; its output so far:\n" + tail(output(), 4000) + torporLogTail());
         }
         try {
           TimeUnit.NANOSECONDS.timedWait(lock, left);
@@ -293,7 +305,8 @@ public final class TestWorkflow {
       }
       reason = due.get().kind() == WaitKind.SIGNAL ? WakeReason.TIMEOUT : WakeReason.TIMER;
     }
-    Wake wake = new Wake(reason, ++wakes, false, Optional.empty(), runDir.resolve(SupervisedRuntime.CONTROL_SOCKET).toString(),
+    wakes++;
+    Wake wake = new Wake(reason, imageSeq.orElse(wakes), false, Optional.empty(), runDir.resolve(SupervisedRuntime.CONTROL_SOCKET).toString(),
         claimed, now);
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(runDir.resolve(SupervisedRuntime.WAKE_SOCKET)));
@@ -327,8 +340,9 @@ public final class TestWorkflow {
     lock.notifyAll();
   }
 
-  private void onSuspend(Suspend s) {
+  private void onSuspend(Suspend s, Optional<Long> seq) {
     synchronized (lock) {
+      imageSeq = seq;
       Instant now = env.now();
       for (PendingWait w : s.waits()) {
         if (!historyIndex.containsKey(w.id())) {
@@ -349,7 +363,7 @@ public final class TestWorkflow {
       try (SocketChannel ch = control.accept()) {
         Frame f = FrameCodec.read(Channels.newInputStream(ch));
         if (f.type() == MessageType.SUSPEND) {
-          onSuspend(Suspend.from(f));
+          onSuspend(Suspend.from(f), f.number("seq"));
         } // RESUMED and the rest: nothing to do
       } catch (ProtocolException e) {
         System.err.println("torpor-testing: workflow " + id + " sent a bad frame: " + e.getMessage());
@@ -426,6 +440,24 @@ public final class TestWorkflow {
       control.close();
     } catch (IOException e) {
       // closing
+    }
+  }
+
+  /** With real checkpoints, the end of {@code torpor run}'s own messages (why a checkpoint failed, say). */
+  String torporLogTail() {
+    String m = torporMessages();
+    return m.isEmpty() ? "" : "\ntorpor run's messages:\n" + tail(m, 4000);
+  }
+
+  /** With real checkpoints, what {@code torpor run} itself said (its events, its errors); empty otherwise. */
+  public String torporMessages() {
+    if (torporLog == null) {
+      return "";
+    }
+    try {
+      return java.nio.file.Files.readString(torporLog, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "(cannot read " + torporLog + ": " + e.getMessage() + ")";
     }
   }
 

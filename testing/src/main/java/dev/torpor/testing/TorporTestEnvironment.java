@@ -3,6 +3,7 @@ package dev.torpor.testing;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import dev.torpor.internal.SupervisedRuntime;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -68,6 +69,9 @@ public final class TorporTestEnvironment implements AutoCloseable {
   private final Map<String, String> env;
   private final Duration idleTimeout;
   private final Path javaBin;
+  /** With real checkpoints, the {@code torpor} CLI jar; null with virtual waits. */
+  private final Path torporJar;
+  private Path realRunBase;
   /** Guards the clock and every workflow's state; workflows wait and notify on it. */
   final Object lock = new Object();
   private final Map<String, TestWorkflow> workflows = new LinkedHashMap<>();
@@ -81,6 +85,7 @@ public final class TorporTestEnvironment implements AutoCloseable {
     this.javaOptions = List.copyOf(b.javaOptions);
     this.env = Map.copyOf(b.env);
     this.idleTimeout = b.idleTimeout;
+    this.torporJar = b.torporJar;
     this.javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
     try {
       this.dir = Files.createTempDirectory("torpor-test-"); // rwx------: the control sockets live here
@@ -130,24 +135,62 @@ public final class TorporTestEnvironment implements AutoCloseable {
         throw new IllegalArgumentException("workflow " + id + " was already started in this environment");
       }
       started.incrementAndGet();
+      String clock = "-D" + SupervisedRuntime.VIRTUAL_CLOCK_PROPERTY + "=" + leadMillis;
+      String cp = String.join(File.pathSeparator, classPath.stream().map(Path::toString).toList());
       List<String> command = new ArrayList<>();
       command.add(javaBin.toString());
-      command.addAll(DEFAULT_JAVA_OPTIONS);
-      // As a worker does: org.crac's global context is the agent's, so libraries' resources run around waits.
-      command.add(dev.torpor.internal.crac.Core.SYSTEM_PROPERTY_OPTION);
-      command.addAll(javaOptions);
-      command.add("-cp");
-      command.add(String.join(File.pathSeparator, classPath.stream().map(Path::toString).toList()));
-      command.add(mainClass);
-      command.addAll(Arrays.asList(args));
       try {
-        TestWorkflow w = new TestWorkflow(this, id, Files.createDirectory(dir.resolve(id)), command, env, leadMillis);
+        Path runDir = Files.createDirectory(dir.resolve(id));
+        Path torporLog = null;
+        if (torporJar == null) {
+          command.addAll(DEFAULT_JAVA_OPTIONS);
+          // As a worker does: org.crac's global context is the agent's, so libraries' resources run around waits.
+          command.add(dev.torpor.internal.crac.Core.SYSTEM_PROPERTY_OPTION);
+          command.add(clock);
+          command.addAll(javaOptions);
+          command.addAll(List.of("-cp", cp, mainClass));
+        } else {
+          // A real worker in `torpor run`, which hands every wait to this environment and restores the image when told.
+          torporLog = runDir.resolve("torpor-run.log");
+          command.add("-jar");
+          command.add(torporJar.toString());
+          command.add("run");
+          env.forEach((k, v) -> command.add("--env=" + k + "=" + v)); // a worker gives workflows only these
+          command.addAll(List.of("--data", runDir.resolve("data").toString(),
+              "--run-dir", realRunBase().toString(), "--test-control", runDir.toString(), "--id", id, "--cp", cp,
+              "--main", mainClass, "--java-opts", String.join(" ", concat(List.of(clock), javaOptions)), "--"));
+        }
+        command.addAll(Arrays.asList(args));
+        TestWorkflow w = new TestWorkflow(this, id, runDir, command, env, torporLog);
         workflows.put(id, w);
         return w;
       } catch (IOException e) {
         throw new UncheckedIOException("cannot start workflow " + id + ": " + e.getMessage(), e);
       }
     }
+  }
+
+  /**
+   * The run base of a real worker: short (sockets live under it) and crossable, not listable, by
+   * the unprivileged user workflow JVMs run as (the caller holds the lock).
+   */
+  private Path realRunBase() throws IOException {
+    if (realRunBase == null) {
+      realRunBase = Files.createTempDirectory(Path.of("/tmp"), "trt");
+      Files.setPosixFilePermissions(realRunBase, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+    }
+    return realRunBase;
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+
+  /** Whether this environment checkpoints and restores for real ({@link Builder#realCheckpoints}). */
+  public boolean realCheckpoints() {
+    return torporJar != null;
   }
 
   /** The workflow started under {@code id}, if any. */
@@ -238,12 +281,19 @@ public final class TorporTestEnvironment implements AutoCloseable {
     for (TestWorkflow w : ws) {
       w.kill();
     }
-    try (Stream<Path> s = Files.walk(dir)) {
+    deleteTree(dir);
+    if (realRunBase != null) {
+      deleteTree(realRunBase);
+    }
+  }
+
+  private static void deleteTree(Path root) {
+    try (Stream<Path> s = Files.walk(root)) {
       for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
     } catch (IOException e) {
-      System.err.println("torpor-testing: cannot delete " + dir + ": " + e.getMessage());
+      System.err.println("torpor-testing: cannot delete " + root + ": " + e.getMessage());
     }
   }
 
@@ -253,6 +303,7 @@ public final class TorporTestEnvironment implements AutoCloseable {
     private final List<String> javaOptions = new ArrayList<>();
     private final Map<String, String> env = new LinkedHashMap<>();
     private Duration idleTimeout = DEFAULT_IDLE_TIMEOUT;
+    private Path torporJar;
 
     private Builder() {
       for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
@@ -293,6 +344,24 @@ public final class TorporTestEnvironment implements AutoCloseable {
         throw new IllegalArgumentException("the idle timeout must be positive: " + timeout);
       }
       this.idleTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * Real checkpoints, for fidelity: each workflow runs under a real worker ({@code torpor run}
+     * from {@code torporJar}, the CLI's jar), which checkpoints its JVM with CRIU at every wait
+     * (the process is gone) and restores the image when this environment's clock says the wait is
+     * over. Slower (a checkpoint and a restore per wait, some 100 ms on a small JVM) and, like any
+     * worker, needs root and CRIU ({@code torpor doctor} says what is missing); the same test code
+     * runs in both modes. The workflow JVMs then run as the worker's unprivileged workflow user,
+     * with the worker's environment rules, and their class path is copied where that user reads it.
+     */
+    public Builder realCheckpoints(Path torporJar) {
+      if (!Files.isRegularFile(torporJar)) {
+        throw new IllegalArgumentException("real checkpoints need the torpor CLI's jar; " + torporJar + " is not a file"
+            + " (build it with `mvn -pl launcher -am package -DskipTests`: launcher/target/torpor.jar)");
+      }
+      this.torporJar = torporJar.toAbsolutePath();
       return this;
     }
 

@@ -67,6 +67,10 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--quiet", description = "Do not copy the workflow's output to stdout, nor print events to stderr.")
   boolean quiet;
 
+  @Option(names = "--test-control", hidden = true,
+      description = "For torpor-testing's real-checkpoint mode: the test decides every wake, over sockets in this directory.")
+  Path testControl;
+
   @Parameters(description = "Arguments for the workflow's main method (after --).")
   List<String> args = new ArrayList<>();
 
@@ -84,14 +88,29 @@ public final class RunCommand implements Callable<Integer> {
     PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true);
     CompletableFuture<WorkflowEvent> suspended = new CompletableFuture<>();
     var print = WorkerOptions.printer(spec.commandLine().getErr(), quiet);
+    java.util.function.Consumer<WorkflowEvent> events = e -> {
+      print.accept(e);
+      if (e.type() == WorkflowEvent.Type.SUSPENDED) {
+        suspended.complete(e);
+      }
+    };
+    if (testControl != null) {
+      if (!parsed.isEmpty() || untilSuspended) {
+        throw new IllegalArgumentException("--test-control is torpor-testing's: the test sends the signals and decides"
+            + " every wake; drop --signal and --until-suspended");
+      }
+      try (ImageStore store = worker.openStore(spec.commandLine().getErr());
+          dev.torpor.launcher.internal.TestClockSupervisor supervisor =
+              new dev.torpor.launcher.internal.TestClockSupervisor(testControl, out);
+          Worker w = worker.worker(store, supervisor, supervisor::attach, quiet ? null : out, events,
+              spec.commandLine().getErr())) {
+        w.start(workflow);
+        return w.awaitExit(workflowId.value(), Duration.ofDays(365 * 100));
+      }
+    }
     try (ImageStore store = worker.openStore(spec.commandLine().getErr());
         InMemorySupervisor supervisor = new InMemorySupervisor();
-        Worker w = worker.worker(store, supervisor, quiet ? null : out, e -> {
-          print.accept(e);
-          if (e.type() == WorkflowEvent.Type.SUSPENDED) {
-            suspended.complete(e);
-          }
-        }, spec.commandLine().getErr())) {
+        Worker w = worker.worker(store, supervisor, quiet ? null : out, events, spec.commandLine().getErr())) {
       for (SignalOption s : parsed) {
         supervisor.signal(workflowId, s.name(), s.payload());
       }

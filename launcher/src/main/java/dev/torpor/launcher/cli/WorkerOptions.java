@@ -237,10 +237,16 @@ public final class WorkerOptions {
   /** A worker with CRIU, the local store and an in-memory supervisor. */
   Worker worker(ImageStore imageStore, InMemorySupervisor supervisor, OutputStream tee, Consumer<WorkflowEvent> events,
       PrintWriter err) throws IOException {
+    return worker(imageStore, supervisor, supervisor::attach, tee, events, err);
+  }
+
+  /** A worker with CRIU, the local store and {@code supervisor}, which {@code attach} connects to it. */
+  Worker worker(ImageStore imageStore, dev.torpor.scheduler.WorkerCallbacks supervisor, Consumer<Worker> attach,
+      OutputStream tee, Consumer<WorkflowEvent> events, PrintWriter err) throws IOException {
     PrivateDirs.ensure(data);
     CriuEngine criu = CriuEngine.locate();
     Worker w = new Worker(workerConfig(tee, err), imageStore, criu, supervisor, events);
-    supervisor.attach(w);
+    attach.accept(w);
     return w;
   }
 

@@ -1013,7 +1013,7 @@ public final class Worker implements AutoCloseable {
     Wake wake;
     synchronized (run) {
       wake = new Wake(d.reason(), run.seq, restored, Optional.ofNullable(run.checkpointFailure),
-          run.control.socket().toString(), d.signals(), Instant.now());
+          run.control.socket().toString(), d.signals(), d.asOf().orElseGet(Instant::now));
       run.moveTo(State.RUNNING);
       run.checkpointFailure = null;
     }

@@ -127,6 +127,15 @@ class CliTest {
   }
 
   @Test
+  void theTestKitsControlTakesNoSignalsOfItsOwn() {
+    Result r = run("run", "--main", "X", "--cp", tmp.toString(), "--test-control", tmp.toString(), "--signal", "a=b",
+        "--data", tmp.resolve("data").toString(), "--run-dir", tmp.resolve("run").toString());
+
+    assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.USAGE);
+    assertThat(r.err()).as(r.toString()).contains("--test-control is torpor-testing's");
+  }
+
+  @Test
   void runWithoutClassPathIsUsageError() {
     Result r = run("run", "--main", "X", "--data", tmp.resolve("data").toString());
 
