@@ -5,6 +5,7 @@ import dev.torpor.WorkflowId;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -57,6 +58,15 @@ public interface ControlPlane {
   /** {@link #signal(WorkflowId, SignalName, byte[], Optional)} without an idempotency key: a retry may store it twice. */
   default SignalReceipt signal(WorkflowId workflowId, SignalName name, byte[] payload) {
     return signal(workflowId, name, payload, Optional.empty());
+  }
+
+  /** How many workflows are in each state (states with none may be left out). */
+  default Map<WorkflowState, Long> countByState() {
+    Map<WorkflowState, Long> out = new java.util.EnumMap<>(WorkflowState.class);
+    for (WorkflowView v : list(Optional.empty(), Optional.empty(), Integer.MAX_VALUE)) {
+      out.merge(v.state(), 1L, Long::sum);
+    }
+    return out;
   }
 
   /** Workflows, newest first, optionally only in one state and/or waiting on TIMER or SIGNAL. */

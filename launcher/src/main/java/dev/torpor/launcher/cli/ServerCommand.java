@@ -150,7 +150,7 @@ public final class ServerCommand implements Callable<Integer> {
     }
     HttpApi api;
     try {
-      api = new HttpApi(server.controlPlane(), server.images(), bind, access).start();
+      api = new HttpApi(server.controlPlane(), server.images(), bind, access).metrics(server.metrics()::scrape).start();
     } catch (IOException | RuntimeException e) {
       server.close();
       store.close();

@@ -1,14 +1,18 @@
 package dev.torpor.launcher.cli;
 
+import dev.torpor.launcher.http.ApiAccess;
+import dev.torpor.launcher.http.HttpApi;
 import dev.torpor.launcher.internal.CriuEngine;
 import dev.torpor.launcher.internal.ImagePacker;
 import dev.torpor.launcher.internal.SystemFacts;
 import dev.torpor.launcher.server.Server;
 import dev.torpor.scheduler.ControlPlaneConfig;
 import dev.torpor.storage.ImageStore;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -52,11 +56,19 @@ public final class WorkerCommand implements Callable<Integer> {
   @Option(names = "--quiet", description = "Do not print workflow events to stderr.")
   boolean quiet;
 
+  @Option(names = "--metrics-listen", paramLabel = "HOST:PORT", defaultValue = "${TORPOR_METRICS_LISTEN}",
+      description = "Serve this worker's metrics (Prometheus text) at http://HOST:PORT/metrics, behind a bearer token:"
+          + " TORPOR_TOKEN, or <data>/api-token, made at the first start (env TORPOR_METRICS_LISTEN; default: none)."
+          + " Loopback addresses only: the token must not cross the network in clear.")
+  String metricsListen;
+
   @Override
   public Integer call() throws Exception {
     if (maxRunning < 1) {
       throw new IllegalArgumentException("--max-running must be at least 1, got " + maxRunning);
     }
+    java.net.InetSocketAddress metricsBind = metricsListen == null || metricsListen.isBlank() ? null
+        : loopbackOnly(metricsListen); // bad input is refused before anything starts
     String me = nameOrDefault(name, worker.data);
     var options = database.cluster();
     var err = spec.commandLine().getErr();
@@ -66,8 +78,22 @@ public final class WorkerCommand implements Callable<Integer> {
     ImageStore store = worker.openStore(err);
     Server node = Server.cluster(db, store, Optional.of(new Server.ClusterWorker(me, maxRunning, criu,
         worker.workerConfig(null, err), WorkerOptions.printer(err, quiet))), options, Server.Retention.DEFAULT, false, err);
+    HttpApi metrics = null;
+    if (metricsBind != null) {
+      try {
+        metrics = metrics(node, metricsBind, err);
+      } catch (IOException | RuntimeException e) {
+        node.close();
+        store.close();
+        throw e;
+      }
+    }
+    HttpApi metricsApi = metrics;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      if (metricsApi != null) {
+        metricsApi.close();
+      }
       node.close();
       store.close();
       stopped.countDown();
@@ -78,6 +104,24 @@ public final class WorkerCommand implements Callable<Integer> {
     err.flush();
     stopped.await();
     return 0;
+  }
+
+  /** The metrics listener: loopback only, the token of {@code TORPOR_TOKEN} or {@code <data>/api-token}. */
+  private HttpApi metrics(Server node, java.net.InetSocketAddress bind, java.io.PrintWriter err) throws IOException {
+    ApiToken.Found token = ApiToken.forServer(worker.data, null, System.getenv("TORPOR_TOKEN"), err);
+    HttpApi api = HttpApi.metricsOnly(bind, new ApiAccess(token.token(), Optional.empty(), List.of(), List.of(), false),
+        node.metrics()::scrape).start();
+    err.println("torpor worker: metrics at http://" + metricsListen + "/metrics (token: " + token.source() + ")");
+    return api;
+  }
+
+  static java.net.InetSocketAddress loopbackOnly(String listen) {
+    java.net.InetSocketAddress bind = ServerCommand.parseListen(listen);
+    if (bind.isUnresolved() || !bind.getAddress().isLoopbackAddress()) {
+      throw new IllegalArgumentException("--metrics-listen " + listen + " is not a loopback address: the token"
+          + " would cross the network in clear; listen on 127.0.0.1 and scrape through a local agent or a TLS proxy");
+    }
+    return bind;
   }
 
   /** {@code name}, checked, or the host name and a hash of the data directory. */

@@ -98,9 +98,20 @@ public final class HttpApi implements AutoCloseable {
   /** With {@code threads} handler threads and {@code queue} exchanges waiting for one (tests make them small). */
   HttpApi(ControlPlane cp, Images images, InetSocketAddress bind, ApiAccess access, long maxAppBytes, PrintStream log,
       int threads, int queue) {
+    this(new Endpoints(Objects.requireNonNull(cp, "cp"), images, maxAppBytes).router(), bind, access, log, threads, queue);
+  }
+
+  /**
+   * A listener that serves {@code GET /metrics} alone ({@code torpor worker --metrics-listen}), with
+   * the same token, checks and limits as the API.
+   */
+  public static HttpApi metricsOnly(InetSocketAddress bind, ApiAccess access, java.util.function.Supplier<String> scrape) {
+    return new HttpApi(new Router(), bind, access, System.err, 2, 4).metrics(scrape);
+  }
+
+  private HttpApi(Router router, InetSocketAddress bind, ApiAccess access, PrintStream log, int threads, int queue) {
     this.threads = threads;
     this.queue = queue;
-    Objects.requireNonNull(cp, "cp");
     Objects.requireNonNull(bind, "bind");
     Objects.requireNonNull(access, "access");
     if (bind.isUnresolved()) {
@@ -111,10 +122,23 @@ public final class HttpApi implements AutoCloseable {
           + " would send the API token over the network in clear: give --tls-cert and --tls-key (PEM), or listen on"
           + " 127.0.0.1 (or, behind your own TLS proxy, pass --allow-plain-http)");
     }
-    this.router = new Endpoints(cp, images, maxAppBytes).router();
+    this.router = router;
     this.bind = bind;
     this.access = access;
     this.log = log;
+  }
+
+  /**
+   * Serves {@code scrape} (Prometheus's text format) at {@code GET /metrics}, behind the same
+   * token as the rest of the API; call before {@link #start()}.
+   */
+  public HttpApi metrics(java.util.function.Supplier<String> scrape) {
+    router.add("GET", "/metrics", r -> {
+      r.query();
+      return new Response(200, "text/plain; version=0.0.4; charset=utf-8",
+          scrape.get().getBytes(java.nio.charset.StandardCharsets.UTF_8), Map.of());
+    });
+    return this;
   }
 
   /** Binds and starts serving. */

@@ -27,11 +27,18 @@ public final class Server implements AutoCloseable {
   private final JdbcControlPlane plane;
   private final Worker worker;
   private final ImageJanitor janitor;
+  private final TorporMetrics metrics;
 
-  private Server(JdbcControlPlane plane, Worker worker, ImageJanitor janitor) {
+  private Server(JdbcControlPlane plane, Worker worker, ImageJanitor janitor, TorporMetrics metrics) {
     this.plane = plane;
     this.worker = worker;
     this.janitor = janitor;
+    this.metrics = metrics;
+  }
+
+  /** This node's metrics ({@code /metrics}). */
+  public TorporMetrics metrics() {
+    return metrics;
   }
 
   /** How long finished workflows keep their last image, and how often images are collected. */
@@ -67,14 +74,17 @@ public final class Server implements AutoCloseable {
     try {
       ImageJanitor janitor = new ImageJanitor(store, plane, retention.keepLastImage(), Clock.systemUTC(), err);
       ServerWorker gateway = new ServerWorker(maxRunning, plane, janitor);
+      TorporMetrics metrics = new TorporMetrics(plane::countByState, gateway::freeSlots);
+      plane.listen(metrics);
       Worker worker = new Worker(config, store, engine, gateway, e -> {
         print.accept(e);
+        metrics.accept(e);
         gateway.accept(e);
       });
       gateway.attach(worker);
       plane.start(gateway);
       janitor.start(retention.gcInterval());
-      return new Server(plane, worker, janitor);
+      return new Server(plane, worker, janitor, metrics);
     } catch (IOException | RuntimeException e) {
       plane.close();
       throw e;
@@ -99,11 +109,14 @@ public final class Server implements AutoCloseable {
       plane.publishAppsTo(store);
       ImageJanitor janitor = new ImageJanitor(store, plane, retention.keepLastImage(), Clock.systemUTC(), err);
       Worker w = null;
+      TorporMetrics metrics;
       if (worker.isPresent()) {
         ClusterWorker cw = worker.get();
         ServerWorker gateway = new ServerWorker(cw.maxRunning(), plane, janitor, Optional.of(store), plane::capacity, true);
+        metrics = new TorporMetrics(plane::countByState, gateway::freeSlots);
         w = new Worker(cw.config().inCluster(), store, cw.engine(), gateway, e -> {
           cw.print().accept(e);
+          metrics.accept(e);
           gateway.accept(e);
         });
         gateway.attach(w);
@@ -117,14 +130,17 @@ public final class Server implements AutoCloseable {
           err.println("torpor worker: " + cw.name() + " holds lease " + id);
           err.flush();
         });
+        plane.listen(metrics);
         plane.startClustered(Optional.of(gateway), Optional.of(member), options);
       } else {
+        metrics = new TorporMetrics(plane::countByState, null);
+        plane.listen(metrics);
         plane.startClustered(Optional.empty(), Optional.empty(), options);
       }
       if (collectImages) {
         janitor.start(retention.gcInterval());
       }
-      return new Server(plane, w, janitor);
+      return new Server(plane, w, janitor, metrics);
     } catch (IOException | RuntimeException e) {
       plane.close();
       throw e;

@@ -88,6 +88,11 @@ public final class ServerWorker implements WorkerGateway, WorkerCallbacks, Consu
 
   // ----- gateway -----
 
+  /** Slots free now: workflow JVMs this worker may still start or restore. */
+  public int freeSlots() {
+    return slots.availablePermits();
+  }
+
   @Override
   public boolean tryReserve() {
     boolean got = slots.tryAcquire();

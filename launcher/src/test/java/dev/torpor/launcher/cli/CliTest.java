@@ -104,6 +104,11 @@ class CliTest {
     assertThat(shortLease.exitCode()).as(shortLease.toString()).isEqualTo(2);
     assertThat(shortLease.err()).contains("--lease-ttl must be at least 2s");
 
+    Result metrics = run("worker", "--db-url", "jdbc:postgresql://127.0.0.1:1/x", "--name", "w1",
+        "--metrics-listen", "0.0.0.0:9100");
+    assertThat(metrics.exitCode()).as(metrics.toString()).isEqualTo(2);
+    assertThat(metrics.err()).contains("--metrics-listen 0.0.0.0:9100 is not a loopback address");
+
     Result both = run("server", "--no-worker", "--cluster");
     assertThat(both.exitCode()).as(both.toString()).isEqualTo(2);
     assertThat(both.err()).contains("exclude each other");

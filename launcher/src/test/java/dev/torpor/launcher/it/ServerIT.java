@@ -56,6 +56,59 @@ class ServerIT {
         .contains("trial of alice done");
   }
 
+  /** Issue #16: /metrics during a real workflow run, behind the API's token. */
+  @Test
+  void metricsMoveAsAWorkflowSuspendsResumesAndCompletes() throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(java.net.URI.create(server.url() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(anonymous.statusCode()).as("no token, no metrics").isEqualTo(401);
+
+    Map<String, Double> before = metrics(http);
+    assertThat(server.cli("submit", "--jar", examples.toString(), "--main", "dev.torpor.examples.ProTrial",
+        "--id", "trial-metrics", "--", "dora", "2", "1").exitCode()).isZero();
+    awaitStatus("trial-metrics", "SUSPENDED");
+    Map<String, Double> during = metrics(http);
+    assertThat(during.get("torpor_workflows{state=\"suspended\"}")).as("suspended gauge").isGreaterThanOrEqualTo(1.0);
+    assertThat(delta(before, during, "torpor_workflows_submitted_total")).isGreaterThanOrEqualTo(1.0);
+    assertThat(delta(before, during, "torpor_workflows_started_total")).isGreaterThanOrEqualTo(1.0);
+    assertThat(delta(before, during, "torpor_checkpoint_seconds_count")).isGreaterThanOrEqualTo(1.0);
+    assertThat(delta(before, during, "torpor_checkpoint_seconds_sum")).as("seconds, not ms").isBetween(0.001, 60.0);
+    assertThat(delta(before, during, "torpor_image_raw_bytes_sum")).as("a JVM's image").isGreaterThan(10e6);
+    assertThat(delta(before, during, "torpor_checkpoint_phase_seconds_count{phase=\"dump\"}")).isGreaterThanOrEqualTo(1.0);
+    assertThat(delta(before, during, "torpor_store_seconds_count{op=\"upload\"}")).isGreaterThanOrEqualTo(1.0);
+
+    awaitStatus("trial-metrics", "COMPLETED");
+    Map<String, Double> after = metrics(http);
+    assertThat(delta(before, after, "torpor_workflows_completed_total")).isGreaterThanOrEqualTo(1.0);
+    assertThat(delta(before, after, "torpor_restore_seconds_count")).as("the trial's timer, then the grace's deadline")
+        .isGreaterThanOrEqualTo(2.0);
+    assertThat(delta(before, after, "torpor_timer_lag_seconds_count")).isGreaterThanOrEqualTo(2.0);
+    assertThat(delta(before, after, "torpor_timer_lag_seconds_sum") / delta(before, after, "torpor_timer_lag_seconds_count"))
+        .as("mean timer lag, s").isBetween(0.0, 30.0);
+    assertThat(after).containsKey("torpor_worker_slots_available");
+    assertThat(after.keySet()).as("no workflow ids as labels").noneMatch(k -> k.contains("trial-metrics"));
+  }
+
+  private static Map<String, Double> metrics(HttpClient http) throws Exception {
+    HttpResponse<String> r = http.send(server.request("/metrics").build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
+    Map<String, Double> m = new java.util.HashMap<>();
+    for (String line : r.body().split("\n")) {
+      int sp = line.lastIndexOf(' ');
+      if (!line.startsWith("#") && sp > 0) {
+        m.put(line.substring(0, sp), Double.parseDouble(line.substring(sp + 1)));
+      }
+    }
+    return m;
+  }
+
+  private static double delta(Map<String, Double> before, Map<String, Double> after, String key) {
+    assertThat(after).as("metric " + key).containsKey(key);
+    return after.get(key) - before.getOrDefault(key, 0.0);
+  }
+
   @Test
   void signalWorkflowSeesThePayload() throws Exception {
     assertThat(server.cli("submit", "--jar", examples.toString(), "--main", "dev.torpor.examples.ProTrial",

@@ -20,5 +20,6 @@ final class History {
       ps.setString(5, Json.write(details));
       ps.executeUpdate();
     }
+    Sql.committedHistory(type);
   }
 }

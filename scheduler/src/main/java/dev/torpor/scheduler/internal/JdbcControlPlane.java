@@ -391,6 +391,25 @@ public final class JdbcControlPlane implements ControlPlane, WorkerCallbacks, Im
     }
   }
 
+  /** Tells {@code l} of every history event this plane commits and of its worker's lease renewals (for metrics). */
+  public void listen(dev.torpor.scheduler.PlaneListener l) {
+    sql.listener(l);
+  }
+
+  @Override
+  public Map<WorkflowState, Long> countByState() {
+    return sql.txOnce(c -> {
+      Map<WorkflowState, Long> out = new java.util.EnumMap<>(WorkflowState.class);
+      try (PreparedStatement ps = c.prepareStatement("SELECT state, COUNT(*) FROM torpor_workflow GROUP BY state");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.put(WorkflowState.valueOf(rs.getString(1)), rs.getLong(2));
+        }
+      }
+      return out;
+    });
+  }
+
   @Override
   public List<WorkflowView> list(Optional<WorkflowState> state, Optional<String> waitingOn, int limit) {
     StringBuilder q = new StringBuilder("SELECT " + COLUMNS + " FROM torpor_workflow WHERE 1 = 1");

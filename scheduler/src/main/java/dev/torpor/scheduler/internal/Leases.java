@@ -203,12 +203,14 @@ public final class Leases implements AutoCloseable {
         }
       });
     } catch (TorporException e) {
+      sql.leaseRenewal(false);
       if (System.nanoTime() - lastRenewSent > options.leaseTtl().toNanos() / 2) {
         fence(m, "its lease could not be renewed for " + options.leaseTtl().dividedBy(2).toMillis()
             + " ms (" + e.getMessage() + ")");
       }
       throw e;
     }
+    sql.leaseRenewal(updated == 1);
     if (updated == 0) {
       fence(m, "the cluster declared it gone (it did not renew its lease for " + options.leaseTtl().toMillis() + " ms)");
     } else {

@@ -49,6 +49,33 @@ final class Sql {
 
   private final DataSource ds;
   private final boolean shielded;
+  /** Told of each history event once its transaction committed. */
+  private volatile dev.torpor.scheduler.PlaneListener listener;
+  /** The transaction the current thread runs, with what is to happen once it commits. */
+  private static final ThreadLocal<Tx> CURRENT = new ThreadLocal<>();
+
+  private record Tx(Sql sql, java.util.List<Runnable> afterCommit) {}
+
+  void listener(dev.torpor.scheduler.PlaneListener l) {
+    this.listener = l;
+  }
+
+  /** Tells the listener of a lease renewal (made on another {@code Sql}: this is the plane's). */
+  void leaseRenewal(boolean ok) {
+    dev.torpor.scheduler.PlaneListener l = listener;
+    if (l != null) {
+      l.leaseRenewal(ok);
+    }
+  }
+
+  /** Tells the listener of the current transaction's {@code Sql}, if it commits, that history event {@code type} was recorded. */
+  static void committedHistory(String type) {
+    Tx tx = CURRENT.get();
+    if (tx != null && tx.sql().listener != null) {
+      dev.torpor.scheduler.PlaneListener l = tx.sql().listener;
+      tx.afterCommit().add(() -> l.history(type));
+    }
+  }
 
   /** The name of the thread whose work the current thread runs: itself, or a shield thread's caller. */
   static String workingFor() {
@@ -144,9 +171,20 @@ final class Sql {
     while (true) {
       try (Connection c = ds.getConnection()) {
         c.setAutoCommit(false);
+        Tx tx = new Tx(this, new java.util.ArrayList<>());
+        Tx outer = CURRENT.get();
+        CURRENT.set(tx);
         try {
           T result = work.run(c);
           c.commit();
+          CURRENT.set(outer);
+          for (Runnable r : tx.afterCommit()) {
+            try {
+              r.run();
+            } catch (RuntimeException e) {
+              System.err.println("torpor: a plane listener failed: " + e);
+            }
+          }
           return result;
         } catch (SQLException | RuntimeException e) {
           try {
@@ -155,6 +193,8 @@ final class Sql {
             e.addSuppressed(lost); // the connection died with the work: the work's own error says why
           }
           throw e;
+        } finally {
+          CURRENT.set(outer);
         }
       } catch (SQLException e) {
         last = e;
