@@ -55,7 +55,9 @@ public final class TorporMetrics implements PlaneListener {
           .tag("state", s.name().toLowerCase(Locale.ROOT)).register(registry);
     }
     if (freeSlots != null) {
-      Gauge.builder(PREFIX + "worker.slots.available", freeSlots, IntSupplier::getAsInt)
+      // Held strongly: a gauge keeps only a weak reference to its object, and nothing else holds this lambda
+      // (found when a worker's gauge read NaN after a collection).
+      Gauge.builder(PREFIX + "worker.slots.available", freeSlots, IntSupplier::getAsInt).strongReference(true)
           .description("Workflow JVMs this worker may still start or restore").register(registry);
     }
     renewed = Counter.builder(PREFIX + "lease.renewals").tag("result", "ok")
