@@ -117,9 +117,9 @@ class ClusterIT {
     return Map.of("AWS_ACCESS_KEY_ID", s3.accessKey(), "AWS_SECRET_ACCESS_KEY", s3.secretKey());
   }
 
-  private WorkerProcess worker(String name, String java, int maxRunning) throws IOException {
-    List<String> args = concat(List.of("--quiet", "--run-dir", dir.resolve("run").toString(), "--lib-dir",
-        dir.resolve("lib").toString(), "--max-running", Integer.toString(maxRunning)), shared());
+  private WorkerProcess worker(String name, String java, int maxRunning, String... more) throws IOException {
+    List<String> args = concat(concat(List.of("--quiet", "--run-dir", dir.resolve("run").toString(), "--lib-dir",
+        dir.resolve("lib").toString(), "--max-running", Integer.toString(maxRunning)), shared()), List.of(more));
     WorkerProcess w = new WorkerProcess(name, dir, java, s3env(), args.toArray(String[]::new));
     workers.add(w);
     return w.start();
@@ -142,7 +142,9 @@ class ClusterIT {
   @Test
   void threeHundredWorkflowsWithTimersAndSignalsRunExactlyOnceOverThreeWorkers() throws Exception {
     cluster();
-    for (int i = 1; i <= 3; i++) {
+    int metricsPort = ServerProcess.freePort();
+    WorkerProcess first = worker("w1", ServerProcess.java(), 4, "--metrics-listen", "127.0.0.1:" + metricsPort);
+    for (int i = 2; i <= 3; i++) {
       worker("w" + i, ServerProcess.java(), 4);
     }
     String app = upload();
@@ -180,6 +182,28 @@ class ClusterIT {
           .forEach(e -> workersSeen.add(e.get("details").get("worker").asText().replaceAll("@.*", "")));
     }
     assertThat(workersSeen).as("workers that ran segments").containsExactlyInAnyOrder("w1", "w2", "w3");
+
+    // Issue #16: a worker's own metrics, behind its token, on its --metrics-listen.
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics");
+    assertThat(http.send(java.net.http.HttpRequest.newBuilder(uri).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).as("no token, no metrics").isEqualTo(401);
+    String token = java.nio.file.Files.readString(first.data.resolve("api-token")).strip();
+    java.net.http.HttpResponse<String> scraped = http.send(java.net.http.HttpRequest.newBuilder(uri)
+        .header("Authorization", "Bearer " + token).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(scraped.statusCode()).as(scraped.body()).isEqualTo(200);
+    Map<String, Double> m = new java.util.HashMap<>();
+    for (String line : scraped.body().split("\n")) {
+      int sp = line.lastIndexOf(' ');
+      if (!line.startsWith("#") && sp > 0) {
+        m.put(line.substring(0, sp), Double.parseDouble(line.substring(sp + 1)));
+      }
+    }
+    assertThat(m.get("torpor_checkpoint_seconds_count")).as("w1's checkpoints").isGreaterThan(0.0);
+    assertThat(m.get("torpor_restore_seconds_count")).as("w1's restores").isGreaterThan(0.0);
+    assertThat(m.get("torpor_lease_renewals_total{result=\"ok\"}")).as("w1's renewals").isGreaterThan(0.0);
+    assertThat(m.get("torpor_workflows{state=\"completed\"}")).as("the registry's count").isEqualTo(300.0);
+    assertThat(m.get("torpor_worker_slots_available")).isBetween(0.0, 4.0);
   }
 
   @Test
