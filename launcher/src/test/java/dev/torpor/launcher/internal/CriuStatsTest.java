@@ -94,7 +94,7 @@ class CriuStatsTest {
     assertThat(CriuStats.restoreTimings(tmp)).containsEntry("criuRestore", 23.456);
 
     Path none = Files.createDirectory(tmp.resolve("no-stats"));
-    t0 = System.nanoTime();
+    long t0 = System.nanoTime();
     assertThat(CriuStats.awaitRestoreStats(none, java.time.Duration.ofMillis(200))).as("a CRIU that writes none").isFalse();
     assertThat(System.nanoTime() - t0).isBetween(200_000_000L, 5_000_000_000L);
     assertThat(CriuStats.awaitRestoreStats(tmp.resolve("gone"), java.time.Duration.ofSeconds(10))).isFalse();
