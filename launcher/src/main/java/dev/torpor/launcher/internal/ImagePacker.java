@@ -203,12 +203,21 @@ public final class ImagePacker {
   }
 
   static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
+    for (int attempt = 1; ; attempt++) {
+      if (!Files.exists(dir)) {
+        return;
+      }
+      try (var walk = Files.walk(dir)) {
+        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+        return;
+      } catch (java.io.UncheckedIOException e) {
+        // Part of the tree went while it was listed (another thread deleting the same directory,
+        // as a worker's close and a restore's own clean-up may): list what is left again.
+        if (!(e.getCause() instanceof java.nio.file.NoSuchFileException) || attempt == 3) {
+          throw e;
+        }
       }
     }
   }

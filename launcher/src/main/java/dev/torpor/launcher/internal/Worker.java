@@ -1066,6 +1066,7 @@ public final class Worker implements AutoCloseable {
           CriuStats.awaitRestoreStats(dir, RESTORE_STATS_WAIT); // CRIU may still be writing into dir
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
+          return; // the worker is closing: its scratch directory goes with it
         }
         deleteQuietly(dir);
       });
