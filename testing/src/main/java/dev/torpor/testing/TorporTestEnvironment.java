@@ -112,7 +112,9 @@ public final class TorporTestEnvironment implements AutoCloseable {
 
   /** Starts {@code mainClass}'s {@code main} with {@code args}, under an id of its own ({@code wf-1}, {@code wf-2}, ...). */
   public TestWorkflow start(Class<?> mainClass, String... args) {
-    return start("wf-" + (started.get() + 1), mainClass.getName(), args);
+    synchronized (lock) { // the next number and the start under it, together: two threads get two ids
+      return start("wf-" + (started.get() + 1), mainClass.getName(), args);
+    }
   }
 
   /**

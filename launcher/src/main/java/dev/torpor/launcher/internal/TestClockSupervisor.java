@@ -1,7 +1,6 @@
 package dev.torpor.launcher.internal;
 
 import dev.torpor.PendingWait;
-import dev.torpor.WakeReason;
 import dev.torpor.internal.SupervisedRuntime;
 import dev.torpor.internal.protocol.Frame;
 import dev.torpor.internal.protocol.FrameCodec;
@@ -120,7 +119,7 @@ public final class TestClockSupervisor implements WorkerCallbacks, AutoCloseable
           System.err.println("torpor: a wake from the test before the workflow waited: ignored");
           continue;
         }
-        Wakeup d = new Wakeup(w.reason() == null ? WakeReason.TIMER : w.reason(), w.signals(), Optional.of(w.asOf()));
+        Wakeup d = new Wakeup(w.reason(), w.signals(), Optional.of(w.asOf()));
         if (!target.wake(id, w.seq(), d)) {
           System.err.println("torpor: the worker does not hold " + id + " waiting on image " + w.seq());
         }

@@ -192,13 +192,7 @@ class ClusterIT {
     java.net.http.HttpResponse<String> scraped = http.send(java.net.http.HttpRequest.newBuilder(uri)
         .header("Authorization", "Bearer " + token).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
     assertThat(scraped.statusCode()).as(scraped.body()).isEqualTo(200);
-    Map<String, Double> m = new java.util.HashMap<>();
-    for (String line : scraped.body().split("\n")) {
-      int sp = line.lastIndexOf(' ');
-      if (!line.startsWith("#") && sp > 0) {
-        m.put(line.substring(0, sp), Double.parseDouble(line.substring(sp + 1)));
-      }
-    }
+    Map<String, Double> m = ServerProcess.parseMetrics(scraped.body());
     assertThat(m.get("torpor_checkpoint_seconds_count")).as("w1's checkpoints").isGreaterThan(0.0);
     assertThat(m.get("torpor_restore_seconds_count")).as("w1's restores").isGreaterThan(0.0);
     assertThat(m.get("torpor_lease_renewals_total{result=\"ok\"}")).as("w1's renewals").isGreaterThan(0.0);

@@ -94,14 +94,7 @@ class ServerIT {
     HttpResponse<String> r = http.send(server.request("/metrics").build(), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
     assertThat(r.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain");
-    Map<String, Double> m = new java.util.HashMap<>();
-    for (String line : r.body().split("\n")) {
-      int sp = line.lastIndexOf(' ');
-      if (!line.startsWith("#") && sp > 0) {
-        m.put(line.substring(0, sp), Double.parseDouble(line.substring(sp + 1)));
-      }
-    }
-    return m;
+    return ServerProcess.parseMetrics(r.body());
   }
 
   private static double delta(Map<String, Double> before, Map<String, Double> after, String key) {

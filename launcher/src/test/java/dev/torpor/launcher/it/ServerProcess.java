@@ -154,6 +154,18 @@ final class ServerProcess implements AutoCloseable {
     return Files.readString(tokenFile()).strip();
   }
 
+  /** Prometheus's text format as a map from a sample's name and labels ({@code name{k="v"}}) to its value. */
+  static Map<String, Double> parseMetrics(String text) {
+    Map<String, Double> m = new java.util.HashMap<>();
+    for (String line : text.split("\n")) {
+      int sp = line.lastIndexOf(' ');
+      if (!line.startsWith("#") && sp > 0) {
+        m.put(line.substring(0, sp), Double.parseDouble(line.substring(sp + 1)));
+      }
+    }
+    return m;
+  }
+
   /** A request to this server carrying its token. */
   HttpRequest.Builder request(String path) throws IOException {
     return HttpRequest.newBuilder(URI.create(url() + path)).header("Authorization", "Bearer " + token());

@@ -177,7 +177,7 @@ final class Sql {
         try {
           T result = work.run(c);
           c.commit();
-          CURRENT.set(outer);
+          CURRENT.set(outer); // what the listener does runs outside this transaction
           for (Runnable r : tx.afterCommit()) {
             try {
               r.run();
